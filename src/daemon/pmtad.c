@@ -1,2 +1,259 @@
+/*
+ * pmtad: the Tern daemon.  The only file that wires the modules
+ * together: it loads the configuration, opens the spool and the
+ * accounting files, recovers the queues, binds the listeners and the
+ * control socket, and runs the libev loop.
+ *
+ * Signals: SIGTERM/SIGINT stop accepting, let the messages in flight
+ * (inbound and outbound) finish, and exit 0; a second one exits at once.
+ * SIGHUP is reserved for reload (the config issue).
+ */
 #include "config.h"
-int main(void) { return 0; }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ev.h>
+
+#include "acct/acct.h"
+#include "ctl/ctl.h"
+#include "lib/log.h"
+#include "model/model.h"
+#include "mta/mta.h"
+#include "queue/bounce.h"
+#include "queue/queue.h"
+#include "smtpd/smtpd.h"
+#include "spool/spool.h"
+
+#define PMTAD_DRAIN_MAX	60.	/* seconds to finish work at shutdown */
+
+struct pmtad {
+	struct ev_loop		*loop;
+	struct model		*model;
+	struct spool		*spool;
+	struct acct		*acct;
+	struct queue_mgr	*qm;
+	struct mta		*mta;
+	struct smtpd		*smtpd;
+	struct ctl_server	*ctl;
+	struct ctl_ctx		 ctx;
+	ev_signal		 sigterm, sigint, sighup;
+	ev_timer		 drain;
+	ev_tstamp		 stop_at;
+	bool			 stopping;
+};
+
+static void
+pmtad_usage(void)
+{
+	fprintf(stderr,
+	    "usage: pmtad [--config=PATH] [--debug] [--check-config] [--version]\n");
+	exit(2);
+}
+
+/* Shutdown: wait until no session is active, then leave the loop. */
+static void
+pmtad_on_drain(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pmtad *d = w->data;
+
+	if ((smtpd_stats(d->smtpd)->active == 0 &&
+	    mta_stats(d->mta)->active == 0) || ev_now(loop) >= d->stop_at) {
+		if (ev_now(loop) >= d->stop_at)
+			log_warnx("shutdown: sessions still active after %.0fs; "
+			    "their recipients will be retried at the next start",
+			    PMTAD_DRAIN_MAX);
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+static void
+pmtad_on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct pmtad *d = w->data;
+
+	if (d->stopping) {
+		log_warnx("second stop signal: exiting now");
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("stop signal: finishing work in progress");
+	d->stopping = true;
+	d->stop_at = ev_now(loop) + PMTAD_DRAIN_MAX;
+	smtpd_stop(d->smtpd);
+	mta_stop(d->mta);
+	queue_mgr_stop(d->qm);
+	ev_timer_init(&d->drain, pmtad_on_drain, 0., 0.05);
+	d->drain.data = d;
+	ev_timer_start(loop, &d->drain);
+}
+
+static void
+pmtad_on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_warnx("SIGHUP: configuration reload is not available yet");
+}
+
+static void
+pmtad_recover_one(const struct spool_envelope *env, const bool *done, void *arg)
+{
+	queue_add(arg, env, done);
+}
+
+static int
+pmtad_open(struct pmtad *d)
+{
+	const char *error;
+	char *path;
+	int n;
+
+	if ((d->spool = spool_open(d->model->spool_dir, &error)) == NULL) {
+		log_warnx("spool %s: %s", d->model->spool_dir, error);
+		return -1;
+	}
+	if ((d->acct = acct_open(d->model, &error)) == NULL) {
+		log_warnx("accounting: %s", error);
+		return -1;
+	}
+	d->mta = mta_new(d->loop, &d->model, d->spool, d->acct);
+	d->qm = queue_mgr_new(d->loop, d->spool, mta_start, d->mta);
+	d->smtpd = smtpd_new(d->loop, &d->model, d->spool, d->qm);
+	if ((n = spool_scan(d->spool, pmtad_recover_one, d->qm)) == -1) {
+		log_warn("spool %s: recovery", d->model->spool_dir);
+		return -1;
+	}
+	log_info("spool %s: %d message(s), %zu recipient(s) recovered",
+	    d->model->spool_dir, n, queue_mgr_rcpts(d->qm));
+	if (smtpd_listen(d->smtpd, &error) == -1)
+		return -1;
+	d->ctx = (struct ctl_ctx){ &d->model, d->smtpd, d->mta, d->qm,
+	    time(NULL) };
+	path = ctl_socket_path(d->model);
+	d->ctl = ctl_server_new(d->loop, &d->ctx, path, &error);
+	if (d->ctl == NULL)
+		log_warnx("control socket %s: %s", path, error);
+	free(path);
+	return d->ctl == NULL ? -1 : 0;
+}
+
+static void
+pmtad_close(struct pmtad *d)
+{
+	ctl_server_free(d->ctl);
+	if (d->smtpd != NULL)
+		smtpd_free(d->smtpd);
+	if (d->mta != NULL)
+		mta_free(d->mta);
+	if (d->qm != NULL)
+		queue_mgr_free(d->qm);
+	acct_close(d->acct);
+	spool_close(d->spool);
+	model_unref(d->model);
+	bounce_cleanup();
+}
+
+static void
+pmtad_signals(struct pmtad *d)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&d->sigterm, pmtad_on_stop, SIGTERM);
+	ev_signal_init(&d->sigint, pmtad_on_stop, SIGINT);
+	ev_signal_init(&d->sighup, pmtad_on_hup, SIGHUP);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_start(d->loop, &d->sighup);
+}
+
+/* Load the config; print every error.  NULL when it does not load. */
+static struct model *
+pmtad_load(const char *path)
+{
+	struct conf_errors e;
+	struct model *m;
+
+	conf_errors_init(&e);
+	m = model_load(path, &e);
+	if (e.text.len > 0)
+		fputs(buf_str(&e.text), stderr);
+	if (m == NULL)
+		fprintf(stderr, "%s: %d error(s); not started\n", path, e.count);
+	conf_errors_free(&e);
+	return m;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = TERN_DEFAULT_CONFIG;
+	bool debug = false, check = false;
+	struct pmtad d;
+	int ch, status = 0;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'd': debug = true; break;
+		case 'k': check = true; break;
+		case 'V':
+			printf("pmtad (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return 0;
+		default: pmtad_usage();
+		}
+	}
+	if (optind != argc)
+		pmtad_usage();
+	memset(&d, 0, sizeof(d));
+	log_init(debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if ((d.model = pmtad_load(config)) == NULL)
+		return 1;
+	if (check) {
+		printf("%s: configuration ok\n", config);
+		model_unref(d.model);
+		return 0;
+	}
+	if (!debug) {
+		if (d.model->log_file == NULL) {
+			fprintf(stderr, "Startup error: No logging file specified\n");
+			model_unref(d.model);
+			return 1;
+		}
+		if (log_open(d.model->log_file, false) == -1) {
+			fprintf(stderr, "Startup error: cannot open log-file %s: %s\n",
+			    d.model->log_file, strerror(errno));
+			model_unref(d.model);
+			return 1;
+		}
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+	} else if (d.model->log_file != NULL &&
+	    log_open(d.model->log_file, true) == -1)
+		log_warn("cannot open log-file %s", d.model->log_file);
+	d.loop = ev_default_loop(EVFLAG_AUTO);
+	pmtad_signals(&d);
+	if (pmtad_open(&d) == -1) {
+		log_warnx("Startup error: see the messages above");
+		status = 1;
+	} else {
+		log_info("%s %s started (config %s)", PACKAGE_NAME,
+		    PACKAGE_VERSION, config);
+		ev_run(d.loop, 0);
+		log_info("%s stopped", PACKAGE_NAME);
+	}
+	pmtad_close(&d);
+	ev_loop_destroy(d.loop);
+	log_close();
+	return status;
+}

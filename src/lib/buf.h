@@ -25,13 +25,15 @@ struct buf {
 void	buf_init(struct buf *b, size_t max);
 void	buf_free(struct buf *b);
 void	buf_reset(struct buf *b);
-/* 0 on success; -1 (and b->err set) if the result would exceed max. */
-int	buf_append(struct buf *b, const void *p, size_t n)
-	    __attribute__((warn_unused_result));
-int	buf_puts(struct buf *b, const char *s)
-	    __attribute__((warn_unused_result));
+/*
+ * 0 on success; -1 (and b->err set) if the result would exceed max.
+ * The error is sticky: a caller may append several times and test
+ * b->err once at the end.
+ */
+int	buf_append(struct buf *b, const void *p, size_t n);
+int	buf_puts(struct buf *b, const char *s);
 int	buf_printf(struct buf *b, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3), warn_unused_result));
+	    __attribute__((format(printf, 2, 3)));
 /* Drop the first n bytes (n <= len). */
 void	buf_consume(struct buf *b, size_t n);
 /* Hand the data to the caller, who frees it; the buffer becomes empty. */

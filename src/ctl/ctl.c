@@ -1,0 +1,103 @@
+/*
+ * ctl: command dispatch (see ctl.h).  Output layouts follow
+ * pmta-interfaces.md §2.3.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ctl/ctl.h"
+#include "lib/xmalloc.h"
+
+char *
+ctl_socket_path(const struct model *m)
+{
+	return xasprintf("%s/pmtad.sock", m->spool_dir);
+}
+
+static void
+ctl_time(time_t t, char *dst, size_t size)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(dst, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static enum ctl_status
+ctl_show_version(const struct ctl_ctx *ctx, struct buf *out)
+{
+	(void)buf_printf(out, "%s version %s (PowerMTA-compatible)\n",
+	    PACKAGE_NAME, PACKAGE_VERSION);
+	return CTL_OK;
+}
+
+static size_t
+ctl_count_domains(const struct queue_mgr *qm)
+{
+	size_t n = 0;
+
+	for (const struct queue *q = queue_mgr_first(qm); q != NULL; q = q->next)
+		if (q->nready + q->nwaiting > 0 || q->active > 0)
+			n++;
+	return n;
+}
+
+static enum ctl_status
+ctl_show_status(const struct ctl_ctx *ctx, struct buf *out)
+{
+	const struct smtpd_stats *in = smtpd_stats(ctx->smtpd);
+	const struct mta_stats *o = mta_stats(ctx->mta);
+	time_t now = time(NULL);
+	long up = (long)(now - ctx->started);
+	char nowstr[32], started[32], inkb[32], outkb[32];
+
+	ctl_time(now, nowstr, sizeof(nowstr));
+	ctl_time(ctx->started, started, sizeof(started));
+	snprintf(inkb, sizeof(inkb), "%.1f", (double)in->bytes / 1024.);
+	snprintf(outkb, sizeof(outkb), "%.1f", (double)o->bytes / 1024.);
+	(void)buf_printf(out,
+	    "Tern v%s status on %s on %s\n\n"
+	    "  Traffic    ------------inbound------------  ------------outbound-----------\n"
+	    "                 rcpts      msgs      kbytes      rcpts      msgs      kbytes\n"
+	    "      Total %10lu%10lu%12s%11lu%10lu%12s\n\n"
+	    " Connections    active       top     maximum\n"
+	    "    Inbound %10d\n"
+	    "   Outbound %10d\n\n"
+	    "     Queues      rcpts   domains\n"
+	    "       SMTP %10zu%10zu\n\n"
+	    "     Status    running    Started  %s    Uptime %3ld %2ld:%02ld:%02ld\n",
+	    PACKAGE_VERSION, (*ctx->model)->host_name, nowstr,
+	    in->recipients, in->messages, inkb, o->delivered,
+	    o->messages, outkb, in->active, o->active,
+	    queue_mgr_rcpts(ctx->qm), ctl_count_domains(ctx->qm), started,
+	    up / 86400, up / 3600 % 24, up / 60 % 60, up % 60);
+	return CTL_OK;
+}
+
+static const struct ctl_command {
+	const char	*words[3];
+	enum ctl_status	(*run)(const struct ctl_ctx *, struct buf *);
+} ctl_commands[] = {
+	{ { "show", "version", NULL }, ctl_show_version },
+	{ { "show", "status", NULL }, ctl_show_status },
+};
+
+enum ctl_status
+ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
+{
+	for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++) {
+		const struct ctl_command *c = &ctl_commands[i];
+		int n = 0;
+
+		while (n < 3 && c->words[n] != NULL && n < argc &&
+		    strcasecmp(c->words[n], argv[n]) == 0)
+			n++;
+		if ((n == 3 || c->words[n] == NULL) && n == argc)
+			return c->run(ctx, out);
+	}
+	(void)buf_puts(out, "unknown command; try \"show status\" or \"show version\"\n");
+	return CTL_USAGE;
+}

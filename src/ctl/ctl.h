@@ -1,0 +1,49 @@
+/*
+ * ctl: the one command layer behind `pmta` (over the control socket) and,
+ * later, the HTTP API: both call ctl_exec(), so their answers are
+ * identical.  Commands read the daemon's state through struct ctl_ctx,
+ * on the loop thread.
+ */
+#ifndef TERN_CTL_H
+#define TERN_CTL_H
+
+#include <time.h>
+#include <ev.h>
+
+#include "lib/buf.h"
+#include "model/model.h"
+#include "mta/mta.h"
+#include "queue/queue.h"
+#include "smtpd/smtpd.h"
+
+struct ctl_ctx {
+	struct model *const	*model;
+	const struct smtpd	*smtpd;
+	const struct mta	*mta;
+	const struct queue_mgr	*qm;
+	time_t			 started;
+};
+
+enum ctl_status {
+	CTL_OK = 0,
+	CTL_ERROR = 1,		/* the command failed; out says why */
+	CTL_USAGE = 2,		/* unknown command or bad arguments */
+};
+
+enum ctl_status ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv,
+	    struct buf *out);
+
+/* The control socket of a daemon: "<spool>/pmtad.sock". */
+char	*ctl_socket_path(const struct model *m);
+
+/* Daemon side: serve ctl_exec() on the control socket. */
+struct ctl_server;
+struct ctl_server *ctl_server_new(struct ev_loop *loop,
+	    const struct ctl_ctx *ctx, const char *path, const char **error_r);
+void	ctl_server_free(struct ctl_server *srv);
+
+/* Wire format, both directions (see ctl_server.c). */
+#define CTL_REQUEST_MAX		(64 * 1024)
+#define CTL_REPLY_MAX		(64 * 1024 * 1024)
+
+#endif

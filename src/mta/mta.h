@@ -1,0 +1,41 @@
+/*
+ * mta: the delivery side.  Starts SMTP client sessions for queues that
+ * have ready recipients, routes them (smtp-hosts of the queue's
+ * <domain>), and turns each reply into an accounting record and a queue
+ * outcome: 2xx delivered ('d'), 5xx bounced ('b'), 4xx and connection
+ * failures retried.
+ */
+#ifndef TERN_MTA_H
+#define TERN_MTA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <ev.h>
+
+#include "acct/acct.h"
+#include "model/model.h"
+#include "queue/queue.h"
+
+struct mta;
+
+struct mta_stats {
+	unsigned long	delivered;	/* recipients */
+	unsigned long	bounced;
+	unsigned long	deferred;
+	unsigned long	connections;	/* opened */
+	unsigned long	messages;	/* transactions with a delivery */
+	unsigned long long bytes;	/* of those messages */
+	int		active;		/* sessions now */
+};
+
+/* *model is read at each session start (the daemon swaps it on reload). */
+struct mta *mta_new(struct ev_loop *loop, struct model *const *model,
+	    struct spool *spool, struct acct *acct);
+void	mta_free(struct mta *m);
+/* The queue_start_cb for queue_mgr_new(). */
+void	mta_start(struct queue *q, void *arg);
+/* Finish the transactions in flight, then close every session. */
+void	mta_stop(struct mta *m);
+const struct mta_stats *mta_stats(const struct mta *m);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * mta_private: what the files of src/mta share.
+ */
+#ifndef TERN_MTA_PRIVATE_H
+#define TERN_MTA_PRIVATE_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "lib/conn.h"
+#include "mta/mta.h"
+#include "smtp/smtp_data.h"
+#include "smtp/smtp_reply.h"
+
+#define MTA_SESSION_MAGIC	0x6d746173u
+#define MTA_DEFAULT_PORT	25
+#define MTA_TIMEOUT		300.	/* greeting, commands (5m) */
+#define MTA_CONNECT_TIMEOUT	120.	/* connect-timeout (2m) */
+#define MTA_DOT_TIMEOUT		600.	/* smtp-data-termination-timeout */
+#define MTA_BODY_CHUNK		(256 * 1024)
+
+enum mta_state {
+	MTA_CONNECTING,
+	MTA_GREETING,
+	MTA_EHLO,
+	MTA_HELO,
+	MTA_READY,		/* between transactions */
+	MTA_ENVELOPE,		/* MAIL/RCPT/DATA replies outstanding */
+	MTA_BODY,		/* streaming the message */
+	MTA_DOT,		/* waiting for the reply to "." */
+	MTA_QUIT,
+};
+
+struct mta {
+	struct ev_loop		*loop;
+	struct model *const	*model;
+	struct acct		*acct;
+	struct spool		*spool;
+	struct mta_stats	 stats;
+	bool			 stopping;
+	LIST_HEAD(, mta_session) sessions;
+};
+
+struct mta_session {
+	unsigned		 magic;
+	LIST_ENTRY(mta_session)	 entry;
+	struct mta		*mta;
+	struct model		*model;		/* snapshot held for the session */
+	struct queue		*q;
+	struct conn		 conn;
+	bool			 conn_open;
+	enum mta_state		 state;
+	struct model_host	*hosts;		/* route, by preference */
+	size_t			 nhosts, host;
+	char			 dest_name[256];
+	char			 dest_ip[64];
+	char			 src_ip[64];
+	struct smtp_reply	 reply;
+	unsigned		 ext;
+	char			 esmtp[512];	/* dlvEsmtpAvailable */
+	struct queue_batch	 batch;
+	size_t			 replies;	/* envelope replies received */
+	bool			 mail_ok;
+	int			 rcpt_code[QUEUE_BATCH_MAX];
+	char			*rcpt_text[QUEUE_BATCH_MAX];
+	size_t			 rcpt_ok;
+	int			 body_fd;
+	off_t			 body_left;
+	off_t			 body_size;
+	struct smtp_data_tx	 tx;
+};
+
+/* mta_session.c */
+struct mta_session *mta_session_new(struct mta *m, struct queue *q);
+void	mta_session_free(struct mta_session *s);
+
+/* mta_result.c */
+/* The recipient's outcome from an SMTP reply code and text. */
+void	mta_result_rcpt(struct mta_session *s, size_t i, int code,
+	    const char *text);
+/* Every recipient of the batch gets the same outcome. */
+void	mta_result_batch(struct mta_session *s, int code, const char *text);
+/* Transient failure before a transaction: the queue waits for its retry. */
+void	mta_result_queue_failure(struct mta_session *s, const char *why);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * mta_result: from an SMTP reply to an accounting record and a queue
+ * outcome.  2xx: 'd'; 5xx: 'b' with its bounce category; 4xx: deferred
+ * for the queue's retry interval (the 't' record comes with the full
+ * accounting work).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "mta/mta_private.h"
+#include "queue/bounce.h"
+
+/* The enhanced code of a reply, or the class default ("5.0.0"). */
+static void
+mta_enhanced(int code, const char *text, char *dst, size_t size)
+{
+	/* text is "550 5.1.1 ..." : look right after the basic code */
+	const char *p = strlen(text) > 4 ? text + 4 : "";
+	size_t n = strspn(p, "0123456789.");
+
+	if (n >= 5 && n < size && p[0] == text[0] && p[1] == '.' &&
+	    (p[n] == ' ' || p[n] == '\0')) {
+		memcpy(dst, p, n);
+		dst[n] = '\0';
+		return;
+	}
+	snprintf(dst, size, "%d.0.0", code / 100);
+}
+
+static void
+mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
+    int code, const char *text)
+{
+	const struct spool_envelope *env = &r->msg->env;
+	char enhanced[16], status[128], diag[SMTP_REPLY_TEXT_MAX + 8];
+	char dsn_mta[400];
+	struct acct_record rec;
+
+	mta_enhanced(code, text, enhanced, sizeof(enhanced));
+	bounce_dsn_status(enhanced, status, sizeof(status));
+	snprintf(diag, sizeof(diag), "smtp;%s", text);
+	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
+	memset(&rec, 0, sizeof(rec));
+	rec.type = type;
+	rec.logged = time(NULL);
+	rec.queued = env->queued;
+	rec.orig = env->orig;
+	rec.rcpt = env->rcpts[r->idx];
+	rec.dsn_action = type == 'b' ? "failed" :
+	    (s->ext & SMTP_EXT_DSN) ? "delivered" : "relayed";
+	rec.dsn_status = status;
+	rec.dsn_diag = diag;
+	rec.dsn_mta = dsn_mta;
+	rec.bounce_cat = type == 'b' ? bounce_category(status, diag) : NULL;
+	rec.src_type = "smtp";
+	rec.src_mta = env->srcmta;
+	rec.dlv_type = "smtp";
+	rec.dlv_source_ip = s->src_ip;
+	rec.dlv_destination_ip = s->dest_ip;
+	rec.dlv_esmtp_available = s->esmtp;
+	rec.dlv_size = type == 'd' ? (long long)s->body_size : -1;
+	rec.vmta = r->q->vmta;
+	rec.queue = r->q->name;
+	acct_write(s->mta->acct, &rec);
+}
+
+void
+mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
+{
+	struct queue_rcpt *r = s->batch.rcpts[i];
+
+	if (r == NULL)
+		return;		/* already has an outcome */
+	s->batch.rcpts[i] = NULL;
+	if (code >= 200 && code < 300) {
+		mta_account(s, r, 'd', code, text);
+		s->mta->stats.delivered++;
+		queue_rcpt_finished(r);
+	} else if (code >= 500 && code < 600) {
+		mta_account(s, r, 'b', code, text);
+		s->mta->stats.bounced++;
+		queue_rcpt_finished(r);
+	} else {
+		log_info("%s: %s deferred: %s", r->q->name,
+		    r->msg->env.rcpts[r->idx], text);
+		s->mta->stats.deferred++;
+		queue_rcpt_defer(r, QUEUE_RETRY_DEFAULT);
+	}
+}
+
+void
+mta_result_batch(struct mta_session *s, int code, const char *text)
+{
+	for (size_t i = 0; i < s->batch.n; i++)
+		mta_result_rcpt(s, i, code, text);
+}
+
+void
+mta_result_queue_failure(struct mta_session *s, const char *why)
+{
+	log_info("%s: delivery attempt failed: %s; retrying in %.0fs",
+	    s->q->name, why, QUEUE_RETRY_DEFAULT);
+	mta_result_batch(s, 451, why);
+	queue_defer_all(s->q, QUEUE_RETRY_DEFAULT);
+}

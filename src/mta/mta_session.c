@@ -1,0 +1,444 @@
+/*
+ * mta_session: the SMTP client state machine (see mta_private.h).
+ *
+ * One session delivers batches of one queue over one connection: greeting,
+ * EHLO (HELO if refused), then per batch MAIL, RCPT..., DATA (pipelined
+ * in one write when the server offers PIPELINING, one at a time
+ * otherwise), the dot-stuffed body streamed from the spool file, and the
+ * final reply.  When the queue has nothing more ready it sends QUIT.
+ * Hosts are tried in preference order until one accepts a connection.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "lib/log.h"
+#include "lib/magic.h"
+#include "lib/xmalloc.h"
+#include "mta/mta_private.h"
+
+OBJ_DEFINE_CAST(mta_session)
+
+static void mta_session_event(struct conn *c, enum conn_event ev, void *arg);
+static void mta_session_next(struct mta_session *s);
+
+static void
+mta_session_fail(struct mta_session *s, const char *why)
+{
+	/* recipients still without an outcome are retried with the queue */
+	if (s->batch.msg != NULL) {
+		mta_result_queue_failure(s, why);
+		queue_batch_release(&s->batch);
+	} else if (s->state <= MTA_HELO)
+		mta_result_queue_failure(s, why);
+	mta_session_free(s);
+}
+
+/* Route: the most specific <domain> with smtp-hosts (exact, then *). */
+static int
+mta_session_route(struct mta_session *s)
+{
+	const struct model_domain *d = model_domain_find(s->model, s->q->domain);
+
+	if (d == NULL || d->nhosts == 0)
+		d = model_domain_find(s->model, "*");
+	if (d == NULL || d->nhosts == 0)
+		return -1;
+	s->hosts = d->hosts;
+	s->nhosts = d->nhosts;
+	return 0;
+}
+
+/* Connect to the next host of the route; -1 when none is left. */
+static int
+mta_session_connect(struct mta_session *s)
+{
+	while (s->host < s->nhosts) {
+		const struct model_host *h = &s->hosts[s->host++];
+		struct sockaddr_storage ss;
+		socklen_t len;
+		const char *error;
+		int fd;
+
+		if (addr_parse_hostport(h->name, h->port ? h->port :
+		    MTA_DEFAULT_PORT, false, &ss, &len, &error) == -1) {
+			log_warnx("%s: host \"%s\" skipped: only IP addresses are "
+			    "routed until DNS support lands", s->q->name, h->name);
+			continue;
+		}
+		strlcpy(s->dest_name, h->name, sizeof(s->dest_name));
+		addr_ntop((struct sockaddr *)&ss, s->dest_ip, sizeof(s->dest_ip));
+		if ((fd = conn_connect_socket((struct sockaddr *)&ss, len, NULL,
+		    0)) == -1) {
+			log_warn("%s: connect to %s", s->q->name, s->dest_ip);
+			continue;
+		}
+		if (s->conn_open)
+			conn_free(&s->conn);
+		conn_init(&s->conn, s->mta->loop, fd, true, 64 * 1024,
+		    4 * MTA_BODY_CHUNK, mta_session_event, s);
+		s->conn_open = true;
+		conn_set_timeout(&s->conn, MTA_CONNECT_TIMEOUT);
+		s->state = MTA_CONNECTING;
+		s->mta->stats.connections++;
+		return 0;
+	}
+	return -1;
+}
+
+struct mta_session *
+mta_session_new(struct mta *m, struct queue *q)
+{
+	struct mta_session *s = xcalloc(1, sizeof(*s));
+
+	OBJ_INIT(s, MTA_SESSION_MAGIC);
+	s->mta = m;
+	s->q = q;
+	s->model = model_ref(*m->model);
+	s->body_fd = -1;
+	LIST_INSERT_HEAD(&m->sessions, s, entry);
+	m->stats.active++;
+	queue_session_begin(q);
+	if (mta_session_route(s) == -1) {
+		log_warnx("%s: no smtp-hosts for this domain (MX delivery is "
+		    "not available yet)", q->name);
+		queue_defer_all(q, QUEUE_RETRY_DEFAULT);
+		mta_session_free(s);
+		return NULL;
+	}
+	if (mta_session_connect(s) == -1) {
+		mta_session_fail(s, "451 4.4.1 no host could be connected");
+		return NULL;
+	}
+	return s;
+}
+
+void
+mta_session_free(struct mta_session *s)
+{
+	struct queue *q = s->q;
+
+	OBJ_CHECK(s, MTA_SESSION_MAGIC);
+	LIST_REMOVE(s, entry);
+	s->mta->stats.active--;
+	if (s->conn_open)
+		conn_free(&s->conn);
+	if (s->body_fd != -1)
+		close(s->body_fd);
+	for (size_t i = 0; i < QUEUE_BATCH_MAX; i++)
+		free(s->rcpt_text[i]);
+	queue_batch_release(&s->batch);
+	model_unref(s->model);
+	OBJ_WIPE(s);
+	free(s);
+	queue_session_end(q);
+}
+
+static void
+mta_session_send_envelope(struct mta_session *s, size_t from)
+{
+	const struct spool_envelope *env = &s->batch.msg->env;
+	bool pipe = (s->ext & SMTP_EXT_PIPELINING) != 0;
+	size_t last = pipe ? s->batch.n + 1 : from;
+
+	/* command k: 0 = MAIL, 1..n = RCPT, n+1 = DATA */
+	for (size_t k = from; k <= last; k++) {
+		if (k == 0)
+			(void)conn_printf(&s->conn, "MAIL FROM:<%s>%s\r\n",
+			    env->orig, (s->ext & SMTP_EXT_8BITMIME) ?
+			    " BODY=8BITMIME" : "");
+		else if (k <= s->batch.n)
+			(void)conn_printf(&s->conn, "RCPT TO:<%s>\r\n",
+			    env->rcpts[s->batch.rcpts[k - 1]->idx]);
+		else
+			(void)conn_printf(&s->conn, "DATA\r\n");
+	}
+}
+
+static void
+mta_session_transaction(struct mta_session *s)
+{
+	s->replies = 0;
+	s->rcpt_ok = 0;
+	s->mail_ok = false;
+	s->state = MTA_ENVELOPE;
+	mta_session_send_envelope(s, 0);
+}
+
+/* Take the next batch, or say goodbye. */
+static void
+mta_session_next(struct mta_session *s)
+{
+	queue_batch_release(&s->batch);
+	if (s->mta->stopping || !queue_take(s->q, &s->batch)) {
+		s->state = MTA_QUIT;
+		(void)conn_printf(&s->conn, "QUIT\r\n");
+		return;
+	}
+	mta_session_transaction(s);
+}
+
+/* Open the spooled message and position at its body. */
+static int
+mta_session_open_body(struct mta_session *s)
+{
+	const struct spool_envelope *env = &s->batch.msg->env;
+	off_t end;
+
+	s->body_fd = spool_open_message(s->mta->spool, env->id);
+	if (s->body_fd == -1)
+		return -1;
+	if ((end = lseek(s->body_fd, 0, SEEK_END)) == -1 ||
+	    lseek(s->body_fd, env->body_offset, SEEK_SET) == -1)
+		return -1;
+	s->body_size = s->body_left = end - env->body_offset;
+	smtp_data_tx_init(&s->tx);
+	return 0;
+}
+
+/* Queue body bytes while the output buffer has room. */
+static int
+mta_session_pump(struct mta_session *s)
+{
+	char *chunk = xmalloc(MTA_BODY_CHUNK);
+	struct buf out;
+	ssize_t n;
+	int r = 0;
+
+	buf_init(&out, 2 * MTA_BODY_CHUNK + 8);
+	while (r == 0 && conn_pending(&s->conn) < MTA_BODY_CHUNK &&
+	    s->body_left > 0) {
+		n = read(s->body_fd, chunk, (size_t)s->body_left < MTA_BODY_CHUNK ?
+		    (size_t)s->body_left : MTA_BODY_CHUNK);
+		if (n <= 0) {
+			r = -1;
+			break;
+		}
+		s->body_left -= n;
+		buf_reset(&out);
+		if (smtp_data_tx_feed(&s->tx, chunk, (size_t)n, &out) == -1 ||
+		    conn_write(&s->conn, out.data, out.len) == -1)
+			r = -1;
+	}
+	if (r == 0 && s->body_left == 0) {
+		buf_reset(&out);
+		if (smtp_data_tx_finish(&s->tx, &out) == -1 ||
+		    conn_write(&s->conn, out.data, out.len) == -1)
+			r = -1;
+		close(s->body_fd);
+		s->body_fd = -1;
+		s->state = MTA_DOT;
+		conn_set_timeout(&s->conn, MTA_DOT_TIMEOUT);
+	}
+	buf_free(&out);
+	free(chunk);
+	return r;
+}
+
+/* The reply to MAIL (k = 0), RCPT (1..n) or DATA (n + 1). */
+static int
+mta_session_envelope_reply(struct mta_session *s, int code, const char *text)
+{
+	size_t k = s->replies++, n = s->batch.n;
+	bool pipe = (s->ext & SMTP_EXT_PIPELINING) != 0;
+
+	if (k == 0) {
+		s->mail_ok = code / 100 == 2;
+		if (!s->mail_ok)
+			mta_result_batch(s, code, text);
+	} else if (k <= n) {
+		s->rcpt_code[k - 1] = code;
+		if (s->mail_ok && code / 100 == 2)
+			s->rcpt_ok++;
+		else if (s->mail_ok)
+			mta_result_rcpt(s, k - 1, code, text);
+	} else if (code == 354) {
+		if (s->rcpt_ok == 0) {		/* nothing to send: end it */
+			s->state = MTA_DOT;
+			return conn_printf(&s->conn, ".\r\n");
+		}
+		s->state = MTA_BODY;
+		conn_set_timeout(&s->conn, MTA_TIMEOUT);
+		return mta_session_open_body(s) == -1 ? -1 : mta_session_pump(s);
+	} else {
+		mta_result_batch(s, code, text);
+		s->state = MTA_READY;
+		return conn_printf(&s->conn, "RSET\r\n");
+	}
+	if (!pipe) {
+		/* one command at a time: skip what cannot succeed */
+		if (!s->mail_ok || (k == n && s->rcpt_ok == 0)) {
+			s->state = MTA_READY;
+			return conn_printf(&s->conn, "RSET\r\n");
+		}
+		mta_session_send_envelope(s, k + 1);
+	}
+	return 0;
+}
+
+static void
+mta_session_ehlo_line(struct mta_session *s, const char *line, size_t len)
+{
+	unsigned long size;
+	size_t kw, have = strlen(s->esmtp);
+
+	if (s->reply.nlines < 2 || len < 4)
+		return;		/* the first line is the greeting name */
+	line += 4;
+	len -= 4;
+	s->ext |= smtp_ext_parse(line, len, &size);
+	kw = strcspn(line, " ");
+	if (kw > len)
+		kw = len;
+	if (have + kw + 2 < sizeof(s->esmtp))
+		snprintf(s->esmtp + have, sizeof(s->esmtp) - have, "%s%.*s",
+		    have ? "," : "", (int)kw, line);
+}
+
+/* A complete reply in the current state. */
+static int
+mta_session_reply(struct mta_session *s)
+{
+	int code = s->reply.code;
+	const char *text = s->reply.text;
+
+	switch (s->state) {
+	case MTA_GREETING:
+		if (code / 100 != 2)
+			return -1;
+		s->state = MTA_EHLO;
+		return conn_printf(&s->conn, "EHLO %s\r\n", s->model->host_name);
+	case MTA_EHLO:
+		if (code / 100 != 2) {
+			s->ext = 0;
+			s->esmtp[0] = '\0';
+			s->state = MTA_HELO;
+			return conn_printf(&s->conn, "HELO %s\r\n",
+			    s->model->host_name);
+		}
+		mta_session_next(s);
+		return 0;
+	case MTA_HELO:
+		if (code / 100 != 2)
+			return -1;
+		mta_session_next(s);
+		return 0;
+	case MTA_ENVELOPE:
+		return mta_session_envelope_reply(s, code, text);
+	case MTA_DOT:
+		if (code / 100 == 2 && s->rcpt_ok > 0) {
+			s->mta->stats.messages++;
+			s->mta->stats.bytes += (unsigned long long)s->body_size;
+		}
+		for (size_t i = 0; i < s->batch.n; i++)
+			if (s->rcpt_code[i] / 100 == 2)
+				mta_result_rcpt(s, i, code, text);
+		mta_session_next(s);
+		return 0;
+	case MTA_READY:		/* reply to RSET */
+		mta_session_next(s);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Process every complete reply line in the input.  -1: give up. */
+static int
+mta_session_read(struct mta_session *s)
+{
+	const char *line, *error;
+	size_t len, used;
+	int r;
+
+	while ((r = conn_getline(&s->conn, 4096, &line, &len, &used)) == 1) {
+		int done = smtp_reply_feed(&s->reply, line, len, &error);
+
+		if (done == -1) {
+			log_warnx("%s: bad reply from %s: %s", s->q->name,
+			    s->dest_ip, error);
+			return -1;
+		}
+		if (s->state == MTA_EHLO)
+			mta_session_ehlo_line(s, line, len);
+		conn_consume(&s->conn, used);
+		if (done == 1) {
+			if (s->state == MTA_QUIT)
+				return 1;
+			if (mta_session_reply(s) == -1)
+				return -1;
+			smtp_reply_init(&s->reply);
+		}
+	}
+	return r == -1 ? -1 : 0;
+}
+
+static void
+mta_session_event(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct mta_session *s = OBJ_CAST(mta_session, arg, MTA_SESSION_MAGIC);
+	char why[1024];
+	int r;
+
+	switch (ev) {
+	case CONN_CONNECTED:
+		s->state = MTA_GREETING;
+		conn_set_timeout(c, MTA_TIMEOUT);
+		smtp_reply_init(&s->reply);
+		{
+			struct sockaddr_storage ss;
+			socklen_t len = sizeof(ss);
+			if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0)
+				addr_ntop((struct sockaddr *)&ss, s->src_ip,
+				    sizeof(s->src_ip));
+		}
+		return;
+	case CONN_READABLE:
+		if ((r = mta_session_read(s)) == 0)
+			return;
+		if (r == 1) {
+			mta_session_free(s);
+			return;
+		}
+		snprintf(why, sizeof(why), "451 4.4.2 %s (%s) protocol failure: %.100s",
+		    s->dest_name, s->dest_ip, s->reply.text);
+		break;
+	case CONN_DRAINED:
+		if (s->state == MTA_BODY && mta_session_pump(s) == -1)
+			break;
+		return;
+	case CONN_ERROR:
+		if (s->state == MTA_CONNECTING) {
+			log_info("%s: cannot connect to %s: %s", s->q->name,
+			    s->dest_ip, strerror(c->error));
+			if (mta_session_connect(s) == 0)
+				return;
+		}
+		snprintf(why, sizeof(why), "451 4.4.1 %s (%s): %s", s->dest_name,
+		    s->dest_ip, strerror(c->error));
+		break;
+	case CONN_EOF:
+		if (s->state == MTA_QUIT) {
+			mta_session_free(s);
+			return;
+		}
+		snprintf(why, sizeof(why), "451 4.4.2 %s (%s) closed the connection",
+		    s->dest_name, s->dest_ip);
+		break;
+	case CONN_TIMEOUT:
+		snprintf(why, sizeof(why), "451 4.4.2 %s (%s) timed out",
+		    s->dest_name, s->dest_ip);
+		break;
+	}
+	if (s->state == MTA_QUIT) {
+		mta_session_free(s);
+		return;
+	}
+	mta_session_fail(s, why);
+}

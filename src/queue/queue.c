@@ -1,0 +1,319 @@
+/*
+ * queue: per-domain/vmta queues and their recipients (see queue.h).
+ *
+ * Strategy: a queue with ready recipients asks the delivery side for a
+ * session (queue_start_cb) as long as fewer than QUEUE_MAX_SMTP_OUT are
+ * active; a session takes batches until none is ready.  Deferred
+ * recipients wait on the queue's retry list, ordered by time because
+ * every deferral of this version uses the same interval; one timer per
+ * queue moves them back when due.  A message's spool files are removed
+ * when its last recipient is finished.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/magic.h"
+#include "lib/xmalloc.h"
+#include "queue/queue.h"
+
+#define QUEUE_MSG_MAGIC	0x71756d73u
+
+struct queue_mgr {
+	struct ev_loop	*loop;
+	struct spool	*spool;
+	queue_start_cb	*start;
+	void		*arg;
+	struct queue	*queues;
+	size_t		 nrcpts, nmsgs;
+	bool		 stopped;
+};
+
+struct queue_mgr *
+queue_mgr_new(struct ev_loop *loop, struct spool *spool, queue_start_cb *start,
+    void *arg)
+{
+	struct queue_mgr *mgr = xcalloc(1, sizeof(*mgr));
+
+	mgr->loop = loop;
+	mgr->spool = spool;
+	mgr->start = start;
+	mgr->arg = arg;
+	return mgr;
+}
+
+static void
+queue_msg_unref(struct queue_msg *m)
+{
+	OBJ_CHECK(m, QUEUE_MSG_MAGIC);
+	if (--m->refs > 0)
+		return;
+	spool_envelope_free(&m->env);
+	OBJ_WIPE(m);
+	free(m);
+}
+
+static void
+queue_free_list(struct queue_rcpt_list *l)
+{
+	struct queue_rcpt *r;
+
+	while ((r = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, r, entry);
+		queue_msg_unref(r->msg);
+		free(r);
+	}
+}
+
+void
+queue_mgr_free(struct queue_mgr *mgr)
+{
+	struct queue *q;
+
+	while ((q = mgr->queues) != NULL) {
+		mgr->queues = q->next;
+		ev_timer_stop(mgr->loop, &q->retry);
+		queue_free_list(&q->ready);
+		queue_free_list(&q->waiting);
+		free(q->name);
+		free(q->domain);
+		free(q->vmta);
+		free(q);
+	}
+	free(mgr);
+}
+
+void
+queue_mgr_stop(struct queue_mgr *mgr)
+{
+	mgr->stopped = true;
+}
+
+size_t
+queue_mgr_rcpts(const struct queue_mgr *mgr)
+{
+	return mgr->nrcpts;
+}
+
+size_t
+queue_mgr_msgs(const struct queue_mgr *mgr)
+{
+	return mgr->nmsgs;
+}
+
+struct queue *
+queue_mgr_first(const struct queue_mgr *mgr)
+{
+	return mgr->queues;
+}
+
+/* Start sessions while recipients are ready and slots are free. */
+static void
+queue_kick(struct queue *q)
+{
+	int want;
+
+	if (q->mgr->stopped)
+		return;
+	/* one session per batch's worth of ready recipients, capped */
+	want = (int)((q->nready + QUEUE_BATCH_MAX - 1) / QUEUE_BATCH_MAX);
+	while (q->active < want && q->active < QUEUE_MAX_SMTP_OUT) {
+		int before = q->active;
+		q->mgr->start(q, q->mgr->arg);
+		if (q->active == before)
+			break;		/* the delivery side declined */
+	}
+}
+
+static void
+queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct queue *q = w->data;
+	ev_tstamp now = ev_now(loop);
+	struct queue_rcpt *r;
+
+	while ((r = TAILQ_FIRST(&q->waiting)) != NULL && r->not_before <= now) {
+		TAILQ_REMOVE(&q->waiting, r, entry);
+		q->nwaiting--;
+		TAILQ_INSERT_TAIL(&q->ready, r, entry);
+		q->nready++;
+	}
+	if (r != NULL) {
+		ev_timer_set(&q->retry, r->not_before - now, 0.);
+		ev_timer_start(loop, &q->retry);
+	}
+	queue_kick(q);
+}
+
+static struct queue *
+queue_get(struct queue_mgr *mgr, const char *domain, const char *vmta)
+{
+	struct queue *q;
+
+	for (q = mgr->queues; q != NULL; q = q->next)
+		if (strcmp(q->domain, domain) == 0 && strcmp(q->vmta, vmta) == 0)
+			return q;
+	q = xcalloc(1, sizeof(*q));
+	q->mgr = mgr;
+	q->domain = xstrdup(domain);
+	q->vmta = xstrdup(vmta);
+	q->name = xasprintf("%s/%s", domain, vmta);
+	TAILQ_INIT(&q->ready);
+	TAILQ_INIT(&q->waiting);
+	ev_init(&q->retry, queue_on_retry);
+	q->retry.data = q;
+	q->next = mgr->queues;
+	mgr->queues = q;
+	return q;
+}
+
+static char *
+queue_domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	char *d = xstrdup(at ? at + 1 : "");
+
+	for (char *p = d; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+static void
+queue_env_copy(struct spool_envelope *dst, const struct spool_envelope *src)
+{
+	*dst = *src;
+	dst->orig = xstrdup(src->orig);
+	dst->srcmta = xstrdup(src->srcmta);
+	dst->rcpts = xcalloc(src->nrcpts, sizeof(char *));
+	for (size_t i = 0; i < src->nrcpts; i++)
+		dst->rcpts[i] = xstrdup(src->rcpts[i]);
+}
+
+void
+queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
+    const bool *done)
+{
+	struct queue_msg *m = xcalloc(1, sizeof(*m));
+
+	OBJ_INIT(m, QUEUE_MSG_MAGIC);
+	queue_env_copy(&m->env, env);
+	m->refs = 1;	/* held while adding */
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct queue_rcpt *r;
+		char *domain;
+
+		if (done != NULL && done[i])
+			continue;
+		domain = queue_domain_of(env->rcpts[i]);
+		r = xcalloc(1, sizeof(*r));
+		r->msg = m;
+		r->idx = i;
+		r->q = queue_get(mgr, domain, QUEUE_DEFAULT_VMTA);
+		free(domain);
+		m->refs++;
+		m->pending++;
+		mgr->nrcpts++;
+		TAILQ_INSERT_TAIL(&r->q->ready, r, entry);
+		r->q->nready++;
+	}
+	if (m->pending == 0)	/* everything was already finished */
+		(void)spool_remove(mgr->spool, m->env.id);
+	else
+		mgr->nmsgs++;
+	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
+		if (q->nready > 0)
+			queue_kick(q);
+	queue_msg_unref(m);
+}
+
+bool
+queue_take(struct queue *q, struct queue_batch *b)
+{
+	struct queue_rcpt *r, *next;
+
+	memset(b, 0, sizeof(*b));
+	if (q->mgr->stopped || (r = TAILQ_FIRST(&q->ready)) == NULL)
+		return false;
+	b->msg = r->msg;
+	b->msg->refs++;
+	for (; r != NULL && b->n < QUEUE_BATCH_MAX; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->msg != b->msg)
+			continue;
+		TAILQ_REMOVE(&q->ready, r, entry);
+		q->nready--;
+		b->rcpts[b->n++] = r;
+	}
+	return true;
+}
+
+void
+queue_session_begin(struct queue *q)
+{
+	q->active++;
+}
+
+void
+queue_session_end(struct queue *q)
+{
+	q->active--;
+	queue_kick(q);
+}
+
+void
+queue_rcpt_finished(struct queue_rcpt *r)
+{
+	struct queue_msg *m = r->msg;
+	struct queue_mgr *mgr = r->q->mgr;
+
+	if (spool_mark_done(mgr->spool, m->env.id, r->idx) == -1)
+		log_warn("spool: cannot record recipient %zu of %s as done",
+		    r->idx, m->env.id);
+	mgr->nrcpts--;
+	if (--m->pending == 0) {
+		if (spool_remove(mgr->spool, m->env.id) == -1)
+			log_warn("spool: cannot remove %s", m->env.id);
+		mgr->nmsgs--;
+	}
+	free(r);
+	queue_msg_unref(m);
+}
+
+void
+queue_rcpt_defer(struct queue_rcpt *r, double seconds)
+{
+	struct queue *q = r->q;
+	struct ev_loop *loop = q->mgr->loop;
+
+	r->not_before = ev_now(loop) + seconds;
+	TAILQ_INSERT_TAIL(&q->waiting, r, entry);
+	q->nwaiting++;
+	if (!ev_is_active(&q->retry)) {
+		ev_timer_set(&q->retry, seconds, 0.);
+		ev_timer_start(loop, &q->retry);
+	}
+}
+
+void
+queue_defer_all(struct queue *q, double seconds)
+{
+	struct queue_rcpt *r;
+
+	while ((r = TAILQ_FIRST(&q->ready)) != NULL) {
+		TAILQ_REMOVE(&q->ready, r, entry);
+		q->nready--;
+		queue_rcpt_defer(r, seconds);
+	}
+}
+
+void
+queue_batch_release(struct queue_batch *b)
+{
+	if (b->msg != NULL)
+		queue_msg_unref(b->msg);
+	b->msg = NULL;
+	b->n = 0;
+}

@@ -1,0 +1,100 @@
+/*
+ * queue: the in-memory queues, one per "domain/vmta", rebuilt from the
+ * spool at start and fed by the SMTP server.  The loop thread owns them.
+ *
+ * A queued recipient is either ready (waiting for a delivery slot) or
+ * waiting for its retry time.  Delivery sessions take batches (the
+ * ready recipients of one message in one queue) and report each
+ * recipient's outcome back: finished (delivered or bounced; recorded in
+ * the spool so it never comes back) or deferred (retried later).
+ */
+#ifndef TERN_QUEUE_H
+#define TERN_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/queue.h>
+#include <ev.h>
+
+#include "spool/spool.h"
+
+#define QUEUE_DEFAULT_VMTA	"{default}"
+#define QUEUE_BATCH_MAX		100	/* recipients per transaction */
+#define QUEUE_RETRY_DEFAULT	600.	/* PMTA's retry-after default, 10m */
+#define QUEUE_MAX_SMTP_OUT	20	/* PMTA's max-smtp-out default */
+
+struct queue;
+struct queue_mgr;
+
+struct queue_msg {
+	unsigned		 magic;
+	int			 refs;		/* pending recipients + batches */
+	struct spool_envelope	 env;
+	size_t			 pending;	/* recipients not finished */
+};
+
+struct queue_rcpt {
+	TAILQ_ENTRY(queue_rcpt)	 entry;
+	struct queue_msg	*msg;
+	struct queue		*q;
+	size_t			 idx;		/* index in msg->env.rcpts */
+	ev_tstamp		 not_before;
+};
+TAILQ_HEAD(queue_rcpt_list, queue_rcpt);
+
+struct queue {
+	struct queue		*next;
+	struct queue_mgr	*mgr;
+	char			*name;		/* "domain/vmta" */
+	char			*domain;
+	char			*vmta;
+	struct queue_rcpt_list	 ready;
+	struct queue_rcpt_list	 waiting;	/* ordered by not_before */
+	size_t			 nready, nwaiting;
+	int			 active;	/* delivery sessions */
+	ev_timer		 retry;
+};
+
+/* A transaction's worth of recipients, all of one message. */
+struct queue_batch {
+	struct queue_msg	*msg;
+	struct queue_rcpt	*rcpts[QUEUE_BATCH_MAX];
+	size_t			 n;
+};
+
+/* Called when a queue has ready recipients and a free delivery slot. */
+typedef void queue_start_cb(struct queue *q, void *arg);
+
+struct queue_mgr *queue_mgr_new(struct ev_loop *loop, struct spool *spool,
+	    queue_start_cb *start, void *arg);
+void	queue_mgr_free(struct queue_mgr *mgr);
+/* Stop starting deliveries (shutdown). */
+void	queue_mgr_stop(struct queue_mgr *mgr);
+/* Recipients held in memory, and messages. */
+size_t	queue_mgr_rcpts(const struct queue_mgr *mgr);
+size_t	queue_mgr_msgs(const struct queue_mgr *mgr);
+struct queue *queue_mgr_first(const struct queue_mgr *mgr);
+
+/*
+ * Queue a committed message: its recipients whose done[i] is false
+ * (done may be NULL) go to the queues of their domains.  The envelope is
+ * copied.
+ */
+void	queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
+	    const bool *done);
+
+/* Take the next batch from q; false if nothing is ready. */
+bool	queue_take(struct queue *q, struct queue_batch *b);
+/* A session of q starts/ends. */
+void	queue_session_begin(struct queue *q);
+void	queue_session_end(struct queue *q);
+
+/* Outcomes of the recipients of a taken batch. */
+void	queue_rcpt_finished(struct queue_rcpt *r);
+void	queue_rcpt_defer(struct queue_rcpt *r, double seconds);
+/* Queue-level failure: every ready recipient of q waits `seconds`. */
+void	queue_defer_all(struct queue *q, double seconds);
+/* Give back a batch's reference once every recipient has an outcome. */
+void	queue_batch_release(struct queue_batch *b);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * smtpd: listeners and the session list (see smtpd.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/magic.h"
+#include "lib/xmalloc.h"
+#include "smtpd/smtpd_private.h"
+
+OBJ_DEFINE_CAST(smtpd_listener)
+
+struct smtpd *
+smtpd_new(struct ev_loop *loop, struct model *const *model,
+    struct spool *spool, struct queue_mgr *qm)
+{
+	struct smtpd *d = xcalloc(1, sizeof(*d));
+
+	d->loop = loop;
+	d->model = model;
+	d->spool = spool;
+	d->qm = qm;
+	LIST_INIT(&d->sessions);
+	return d;
+}
+
+static void
+smtpd_on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct smtpd_listener *l = OBJ_CAST(smtpd_listener, w->data,
+	    SMTPD_LISTENER_MAGIC);
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int fd;
+
+	fd = accept4(l->fd, (struct sockaddr *)&peer, &len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("smtp-listener %s: accept", l->text);
+		return;
+	}
+	l->smtpd->stats.connections++;
+	smtpd_session_new(l->smtpd, fd, &peer);
+}
+
+static int
+smtpd_bind(struct smtpd_listener *l, const struct model_listener *ml)
+{
+	int one = 1;
+
+	l->fd = socket(ml->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (l->fd == -1)
+		return -1;
+	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		return -1;
+	if (ml->ss.ss_family == AF_INET6 &&
+	    setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		return -1;
+	if (bind(l->fd, (const struct sockaddr *)&ml->ss, ml->sslen) == -1 ||
+	    listen(l->fd, 1024) == -1)
+		return -1;
+	return 0;
+}
+
+int
+smtpd_listen(struct smtpd *d, const char **error_r)
+{
+	const struct model *m = *d->model;
+
+	d->listeners = xcalloc(m->nlisteners, sizeof(*d->listeners));
+	for (size_t i = 0; i < m->nlisteners; i++) {
+		struct smtpd_listener *l = &d->listeners[d->nlisteners++];
+
+		OBJ_INIT(l, SMTPD_LISTENER_MAGIC);
+		l->smtpd = d;
+		l->text = xstrdup(m->listeners[i].text);
+		if (smtpd_bind(l, &m->listeners[i]) == -1) {
+			log_warn("smtp-listener %s", l->text);
+			*error_r = "cannot listen on an smtp-listener address";
+			return -1;
+		}
+		ev_io_init(&l->io, smtpd_on_accept, l->fd, EV_READ);
+		l->io.data = l;
+		ev_io_start(d->loop, &l->io);
+		log_info("listening for SMTP on %s", l->text);
+	}
+	return 0;
+}
+
+static void
+smtpd_close_listeners(struct smtpd *d)
+{
+	for (size_t i = 0; i < d->nlisteners; i++) {
+		struct smtpd_listener *l = &d->listeners[i];
+		ev_io_stop(d->loop, &l->io);
+		if (l->fd != -1)
+			close(l->fd);
+		l->fd = -1;
+		free(l->text);
+		OBJ_WIPE(l);
+	}
+	free(d->listeners);
+	d->listeners = NULL;
+	d->nlisteners = 0;
+}
+
+void
+smtpd_stop(struct smtpd *d)
+{
+	struct smtpd_session *s, *next;
+
+	d->stopping = true;
+	smtpd_close_listeners(d);
+	for (s = LIST_FIRST(&d->sessions); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
+		smtpd_session_stop(s);
+	}
+}
+
+void
+smtpd_free(struct smtpd *d)
+{
+	struct smtpd_session *s;
+
+	smtpd_close_listeners(d);
+	while ((s = LIST_FIRST(&d->sessions)) != NULL)
+		smtpd_session_free(s);
+	free(d);
+}
+
+const struct smtpd_stats *
+smtpd_stats(const struct smtpd *d)
+{
+	return &d->stats;
+}

@@ -1,0 +1,35 @@
+/*
+ * smtpd: the SMTP server that takes injected mail: listeners, sessions,
+ * relaying policy from <source>, and the spool commit that must succeed
+ * before a 250 is sent.
+ */
+#ifndef TERN_SMTPD_H
+#define TERN_SMTPD_H
+
+#include <ev.h>
+
+#include "model/model.h"
+#include "queue/queue.h"
+#include "spool/spool.h"
+
+struct smtpd;
+
+struct smtpd_stats {
+	unsigned long	connections;	/* accepted */
+	unsigned long	messages;	/* accepted (250 after DATA) */
+	unsigned long	recipients;	/* of accepted messages */
+	unsigned long long bytes;	/* message bytes accepted */
+	int		active;		/* sessions now */
+};
+
+struct smtpd *smtpd_new(struct ev_loop *loop, struct model *const *model,
+	    struct spool *spool, struct queue_mgr *qm);
+/* Bind and listen on every smtp-listener of the model.  0 or -1. */
+int	smtpd_listen(struct smtpd *d, const char **error_r);
+/* Close the listeners; idle sessions get 421, sessions receiving a
+ * message finish it first. */
+void	smtpd_stop(struct smtpd *d);
+void	smtpd_free(struct smtpd *d);
+const struct smtpd_stats *smtpd_stats(const struct smtpd *d);
+
+#endif

@@ -1,0 +1,439 @@
+/*
+ * smtpd_session: one inbound SMTP connection.
+ *
+ * Commands are dispatched through one table (verb -> allowed states ->
+ * handler).  Pipelined commands are handled in order from the input
+ * buffer; while a message is being received the input goes to the DATA
+ * decoder instead.  The 250 for a message is queued only after the spool
+ * commit (fsync of the file and its directory) has succeeded; then the
+ * recipients are handed to the queues.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/log.h"
+#include "lib/magic.h"
+#include "lib/xmalloc.h"
+#include "smtpd/smtpd_private.h"
+
+OBJ_DEFINE_CAST(smtpd_session)
+
+static void smtpd_session_event(struct conn *c, enum conn_event ev, void *arg);
+
+static void
+smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		n = (int)sizeof(line) - 3;
+	memcpy(line + n, "\r\n", 2);
+	if (conn_write(&s->conn, line, (size_t)n + 2) == -1) {
+		/* the client does not read its replies: give up on it */
+		s->state = SMTPD_CLOSING;
+		conn_read_enable(&s->conn, false);
+	}
+}
+
+/*
+ * Close once the queued replies are written (CONN_DRAINED frees the
+ * session).  Always called right after a reply was queued, so there is
+ * output pending and the session is never freed from here.
+ */
+static void
+smtpd_close_after_reply(struct smtpd_session *s)
+{
+	s->state = SMTPD_CLOSING;
+	conn_read_enable(&s->conn, false);
+}
+
+static void
+smtpd_transaction_reset(struct smtpd_session *s)
+{
+	if (s->writing)
+		spool_writer_abort(&s->writer);
+	s->writing = false;
+	spool_envelope_free(&s->env);
+	buf_reset(&s->body);
+}
+
+void
+smtpd_session_new(struct smtpd *d, int fd, const struct sockaddr_storage *peer)
+{
+	struct smtpd_session *s = xcalloc(1, sizeof(*s));
+
+	OBJ_INIT(s, SMTPD_SESSION_MAGIC);
+	s->smtpd = d;
+	s->model = model_ref(*d->model);
+	s->peer = *peer;
+	addr_ntop((const struct sockaddr *)peer, s->peer_ip, sizeof(s->peer_ip));
+	s->relaying = model_source_relaying(s->model,
+	    (const struct sockaddr *)peer);
+	buf_init(&s->body, 2 * SMTPD_FLUSH);
+	conn_init(&s->conn, d->loop, fd, false, 64 * 1024, 256 * 1024,
+	    smtpd_session_event, s);
+	conn_set_timeout(&s->conn, SMTPD_TIMEOUT);
+	LIST_INSERT_HEAD(&d->sessions, s, entry);
+	d->stats.active++;
+	s->state = SMTPD_GREETED;
+	log_debug("(in) accepted connection from %s", s->peer_ip);
+	smtpd_reply(s, "220 %s ESMTP service ready", s->model->host_name);
+}
+
+void
+smtpd_session_free(struct smtpd_session *s)
+{
+	OBJ_CHECK(s, SMTPD_SESSION_MAGIC);
+	LIST_REMOVE(s, entry);
+	s->smtpd->stats.active--;
+	smtpd_transaction_reset(s);
+	buf_free(&s->body);
+	conn_free(&s->conn);
+	free(s->helo);
+	model_unref(s->model);
+	OBJ_WIPE(s);
+	free(s);
+}
+
+void
+smtpd_session_stop(struct smtpd_session *s)
+{
+	if (s->state == SMTPD_DATA || s->state == SMTPD_CLOSING)
+		return;		/* finishes its message first */
+	smtpd_reply(s, "421 4.3.2 %s shutting down", s->model->host_name);
+	smtpd_close_after_reply(s);
+}
+
+/* --- commands --- */
+
+static void
+smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	if (c->arg_len == 0) {
+		smtpd_reply(s, "501 5.5.4 %s needs a host name",
+		    smtp_verb_name(c->verb));
+		return;
+	}
+	smtpd_transaction_reset(s);
+	free(s->helo);
+	s->helo = xstrndup(c->arg, c->arg_len);
+	for (char *p = s->helo; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x21 || *p == 0x7f)
+			*p = '?';	/* it goes into logs and accounting */
+	s->esmtp = c->verb == SMTP_VERB_EHLO;
+	s->state = SMTPD_IDLE;
+	if (!s->esmtp) {
+		smtpd_reply(s, "250 %s says hello", s->model->host_name);
+		return;
+	}
+	smtpd_reply(s, "250-%s says hello", s->model->host_name);
+	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtpd_reply(s, "250-PIPELINING");
+	smtpd_reply(s, "250-8BITMIME");
+	smtpd_reply(s, "250 SIZE 0");
+}
+
+static void
+smtpd_cmd_mail(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	for (size_t i = 0; i < c->nparams; i++) {
+		const struct smtp_param *p = &c->params[i];
+		if ((p->key_len == 4 && strncasecmp(p->key, "BODY", 4) == 0) ||
+		    (p->key_len == 4 && strncasecmp(p->key, "SIZE", 4) == 0))
+			continue;
+		smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
+		    (int)p->key_len, p->key);
+		return;
+	}
+	smtpd_transaction_reset(s);
+	s->env.orig = xstrdup(c->path.addr);
+	s->state = SMTPD_MAIL;
+	smtpd_reply(s, "250 2.1.0 MAIL ok");
+}
+
+static void
+smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	if (c->nparams > 0) {
+		smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
+		    (int)c->params[0].key_len, c->params[0].key);
+		return;
+	}
+	if (c->path.at >= c->path.len) {
+		smtpd_reply(s, "550 5.1.3 a recipient needs a domain");
+		return;
+	}
+	if (!s->relaying) {
+		smtpd_reply(s, "550 5.7.1 relaying denied: <%s>", c->path.addr);
+		return;
+	}
+	if (s->env.nrcpts >= SMTPD_RCPT_MAX) {
+		smtpd_reply(s, "452 4.5.3 too many recipients");
+		return;
+	}
+	s->env.rcpts = xreallocarray(s->env.rcpts, s->env.nrcpts + 1,
+	    sizeof(char *));
+	s->env.rcpts[s->env.nrcpts++] = xstrdup(c->path.addr);
+	smtpd_reply(s, "250 2.1.5 RCPT ok");
+}
+
+static void
+smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	const char *error;
+
+	if (s->env.nrcpts == 0) {
+		smtpd_reply(s, "554 5.5.1 no valid recipients");
+		return;
+	}
+	s->env.srcmta = xasprintf("%s (%s)", s->helo, s->peer_ip);
+	if (spool_writer_begin(s->smtpd->spool, &s->env, &s->writer,
+	    &error) == -1) {
+		log_warnx("(in) %s: cannot spool: %s", s->peer_ip, error);
+		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
+		return;
+	}
+	s->writing = true;
+	smtp_data_rx_init(&s->rx);
+	buf_reset(&s->body);
+	s->state = SMTPD_DATA;
+	smtpd_reply(s, "354 send message");
+}
+
+static void
+smtpd_cmd_rset(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	smtpd_transaction_reset(s);
+	s->state = SMTPD_IDLE;
+	smtpd_reply(s, "250 2.0.0 reset");
+}
+
+static void
+smtpd_cmd_noop(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	smtpd_reply(s, "250 2.0.0 ok");
+}
+
+static void
+smtpd_cmd_vrfy(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	smtpd_reply(s, "252 2.5.0 cannot verify, will attempt delivery");
+}
+
+static void
+smtpd_cmd_help(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	smtpd_reply(s, "214 2.0.0 see RFC 5321");
+}
+
+static void
+smtpd_cmd_quit(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	smtpd_reply(s, "221 2.0.0 %s says goodbye", s->model->host_name);
+	smtpd_close_after_reply(s);
+}
+
+static void
+smtpd_cmd_unimplemented(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	smtpd_reply(s, "502 5.5.1 %s not implemented", smtp_verb_name(c->verb));
+}
+
+#define ST(x)		(1u << SMTPD_##x)
+#define ST_ANY		(ST(GREETED) | ST(IDLE) | ST(MAIL))
+#define ST_HELLO	(ST(IDLE) | ST(MAIL))
+
+static const struct smtpd_command {
+	enum smtp_verb	 verb;
+	unsigned	 states;	/* where the verb is in sequence */
+	const char	*bad_sequence;	/* reply text otherwise */
+	void		(*run)(struct smtpd_session *, struct smtp_cmd *);
+} smtpd_commands[] = {
+	{ SMTP_VERB_HELO, ST_ANY, NULL, smtpd_cmd_helo },
+	{ SMTP_VERB_EHLO, ST_ANY, NULL, smtpd_cmd_helo },
+	{ SMTP_VERB_MAIL, ST(IDLE), "send HELO/EHLO first, one MAIL per transaction",
+	    smtpd_cmd_mail },
+	{ SMTP_VERB_RCPT, ST(MAIL), "need MAIL before RCPT", smtpd_cmd_rcpt },
+	{ SMTP_VERB_DATA, ST(MAIL), "need MAIL and RCPT before DATA",
+	    smtpd_cmd_data },
+	{ SMTP_VERB_RSET, ST_ANY, NULL, smtpd_cmd_rset },
+	{ SMTP_VERB_NOOP, ST_ANY, NULL, smtpd_cmd_noop },
+	{ SMTP_VERB_VRFY, ST_ANY, NULL, smtpd_cmd_vrfy },
+	{ SMTP_VERB_HELP, ST_ANY, NULL, smtpd_cmd_help },
+	{ SMTP_VERB_QUIT, ST_ANY, NULL, smtpd_cmd_quit },
+	{ SMTP_VERB_EXPN, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_AUTH, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_BDAT, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_XMRG, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_XDFN, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_XPRT, ST_ANY, NULL, smtpd_cmd_unimplemented },
+};
+
+static void
+smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len)
+{
+	struct smtp_cmd cmd;
+	const char *error = NULL;
+
+	switch (smtp_cmd_parse(line, len, 0, &cmd, &error)) {
+	case SMTP_CMD_UNKNOWN:
+		smtpd_reply(s, "500 5.5.1 command unrecognized");
+		return;
+	case SMTP_CMD_SYNTAX:
+		smtpd_reply(s, "501 5.5.4 syntax error: %s",
+		    error ? error : "bad arguments");
+		return;
+	case SMTP_CMD_OK:
+		break;
+	}
+	for (size_t i = 0; i < sizeof(smtpd_commands) / sizeof(smtpd_commands[0]); i++) {
+		const struct smtpd_command *t = &smtpd_commands[i];
+		if (t->verb != cmd.verb)
+			continue;
+		if ((t->states & (1u << s->state)) == 0) {
+			smtpd_reply(s, "503 5.5.1 bad sequence of commands: %s",
+			    t->bad_sequence ? t->bad_sequence : "not now");
+			return;
+		}
+		t->run(s, &cmd);
+		return;
+	}
+	smtpd_reply(s, "500 5.5.1 command unrecognized");
+}
+
+/* --- the message --- */
+
+static int
+smtpd_flush_body(struct smtpd_session *s)
+{
+	int r = spool_writer_write(&s->writer, s->body.data, s->body.len);
+
+	buf_reset(&s->body);
+	return r;
+}
+
+/* The end of DATA: make the message durable, then answer and queue it. */
+static void
+smtpd_message_done(struct smtpd_session *s, bool failed)
+{
+	struct smtpd *d = s->smtpd;
+	const char *error;
+
+	s->state = SMTPD_IDLE;
+	if (failed || smtpd_flush_body(s) == -1) {
+		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
+		smtpd_transaction_reset(s);
+		return;
+	}
+	s->writing = false;
+	if (spool_writer_commit(d->spool, &s->writer, &error) == -1) {
+		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
+		smtpd_transaction_reset(s);
+		return;
+	}
+	/* durable: only now may the client hear 250 */
+	d->stats.messages++;
+	d->stats.recipients += s->env.nrcpts;
+	d->stats.bytes += s->rx.bytes;
+	log_debug("(in) %s: message %s accepted for %zu recipient(s)",
+	    s->peer_ip, s->env.id, s->env.nrcpts);
+	smtpd_reply(s, "250 2.6.0 message received");
+	queue_add(d->qm, &s->env, NULL);
+	smtpd_transaction_reset(s);
+	if (d->stopping)
+		smtpd_session_stop(s);
+}
+
+/* Feed buffered input to the DATA decoder; true when the message ended. */
+static bool
+smtpd_data_input(struct smtpd_session *s)
+{
+	size_t used = smtp_data_rx_feed(&s->rx, s->conn.in.data, s->conn.in.len,
+	    &s->body);
+
+	if (used == (size_t)-1) {
+		/* cannot happen while we flush below the cap; treat as failure */
+		conn_consume(&s->conn, s->conn.in.len);
+		smtpd_message_done(s, true);
+		return true;
+	}
+	conn_consume(&s->conn, used);
+	if (!s->rx.done) {
+		if (s->body.len >= SMTPD_FLUSH && smtpd_flush_body(s) == -1)
+			log_warn("(in) %s: spool write", s->peer_ip);
+		return false;
+	}
+	smtpd_message_done(s, s->writer.failed);
+	return true;
+}
+
+static void
+smtpd_session_input(struct smtpd_session *s)
+{
+	const char *line;
+	size_t len, used;
+	int r;
+
+	while (s->state != SMTPD_CLOSING && s->conn.in.len > 0) {
+		if (s->state == SMTPD_DATA) {
+			if (!smtpd_data_input(s))
+				return;
+			continue;
+		}
+		r = conn_getline(&s->conn, SMTPD_LINE_MAX, &line, &len, &used);
+		if (r == 0)
+			return;
+		if (r == -1) {
+			smtpd_reply(s, "500 5.5.2 line too long");
+			smtpd_close_after_reply(s);
+			return;
+		}
+		smtpd_dispatch(s, line, len);
+		conn_consume(&s->conn, used);
+	}
+}
+
+static void
+smtpd_session_event(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct smtpd_session *s = OBJ_CAST(smtpd_session, arg,
+	    SMTPD_SESSION_MAGIC);
+
+	switch (ev) {
+	case CONN_READABLE:
+		smtpd_session_input(s);
+		return;
+	case CONN_DRAINED:
+		if (s->state == SMTPD_CLOSING)
+			smtpd_session_free(s);
+		return;
+	case CONN_TIMEOUT:
+		if (s->state == SMTPD_CLOSING) {
+			smtpd_session_free(s);
+			return;
+		}
+		log_info("(in) %s: timeout", s->peer_ip);
+		smtpd_reply(s, "421 4.4.2 %s timeout, closing", s->model->host_name);
+		smtpd_close_after_reply(s);
+		return;
+	default:
+		log_debug("(in) %s: connection closed", s->peer_ip);
+		smtpd_session_free(s);
+		return;
+	}
+}

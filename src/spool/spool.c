@@ -1,0 +1,269 @@
+/*
+ * spool: durable message files (see spool.h for the format).
+ *
+ * Durability order for a message: write tmp/<id>, fsync it, rename it to
+ * msg/<id>, fsync msg/.  The rename is atomic, so msg/ only ever holds
+ * complete messages; tmp/ leftovers after a crash were never
+ * acknowledged and are deleted at start.
+ *
+ * This first version syncs on the calling (loop) thread, one fsync pair
+ * per message; group commit across sessions is the spool issue's work
+ * (docs/design.md).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "spool/spool.h"
+
+struct spool {
+	char		*dir;
+	int		 msg_dirfd;
+	unsigned long	 seq;
+};
+
+static int
+spool_mkdir(const char *path)
+{
+	if (mkdir(path, 0750) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+struct spool *
+spool_open(const char *dir, const char **error_r)
+{
+	struct spool *s;
+	char path[4096];
+
+	if (spool_mkdir(dir) == -1) {
+		*error_r = "cannot create the spool directory";
+		return NULL;
+	}
+	for (int i = 0; i < 3; i++) {
+		static const char *const sub[] = { "tmp", "msg", "quarantine" };
+		snprintf(path, sizeof(path), "%s/%s", dir, sub[i]);
+		if (spool_mkdir(path) == -1) {
+			*error_r = "cannot create the spool's subdirectories";
+			return NULL;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/msg", dir);
+	s = xcalloc(1, sizeof(*s));
+	s->dir = xstrdup(dir);
+	s->msg_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->msg_dirfd == -1) {
+		*error_r = "cannot open the spool's msg directory";
+		spool_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+spool_close(struct spool *s)
+{
+	if (s == NULL)
+		return;
+	if (s->msg_dirfd != -1)
+		close(s->msg_dirfd);
+	free(s->dir);
+	free(s);
+}
+
+const char *
+spool_dir(const struct spool *s)
+{
+	return s->dir;
+}
+
+static int
+spool_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Unique, sortable ids: seconds, microseconds, pid, sequence. */
+static void
+spool_new_id(struct spool *s, char *id, size_t size)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(id, size, "%llx.%05lx.%lx.%lx", (unsigned long long)ts.tv_sec,
+	    (unsigned long)(ts.tv_nsec / 1000), (unsigned long)getpid(),
+	    ++s->seq);
+}
+
+static void
+spool_envelope_text(const struct spool_envelope *env, struct buf *b)
+{
+	(void)buf_printf(b, "TERN-SPOOL %d\nid %s\nqueued %lld\nfrom %s\nsrcmta %s\n",
+	    SPOOL_FORMAT, env->id, (long long)env->queued, env->orig,
+	    env->srcmta);
+	for (size_t i = 0; i < env->nrcpts; i++)
+		(void)buf_printf(b, "rcpt %s\n", env->rcpts[i]);
+	(void)buf_puts(b, "\n");
+}
+
+int
+spool_writer_begin(struct spool *s, struct spool_envelope *env,
+    struct spool_writer *w, const char **error_r)
+{
+	struct buf hdr;
+
+	memset(w, 0, sizeof(*w));
+	spool_new_id(s, env->id, sizeof(env->id));
+	env->queued = time(NULL);
+	memcpy(w->id, env->id, sizeof(w->id));
+	w->tmp_path = xasprintf("%s/tmp/%s", s->dir, w->id);
+	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (w->fd == -1) {
+		*error_r = strerror(errno);
+		free(w->tmp_path);
+		w->tmp_path = NULL;
+		return -1;
+	}
+	buf_init(&hdr, 16 * 1024 * 1024);
+	spool_envelope_text(env, &hdr);
+	if (hdr.err || spool_write_all(w->fd, hdr.data, hdr.len) == -1) {
+		*error_r = hdr.err ? "envelope too large" : strerror(errno);
+		buf_free(&hdr);
+		spool_writer_abort(w);
+		return -1;
+	}
+	w->size = (off_t)hdr.len;
+	env->body_offset = (off_t)hdr.len;
+	buf_free(&hdr);
+	return 0;
+}
+
+int
+spool_writer_write(struct spool_writer *w, const void *p, size_t n)
+{
+	if (w->failed)
+		return -1;
+	if (spool_write_all(w->fd, p, n) == -1) {
+		w->failed = true;
+		return -1;
+	}
+	w->size += (off_t)n;
+	return 0;
+}
+
+int
+spool_writer_commit(struct spool *s, struct spool_writer *w,
+    const char **error_r)
+{
+	char final[4096];
+
+	snprintf(final, sizeof(final), "%s/msg/%s", s->dir, w->id);
+	if (w->failed) {
+		*error_r = "write to the spool failed";
+		goto fail;
+	}
+	if (fsync(w->fd) == -1 || close(w->fd) == -1) {
+		w->fd = -1;
+		*error_r = strerror(errno);
+		goto fail;
+	}
+	w->fd = -1;
+	if (rename(w->tmp_path, final) == -1 || fsync(s->msg_dirfd) == -1) {
+		*error_r = strerror(errno);
+		goto fail;
+	}
+	free(w->tmp_path);
+	w->tmp_path = NULL;
+	return 0;
+fail:
+	log_warnx("spool: cannot commit message %s: %s", w->id, *error_r);
+	spool_writer_abort(w);
+	return -1;
+}
+
+void
+spool_writer_abort(struct spool_writer *w)
+{
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
+	if (w->tmp_path != NULL)
+		unlink(w->tmp_path);
+	free(w->tmp_path);
+	w->tmp_path = NULL;
+}
+
+int
+spool_mark_done(struct spool *s, const char *id, size_t idx)
+{
+	char path[4096], line[32];
+	int fd, n, r;
+
+	snprintf(path, sizeof(path), "%s/msg/%s.done", s->dir, id);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return -1;
+	n = snprintf(line, sizeof(line), "%zu\n", idx);
+	r = spool_write_all(fd, line, (size_t)n);
+	close(fd);
+	return r;
+}
+
+int
+spool_remove(struct spool *s, const char *id)
+{
+	char path[4096];
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/msg/%s", s->dir, id);
+	if (unlink(path) == -1 && errno != ENOENT)
+		r = -1;
+	snprintf(path, sizeof(path), "%s/msg/%s.done", s->dir, id);
+	if (unlink(path) == -1 && errno != ENOENT)
+		r = -1;
+	return r;
+}
+
+int
+spool_open_message(struct spool *s, const char *id)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/msg/%s", s->dir, id);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+void
+spool_envelope_free(struct spool_envelope *env)
+{
+	for (size_t i = 0; i < env->nrcpts; i++)
+		free(env->rcpts[i]);
+	free(env->rcpts);
+	free(env->orig);
+	free(env->srcmta);
+	memset(env, 0, sizeof(*env));
+}

@@ -1,0 +1,87 @@
+/*
+ * spool: the durable message store.  A message is one file holding a
+ * versioned envelope header and the body; it is written in tmp/, then
+ * fsynced, renamed into msg/ and the directory fsynced, and only then
+ * may the server answer 250.  Finished recipients are appended to a
+ * companion "<id>.done" file; when every recipient is finished both
+ * files are removed.  Recovery reads msg/ back; a file it cannot parse
+ * is moved to quarantine/ and logged, never a crash.
+ *
+ * Format version 1 (text header, then the body with CRLF line ends):
+ *	TERN-SPOOL 1
+ *	id <id>
+ *	queued <unix time>
+ *	from <address or empty>
+ *	srcmta <text>
+ *	rcpt <address>			(one per recipient, in order)
+ *	<empty line>
+ *	<body>
+ */
+#ifndef TERN_SPOOL_H
+#define TERN_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define SPOOL_ID_MAX	32
+#define SPOOL_FORMAT	1
+
+struct spool;
+
+struct spool_envelope {
+	char	  id[SPOOL_ID_MAX];
+	time_t	  queued;
+	char	 *orig;		/* "" for the null sender */
+	char	 *srcmta;	/* "helo-name (ip)" */
+	char	**rcpts;
+	size_t	  nrcpts;
+	off_t	  body_offset;	/* where the body starts in the file */
+	off_t	  body_size;
+};
+
+struct spool_writer {
+	int	 fd;
+	char	 id[SPOOL_ID_MAX];
+	char	*tmp_path;
+	off_t	 size;
+	bool	 failed;
+};
+
+struct spool *spool_open(const char *dir, const char **error_r);
+void	spool_close(struct spool *s);
+const char *spool_dir(const struct spool *s);
+
+/* Start a message: creates tmp/<id> and writes the envelope (env->id and
+ * env->queued are filled in).  0, or -1 with *error_r. */
+int	spool_writer_begin(struct spool *s, struct spool_envelope *env,
+	    struct spool_writer *w, const char **error_r);
+/* Append body bytes (CRLF line ends).  0 or -1. */
+int	spool_writer_write(struct spool_writer *w, const void *p, size_t n);
+/* Make the message durable: fsync, rename into msg/, fsync msg/.
+ * Only after 0 is returned may the message be acknowledged. */
+int	spool_writer_commit(struct spool *s, struct spool_writer *w,
+	    const char **error_r);
+void	spool_writer_abort(struct spool_writer *w);
+
+/* Mark recipient `idx` of message `id` finished. */
+int	spool_mark_done(struct spool *s, const char *id, size_t idx);
+/* Remove a message whose recipients are all finished. */
+int	spool_remove(struct spool *s, const char *id);
+/* Open the message file for reading; the body starts at env->body_offset. */
+int	spool_open_message(struct spool *s, const char *id);
+
+/*
+ * Recovery: call cb for every committed message with its envelope and
+ * a done[] array (done[i] true if recipient i was finished).  Leftover
+ * files in tmp/ (never acknowledged) are removed.  Returns the number of
+ * messages found, or -1.
+ */
+typedef void spool_scan_cb(const struct spool_envelope *env, const bool *done,
+	    void *arg);
+int	spool_scan(struct spool *s, spool_scan_cb *cb, void *arg);
+
+void	spool_envelope_free(struct spool_envelope *env);
+
+#endif

@@ -1,0 +1,206 @@
+"""Helpers for Tern's end-to-end tests: a TAP reporter, the test SMTP
+sink, and a real pmtad started on loopback ports with a config written
+for the test.  Standard library only.
+
+Environment: TERN_BUILDDIR (where pmtad, pmta and tests/tools/smtpsink
+were built) and TERN_SRCDIR (the source tree), both set by `make check`.
+"""
+import atexit
+import csv
+import json
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILDDIR = os.environ.get("TERN_BUILDDIR")
+SRCDIR = os.environ.get("TERN_SRCDIR")
+if not BUILDDIR or not SRCDIR:
+    sys.exit("TERN_BUILDDIR and TERN_SRCDIR must be set (run through make check)")
+
+PMTAD = os.path.join(BUILDDIR, "pmtad")
+PMTA = os.path.join(BUILDDIR, "pmta")
+SINK = os.path.join(BUILDDIR, "tests", "tools", "smtpsink")
+
+_procs = []
+
+
+def _cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_cleanup)
+
+
+class Tap:
+    """Minimal TAP producer: ok(), eq(), done()."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%sok %d - %s" % ("" if cond else "not ", self.n, name), flush=True)
+        if not cond and diag is not None:
+            for line in str(diag).splitlines():
+                print("#   " + line)
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        return 0
+
+
+def free_port(ip="127.0.0.1"):
+    s = socket.socket()
+    s.bind((ip, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(ip, port, timeout=10.0, proc=None):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection((ip, port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def wait_for(cond, timeout=10.0, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
+
+
+class Workdir:
+    def __init__(self, name):
+        self.path = tempfile.mkdtemp(prefix="tern-%s-" % name)
+
+    def file(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def remove(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Sink:
+    """The project's scripted SMTP sink (tests/tools/smtpsink)."""
+
+    def __init__(self, work, ip="127.0.0.1", port=None, extra=()):
+        self.ip = ip
+        self.port = port or free_port(ip)
+        self.record = work.file("sink-%s-%d.jsonl" % (ip, self.port))
+        args = [SINK, "--listen", "%s:%d" % (ip, self.port),
+                "--record", self.record, "--quiet"] + list(extra)
+        self.proc = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+        _procs.append(self.proc)
+        if not wait_port(ip, self.port, proc=self.proc):
+            raise RuntimeError("smtpsink did not start")
+
+    def events(self, kind=None):
+        try:
+            with open(self.record) as f:
+                evs = [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+        return [e for e in evs if kind is None or e["event"] == kind]
+
+    def messages(self):
+        return [e for e in self.events("message") if 200 <= e["reply"] < 300]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Tern:
+    """A pmtad with its own config, spool and accounting file."""
+
+    def __init__(self, work, body, ip="127.0.0.1", port=None):
+        self.work = work
+        self.ip = ip
+        self.port = port or free_port(ip)
+        self.config = work.file("config")
+        self.acct = work.file("acct.csv")
+        self.log = work.file("pmta.log")
+        self.out = work.file("pmtad.out")
+        self.spool = work.file("spool")
+        with open(self.config, "w") as f:
+            f.write("smtp-listener %s:%d\n" % (ip, self.port))
+            f.write("host-name tern.test\n")
+            f.write("spool %s\nlog-file %s\n" % (self.spool, self.log))
+            f.write("<acct-file %s>\n    records d,b\n</acct-file>\n" % self.acct)
+            f.write(body)
+        self.proc = None
+
+    def start(self, expect_ok=True):
+        self.proc = subprocess.Popen(
+            [PMTAD, "--config=" + self.config, "--debug"],
+            stdout=open(self.out, "a"), stderr=subprocess.STDOUT)
+        _procs.append(self.proc)
+        if expect_ok and not wait_port(self.ip, self.port, proc=self.proc):
+            raise RuntimeError("pmtad did not start:\n" + self.output())
+        return self.proc
+
+    def output(self):
+        with open(self.out) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def acct_rows(self):
+        """(header, rows as dicts) of the accounting file."""
+        try:
+            with open(self.acct, newline="") as f:
+                reader = csv.DictReader(f)
+                return reader.fieldnames, list(reader)
+        except FileNotFoundError:
+            return None, []
+
+    def pmta(self, *args):
+        return subprocess.run([PMTA, "--config=" + self.config] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    def send(self, rcpts, data=None, mail_from="sender@example.org", helo="client.test"):
+        """Send one message with smtplib; returns the refused dict or raises."""
+        if data is None:
+            data = "Subject: test\r\n\r\nhello\r\n"
+        with smtplib.SMTP(self.ip, self.port, local_hostname=helo, timeout=30) as s:
+            return s.sendmail(mail_from, rcpts, data)
+
+
+DEFAULT_HEADER = ("type,timeLogged,timeQueued,orig,rcpt,orcpt,dsnAction,dsnStatus,"
+                  "dsnDiag,dsnMta,bounceCat,srcType,srcMta,dlvType,dlvSourceIp,"
+                  "dlvDestinationIp,dlvEsmtpAvailable,dlvSize,vmta,jobId,envId,"
+                  "queue,vmtaPool").split(",")
