@@ -326,6 +326,25 @@ model_walk(struct model_build *b, const struct conf_node *parent,
 	}
 }
 
+/*
+ * A relative path in the config is taken relative to the directory
+ * pmtad (or pmta) was started from, and made absolute here, so that the
+ * daemon may change directory and the CLI finds the same files.
+ */
+static void
+model_abspath(char **path)
+{
+	char cwd[4096];
+	char *abs;
+
+	if (*path == NULL || (*path)[0] == '/' || (*path)[0] == '|' ||
+	    getcwd(cwd, sizeof(cwd)) == NULL)
+		return;
+	abs = xasprintf("%s/%s", cwd, *path);
+	free(*path);
+	*path = abs;
+}
+
 static void
 model_defaults(struct model *m, const char *path, struct conf_errors *e)
 {
@@ -347,6 +366,10 @@ model_defaults(struct model *m, const char *path, struct conf_errors *e)
 	}
 	if (m->spool_dir == NULL)
 		conf_error(e, path, 0, "no spool directory: add \"<spool DIR>\" or \"spool DIR\"");
+	model_abspath(&m->spool_dir);
+	model_abspath(&m->log_file);
+	for (size_t i = 0; i < m->naccts; i++)
+		model_abspath(&m->accts[i].path);
 }
 
 struct model *

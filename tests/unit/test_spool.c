@@ -1,0 +1,118 @@
+/*
+ * Unit tests for spool: write, commit, read back with the done-list,
+ * leftovers in tmp/ removed, unreadable files quarantined.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool/spool.h"
+#include "tap.h"
+
+struct seen {
+	int		count;
+	char		orig[64];
+	size_t		nrcpts;
+	bool		done[4];
+	long long	body_size;
+};
+
+static void
+on_msg(const struct spool_envelope *env, const bool *done, void *arg)
+{
+	struct seen *s = arg;
+
+	s->count++;
+	snprintf(s->orig, sizeof(s->orig), "%s", env->orig);
+	s->nrcpts = env->nrcpts;
+	for (size_t i = 0; i < env->nrcpts && i < 4; i++)
+		s->done[i] = done[i];
+	s->body_size = (long long)env->body_size;
+}
+
+static int
+count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/tern-test-spool-XXXXXX", path[512];
+	char *rcpts[] = { "a@x.test", "b@y.test", "c@x.test" };
+	struct spool_envelope env;
+	struct spool_writer w;
+	struct seen seen;
+	struct spool *s;
+	const char *err;
+	int fd;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	s = spool_open(dir, &err);
+	ok(s != NULL, "spool opens and creates its directories");
+	memset(&env, 0, sizeof(env));
+	env.orig = "sender@example.org";
+	env.srcmta = "client (127.0.0.1)";
+	env.rcpts = rcpts;
+	env.nrcpts = 3;
+	ok(spool_writer_begin(s, &env, &w, &err) == 0, "a message starts");
+	ok(spool_writer_write(&w, "Subject: x\r\n\r\nbody\r\n", 20) == 0, "body written");
+	ok(spool_writer_commit(s, &w, &err) == 0, "commit succeeds");
+	snprintf(path, sizeof(path), "%s/msg", dir);
+	is_int(count_files(path), 1, "the message is in msg/");
+	ok(spool_mark_done(s, env.id, 1) == 0, "recipient 1 marked done");
+
+	/* a crash leftover and a corrupt file */
+	snprintf(path, sizeof(path), "%s/tmp/leftover", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/msg/garbage", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	if (write(fd, "TERN-SPOOL 99\n", 14) != 14)
+		return 1;
+	close(fd);
+
+	memset(&seen, 0, sizeof(seen));
+	is_int(spool_scan(s, on_msg, &seen), 1, "scan finds the one good message");
+	is_str(seen.orig, "sender@example.org", "the envelope reads back");
+	is_int((long long)seen.nrcpts, 3, "with its recipients");
+	ok(!seen.done[0] && seen.done[1] && !seen.done[2], "and its done-list");
+	is_int(seen.body_size, 20, "the body size is known");
+	snprintf(path, sizeof(path), "%s/tmp", dir);
+	is_int(count_files(path), 0, "tmp/ leftovers are removed");
+	snprintf(path, sizeof(path), "%s/quarantine", dir);
+	is_int(count_files(path), 1, "an unknown format version is quarantined");
+
+	fd = spool_open_message(s, env.id);
+	ok(fd != -1, "the message opens for delivery");
+	close(fd);
+	ok(spool_remove(s, env.id) == 0, "remove");
+	snprintf(path, sizeof(path), "%s/msg", dir);
+	is_int(count_files(path), 0, "message and done-list are gone");
+
+	ok(spool_writer_begin(s, &env, &w, &err) == 0, "another message starts");
+	spool_writer_abort(&w);
+	snprintf(path, sizeof(path), "%s/tmp", dir);
+	is_int(count_files(path), 0, "abort removes the temporary file");
+	spool_close(s);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		diag("could not remove %s", dir);
+	return done_testing();
+}
