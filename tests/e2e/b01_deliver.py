@@ -4,19 +4,12 @@ PowerMTA's default header; a 5xx at RCPT or at the end of DATA gives a 'b'
 record with its bounce category."""
 import hashlib
 import re
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, DEFAULT_HEADER
+from ternlib import relay_config, Tap, Workdir, Sink, Tern, wait_for, DEFAULT_HEADER
 
 t = Tap()
 w = Workdir("b01")
 sink = Sink(w)
-tern = Tern(w, """
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
-<domain demo.test>
-    smtp-hosts [127.0.0.1]:%d
-</domain>
-""" % sink.port)
+tern = Tern(w, relay_config(sink.port))
 tern.start()
 
 body = ("From: a@example.org\r\nSubject: hi\r\n\r\nline 1\r\n.leading dot\r\n"

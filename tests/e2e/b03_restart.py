@@ -5,19 +5,12 @@ again after a restart."""
 import os
 import socket
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port
+from ternlib import relay_config, Tap, Workdir, Sink, Tern, wait_for, free_port
 
 t = Tap()
 w = Workdir("b03")
 sink_port = free_port()
-tern = Tern(w, """
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
-<domain demo.test>
-    smtp-hosts [127.0.0.1]:%d
-</domain>
-""" % sink_port)
+tern = Tern(w, relay_config(sink_port))
 
 # 1. Nothing listens on the sink port yet: delivery fails and waits for
 #    its retry.  kill -9 right after the last 250.

@@ -1,19 +1,12 @@
 """The pmta CLI reaches the daemon of a config over its control socket:
 show version, show status with the traffic counted, usage errors, and a
 clear error when no daemon runs."""
-from ternlib import Tap, Workdir, Sink, Tern, wait_for
+from ternlib import relay_config, Tap, Workdir, Sink, Tern, wait_for
 
 t = Tap()
 w = Workdir("b05")
 sink = Sink(w)
-tern = Tern(w, """
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
-<domain demo.test>
-    smtp-hosts [127.0.0.1]:%d
-</domain>
-""" % sink.port)
+tern = Tern(w, relay_config(sink.port))
 
 p = tern.pmta("show", "status")
 t.eq(p.returncode, 1, "no daemon: exit 1")

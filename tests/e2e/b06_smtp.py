@@ -4,19 +4,12 @@ commands (500), RSET/NOOP, an overlong line, and DATA that ends only at
 CRLF.CRLF (a bare "\\n.\\n" is content: no SMTP smuggling)."""
 import hashlib
 import socket
-from ternlib import Tap, Workdir, Sink, Tern, wait_for
+from ternlib import relay_config, Tap, Workdir, Sink, Tern, wait_for
 
 t = Tap()
 w = Workdir("b06")
 sink = Sink(w)
-tern = Tern(w, """
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
-<domain demo.test>
-    smtp-hosts [127.0.0.1]:%d
-</domain>
-""" % sink.port)
+tern = Tern(w, relay_config(sink.port))
 tern.start()
 
 s = socket.create_connection((tern.ip, tern.port), timeout=10)

@@ -200,6 +200,18 @@ class Tern:
             return s.sendmail(mail_from, rcpts, data)
 
 
+def relay_config(sink_port, domain="demo.test"):
+    """Config body: 127.0.0.1 may relay; `domain` goes to the sink."""
+    return """
+<source 127.0.0.1>
+    always-allow-relaying yes
+</source>
+<domain %s>
+    smtp-hosts [127.0.0.1]:%d
+</domain>
+""" % (domain, sink_port)
+
+
 DEFAULT_HEADER = ("type,timeLogged,timeQueued,orig,rcpt,orcpt,dsnAction,dsnStatus,"
                   "dsnDiag,dsnMta,bounceCat,srcType,srcMta,dlvType,dlvSourceIp,"
                   "dlvDestinationIp,dlvEsmtpAvailable,dlvSize,vmta,jobId,envId,"
