@@ -60,6 +60,9 @@ conf_errors_free(struct conf_errors *e)
 	buf_free(&e->text);
 }
 
+static void conf_vreport(struct conf_errors *, const char *, const char *,
+    int, const char *, va_list) __attribute__((format(printf, 5, 0)));
+
 static void
 conf_vreport(struct conf_errors *e, const char *kind, const char *file,
     int line, const char *fmt, va_list ap)

@@ -64,6 +64,9 @@ log_close(void)
 	log_state.to_stderr = true;
 }
 
+static void log_write(enum log_level, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_write(enum log_level level, int errnum, const char *fmt, va_list ap)
 {

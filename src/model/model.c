@@ -17,48 +17,8 @@
 
 #include "compat.h"
 #include "lib/xmalloc.h"
+#include "conf/conf_schema.h"
 #include "model/model.h"
-
-enum conf_scope {
-	CONF_SCOPE_GLOBAL	= 1 << 0,
-	CONF_SCOPE_SOURCE	= 1 << 1,
-	CONF_SCOPE_DOMAIN	= 1 << 2,
-	CONF_SCOPE_ACCT		= 1 << 3,
-	CONF_SCOPE_SPOOL	= 1 << 4,
-};
-
-enum conf_type {
-	CONF_TYPE_BLOCK,
-	CONF_TYPE_STRING,
-	CONF_TYPE_PATH,
-	CONF_TYPE_BOOL,
-	CONF_TYPE_LISTENER,
-	CONF_TYPE_RECORDS,
-	CONF_TYPE_HOSTLIST,
-};
-
-enum conf_id {
-#define CONF_DIRECTIVE(id, name, scopes, type, def, doc) CONF_ID_##id,
-#include "conf/conf_directives.def"
-#undef CONF_DIRECTIVE
-	CONF_ID_COUNT
-};
-
-struct conf_directive {
-	enum conf_id	 id;
-	const char	*name;
-	unsigned	 scopes;
-	enum conf_type	 type;
-	const char	*def;
-	const char	*doc;
-};
-
-static const struct conf_directive conf_directives[] = {
-#define CONF_DIRECTIVE(id, name, scopes, type, def, doc) \
-	{ CONF_ID_##id, name, scopes, type, def, doc },
-#include "conf/conf_directives.def"
-#undef CONF_DIRECTIVE
-};
 
 /* The state of one walk: the snapshot being built and where we are. */
 struct model_build {
@@ -68,18 +28,6 @@ struct model_build {
 	struct model_domain	*domain;	/* inside <domain> */
 	struct model_acct	*acct;		/* inside <acct-file> */
 };
-
-static const struct conf_directive *
-model_directive_find(const struct conf_node *n)
-{
-	for (size_t i = 0; i < CONF_ID_COUNT; i++) {
-		const struct conf_directive *d = &conf_directives[i];
-		if (strcmp(d->name, n->name) == 0 &&
-		    (d->type == CONF_TYPE_BLOCK) == n->block)
-			return d;
-	}
-	return NULL;
-}
 
 static int
 model_parse_bool(const char *s, bool *v)
@@ -195,8 +143,8 @@ model_set_value(struct model_build *b, const struct conf_directive *d,
 		conf_error(b->e, n->file, n->line, "%s: argument missing", n->name);
 		return -1;
 	}
-	if (d->type != CONF_TYPE_HOSTLIST && d->type != CONF_TYPE_RECORDS &&
-	    n->nargs > 1 && d->type != CONF_TYPE_LISTENER) {
+	if (d->type != CONF_T_HOST_LIST && d->type != CONF_T_WORDS &&
+	    n->nargs > 1 && d->type != CONF_T_LISTENER) {
 		conf_error(b->e, n->file, n->line, "%s: too many arguments",
 		    n->name);
 		return -1;
@@ -276,25 +224,25 @@ model_open_block(struct model_build *b, const struct conf_directive *d,
 			conf_error(b->e, n->file, n->line,
 			    "<source %s>: %s (named sources are not yet supported)",
 			    n->args[0], error);
-		scope = CONF_SCOPE_SOURCE;
+		scope = CONF_SC_SOURCE;
 		break;
 	case CONF_ID_DOMAIN_BLOCK:
 		inner.domain = MODEL_GROW(b->m->domains, b->m->ndomains);
 		inner.domain->pattern = xstrdup(n->args[0]);
 		for (char *p = inner.domain->pattern; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
-		scope = CONF_SCOPE_DOMAIN;
+		scope = CONF_SC_DOMAIN;
 		break;
 	case CONF_ID_ACCT_BLOCK:
 		inner.acct = MODEL_GROW(b->m->accts, b->m->naccts);
 		inner.acct->path = xstrdup(n->args[0]);
 		inner.acct->records = MODEL_RECORD_D | MODEL_RECORD_B;
-		scope = CONF_SCOPE_ACCT;
+		scope = CONF_SC_ACCT;
 		break;
 	case CONF_ID_SPOOL_BLOCK:
 		free(b->m->spool_dir);
 		b->m->spool_dir = xstrdup(n->args[0]);
-		scope = CONF_SCOPE_SPOOL;
+		scope = CONF_SC_SPOOL;
 		break;
 	default:
 		return;
@@ -308,18 +256,18 @@ model_walk(struct model_build *b, const struct conf_node *parent,
 {
 	for (size_t i = 0; i < parent->nchildren; i++) {
 		const struct conf_node *n = parent->children[i];
-		const struct conf_directive *d = model_directive_find(n);
+		const struct conf_directive *d = conf_directive_lookup(n->name,
+		    scope, n->block);
 
-		if (d == NULL)
+		if (d == NULL && conf_directive_any(n->name, n->block) == NULL)
 			conf_error(b->e, n->file, n->line, "unknown %s \"%s\"",
 			    n->block ? "block" : "directive", n->name);
-		else if ((d->scopes & scope) == 0)
+		else if (d == NULL)
 			conf_error(b->e, n->file, n->line,
-			    "%s \"%s\" is not allowed %s%s%s",
+			    "%s \"%s\" is not allowed %s",
 			    n->block ? "block" : "directive", n->name,
-			    parent->name[0] ? "in <" : "at the global level",
-			    parent->name, parent->name[0] ? ">" : "");
-		else if (d->type == CONF_TYPE_BLOCK)
+			    conf_scope_name(scope));
+		else if (d->type == CONF_T_BLOCK)
 			model_open_block(b, d, n);
 		else
 			(void)model_set_value(b, d, n);
@@ -382,7 +330,7 @@ model_load(const char *path, struct conf_errors *e)
 	b.m = xcalloc(1, sizeof(*b.m));
 	b.m->refs = 1;
 	b.m->config_path = xstrdup(path);
-	model_walk(&b, root, CONF_SCOPE_GLOBAL);
+	model_walk(&b, root, CONF_SC_GLOBAL);
 	conf_node_free(root);
 	model_defaults(b.m, path, e);
 	if (e->count > before) {

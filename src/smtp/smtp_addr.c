@@ -186,7 +186,8 @@ smtp_addr_domain_valid(const char *d, size_t len, bool allow_utf8)
 			return false;
 		label++;
 	}
-	return !eight_bit || smtp_addr_utf8_valid((const unsigned char *)d, len);
+	return !eight_bit ||
+	    smtp_addr_utf8_valid((const unsigned char *)d, len);
 }
 
 const char *
@@ -208,7 +209,7 @@ smtp_addr_at_end(const struct smtp_addr_scan *sc)
 	return smtp_addr_is_space(sc->s[sc->i]);
 }
 
-/* "@dom,@dom:" — validated, then dropped. */
+/* "@dom,@dom:" (a source route): validated, then dropped. */
 static int
 smtp_addr_route(struct smtp_addr_scan *sc, const char **error_r)
 {
@@ -296,7 +297,7 @@ smtp_addr_local(struct smtp_addr_scan *sc, const char **error_r)
 	return 0;
 }
 
-/* Copy s[start..end) into a and check it; at is relative to start. */
+/* Copy p[0..n) into a, with the '@' (or n, no domain) at index at. */
 static int
 smtp_addr_store(struct smtp_addr *a, const char *p, size_t n, size_t at,
     unsigned flags, const char **error_r)

@@ -264,7 +264,7 @@ smtp_cmd_param_token(const char *s, size_t n, unsigned addr_flags,
 	return 0;
 }
 
-/* The parameters after the path: arg[i..len). */
+/* The parameters after the path: s[i..len). */
 static int
 smtp_cmd_params(struct smtp_cmd *cmd, const char *s, size_t i, size_t len,
     unsigned addr_flags, const char **error_r)
@@ -401,8 +401,9 @@ smtp_cmd_parse(const char *line, size_t len, unsigned addr_flags,
 	cmd->path.len = cmd->path.at = 0;
 	cmd->nparams = 0;
 	vstart = smtp_cmd_skip_space(line, 0, len);
-	for (vend = vstart; vend < len && !smtp_cmd_is_space(line[vend]); vend++)
-		;
+	vend = vstart;
+	while (vend < len && !smtp_cmd_is_space(line[vend]))
+		vend++;
 	for (i = 0; i < SMTP_CMD_NDEFS && def == NULL; i++)
 		if (smtp_cmd_word_eq(line + vstart, vend - vstart,
 		    smtp_cmd_defs[i].name))

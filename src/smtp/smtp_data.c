@@ -179,8 +179,9 @@ smtp_data_rx_feed(struct smtp_data_rx *d, const char *in, size_t len,
 
 	while (i < len && !d->done) {
 		if (d->state == RX_TEXT) {
-			for (n = i; n < len && in[n] != '\r' && in[n] != '\n'; n++)
-				;
+			n = i;
+			while (n < len && in[n] != '\r' && in[n] != '\n')
+				n++;
 			if (n > i) {
 				if (smtp_data_text(d, out, in + i, n - i) == -1)
 					goto fail;
@@ -215,7 +216,8 @@ smtp_data_tx_feed(struct smtp_data_tx *t, const char *in, size_t len,
 
 	for (i = 0; i < len; i++) {
 		c = in[i];
-		if ((c == '.' && t->at_line_start) || (c == '\n' && !t->after_cr)) {
+		if ((c == '.' && t->at_line_start) ||
+		    (c == '\n' && !t->after_cr)) {
 			if (buf_append(out, in + span, i - span) == -1 ||
 			    buf_append(out, c == '.' ? "." : "\r", 1) == -1)
 				return -1;

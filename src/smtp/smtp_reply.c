@@ -188,7 +188,9 @@ smtp_ext_word_eq(const char *p, size_t n, const char *w)
 	char c;
 
 	for (i = 0; i < n; i++) {
-		c = p[i] >= 'a' && p[i] <= 'z' ? (char)(p[i] - 'a' + 'A') : p[i];
+		c = p[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
 		if (w[i] == '\0' || c != w[i])
 			return false;
 	}

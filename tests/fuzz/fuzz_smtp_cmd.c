@@ -71,7 +71,8 @@ check_cmd(const char *line, size_t len, unsigned flags)
 	size_t i;
 
 	r = smtp_cmd_parse(line, len, flags, &c, &err);
-	CHECK(r == SMTP_CMD_OK || r == SMTP_CMD_UNKNOWN || r == SMTP_CMD_SYNTAX);
+	CHECK(r == SMTP_CMD_OK || r == SMTP_CMD_UNKNOWN ||
+	    r == SMTP_CMD_SYNTAX);
 	CHECK(r == SMTP_CMD_OK || err != NULL);
 	CHECK((r == SMTP_CMD_UNKNOWN) == (c.verb == SMTP_VERB_UNKNOWN));
 	CHECK(smtp_verb_name(c.verb) != NULL);
@@ -125,7 +126,8 @@ check_reply(struct smtp_reply *r, const char *line, size_t len)
 	rc = smtp_reply_feed(r, line, len, &err);
 	CHECK(rc == -1 || rc == 0 || rc == 1);
 	CHECK(rc != -1 || (err != NULL && r->nlines == nlines));
-	CHECK(r->text_len <= SMTP_REPLY_TEXT_MAX && r->text[r->text_len] == '\0');
+	CHECK(r->text_len <= SMTP_REPLY_TEXT_MAX);
+	CHECK(r->text[r->text_len] == '\0');
 	CHECK(strlen(r->text) == r->text_len);
 	for (i = 0; i < r->text_len; i++)
 		CHECK((unsigned char)r->text[i] >= 0x20 && r->text[i] != 0x7f);

@@ -52,7 +52,8 @@ fz_rx(struct fz_run *r, const char *in, size_t len, int mode)
 		if (mode == 1)
 			n = 1;
 		else if (mode == 2 && n > 1)
-			n = 1 + (unsigned char)in[k++ % len] % (n < 64 ? n : 64);
+			n = 1 + (unsigned char)in[k++ % len] %
+			    (n < 64 ? n : 64);
 		got = smtp_data_rx_feed(&r->d, in + r->consumed, n, &r->out);
 		CHECK(got != (size_t)-1 && got <= n);
 		CHECK(got == n || r->d.done);
@@ -125,7 +126,8 @@ fz_check_cap(const struct fz_run *whole, const char *in, size_t len,
 	buf_init(&out, cap);
 	got = smtp_data_rx_feed(&d, in, len, &out);
 	if (got == (size_t)-1)
-		CHECK(whole->out.len > cap && memcmp(&d, &fresh, sizeof(d)) == 0);
+		CHECK(whole->out.len > cap &&
+		    memcmp(&d, &fresh, sizeof(d)) == 0);
 	else
 		CHECK(got == whole->consumed && out.len == whole->out.len);
 	buf_free(&out);

@@ -77,7 +77,8 @@ replay_file(struct replay *r, const char *path)
 
 	buf_init(&b, REPLAY_FILE_MAX);
 	if (replay_read(path, &b) == -1) {
-		replay_result(r, 0, path, b.err ? "too large" : strerror(errno));
+		replay_result(r, 0, path,
+		    b.err ? "too large" : strerror(errno));
 		buf_free(&b);
 		return;
 	}

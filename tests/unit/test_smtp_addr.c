@@ -27,7 +27,8 @@ good(const char *s, unsigned flags, const char *want, const char *domain,
 		return;
 	}
 	is_str(a.addr, want, "  address of '%s'", s);
-	is_int((long long)a.len, (long long)strlen(want), "  length of '%s'", s);
+	is_int((long long)a.len, (long long)strlen(want), "  length of '%s'",
+	    s);
 	is_str(smtp_addr_domain(&a), domain, "  domain of '%s'", s);
 	is_int((long long)used, (long long)want_used, "  consumed of '%s'", s);
 }
@@ -46,7 +47,8 @@ bad_len(const char *s, size_t len, unsigned flags, const char *why)
 	ok(rc == -1 && err != NULL, "refuse '%s'", s);
 	if (why != NULL)
 		is_str(err, why, "  reason for '%s'", s);
-	ok(a.len == 0 && a.addr[0] == '\0', "  '%s' leaves an empty address", s);
+	ok(a.len == 0 && a.addr[0] == '\0', "  '%s' leaves an empty address",
+	    s);
 }
 
 static void
@@ -65,7 +67,8 @@ test_basic(void)
 	good("\t<a@b>", 0, "a@b", "b", 6);
 	good("<!#$%&'*+-/=?^_`{|}~@x.org>", 0,
 	    "!#$%&'*+-/=?^_`{|}~@x.org", "x.org", 27);
-	good("<a..b.@docomo.ne.jp>", 0, "a..b.@docomo.ne.jp", "docomo.ne.jp", 20);
+	good("<a..b.@docomo.ne.jp>", 0, "a..b.@docomo.ne.jp", "docomo.ne.jp",
+	    20);
 	good("<jsmith-jdoe=yahoo.com@example.com>", 0,
 	    "jsmith-jdoe=yahoo.com@example.com", "example.com", 35);
 	good("<a@localhost>", 0, "a@localhost", "localhost", 13);
@@ -83,8 +86,9 @@ test_null_path(void)
 	good("<> SIZE=100", SMTP_ADDR_ALLOW_NULL, "", "", 2);
 	bad("<>", 0, "null path not allowed");
 	bad("<>", SMTP_ADDR_ALLOW_BARE, "null path not allowed");
-	ok(smtp_addr_parse("<>", 2, SMTP_ADDR_ALLOW_NULL, &a, &used, &err) == 0 &&
-	    a.len == 0 && a.at == 0, "the null path has len 0 and at 0");
+	ok(smtp_addr_parse("<>", 2, SMTP_ADDR_ALLOW_NULL, &a, &used,
+	    &err) == 0 && a.len == 0 && a.at == 0,
+	    "the null path has len 0 and at 0");
 	bad("", SMTP_ADDR_ALLOW_NULL | SMTP_ADDR_ALLOW_BARE, "missing '<'");
 	bad("   ", SMTP_ADDR_ALLOW_NULL | SMTP_ADDR_ALLOW_BARE, "missing '<'");
 }
@@ -149,14 +153,16 @@ test_utf8(void)
 {
 	const char *u = "<\xc3\xa9l\xc3\xa8ve@\xc3\xa9" "cole.example>";
 
-	good(u, SMTP_ADDR_ALLOW_UTF8, "\xc3\xa9l\xc3\xa8ve@\xc3\xa9" "cole.example",
+	good(u, SMTP_ADDR_ALLOW_UTF8,
+	    "\xc3\xa9l\xc3\xa8ve@\xc3\xa9" "cole.example",
 	    "\xc3\xa9" "cole.example", strlen(u));
 	bad(u, 0, "8-bit address without SMTPUTF8");
 	bad("<a@\xc3\xa9" "cole.example>", 0, "bad domain");
 	good("<a@\xc3\xa9" "cole.example>", SMTP_ADDR_ALLOW_UTF8,
 	    "a@\xc3\xa9" "cole.example", "\xc3\xa9" "cole.example", 18);
 	bad("<\xc3@x.org>", SMTP_ADDR_ALLOW_UTF8, "invalid UTF-8 in address");
-	bad("<\xc0\xaf@x.org>", SMTP_ADDR_ALLOW_UTF8, "invalid UTF-8 in address");
+	bad("<\xc0\xaf@x.org>", SMTP_ADDR_ALLOW_UTF8,
+	    "invalid UTF-8 in address");
 	bad("<\xed\xa0\x80@x.org>", SMTP_ADDR_ALLOW_UTF8,
 	    "invalid UTF-8 in address");
 	bad("<a@\xff.org>", SMTP_ADDR_ALLOW_UTF8, "bad domain");

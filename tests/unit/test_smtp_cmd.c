@@ -184,7 +184,8 @@ test_arguments(void)
 	is_arg(&c, "anything at all", "NOOP anything at all");
 	is_int(parse(&c, "HELP MAIL", 0), OK, "HELP with a topic");
 	is_int(parse(&c, "HELO", 0), SYNTAX, "HELO without a name");
-	is_str(reason("EHLO   ", 0), "argument required", "EHLO with spaces only");
+	is_str(reason("EHLO   ", 0), "argument required",
+	    "EHLO with spaces only");
 	is_int(parse(&c, "VRFY", 0), SYNTAX, "VRFY without argument");
 	is_int(parse(&c, "EXPN", 0), SYNTAX, "EXPN without argument");
 	is_int(parse(&c, "AUTH", 0), SYNTAX, "AUTH without mechanism");
@@ -228,8 +229,9 @@ test_paths(void)
 	is_int(parse(&c, "RCPT TO:<>", 0), SYNTAX, "RCPT TO:<>");
 	is_int(parse(&c, "RCPT TO:<>", SMTP_ADDR_ALLOW_NULL), SYNTAX,
 	    "RCPT TO:<> even with ALLOW_NULL");
-	ok(parse(&c, "RCPT TO:<@hosta.int,@jkl.org:userc@d.bar.org>", 0) == OK &&
-	    strcmp(c.path.addr, "userc@d.bar.org") == 0, "source route dropped");
+	ok(parse(&c, "RCPT TO:<@hosta.int,@jkl.org:userc@d.bar.org>",
+	    0) == OK && strcmp(c.path.addr, "userc@d.bar.org") == 0,
+	    "source route dropped");
 	is_int(parse(&c, "RCPT TO:<postmaster>", 0), SYNTAX, "<postmaster>");
 	ok(parse(&c, "RCPT TO:<postmaster>", SMTP_ADDR_ALLOW_NODOMAIN) == OK &&
 	    strcmp(c.path.addr, "postmaster") == 0, "<postmaster> allowed");
@@ -246,8 +248,8 @@ test_paths(void)
 	is_int(parse(&c, "MAIL FROM:", 0), SYNTAX, "MAIL FROM:");
 	is_int(parse(&c, "MAIL FROMX:<a@b.c>", 0), SYNTAX, "MAIL FROMX:");
 	is_int(parse(&c, "MAIL FROM<a@b.c>", 0), SYNTAX, "MAIL FROM<a>");
-	is_str(reason("MAIL FROM:<a@b.c>SIZE=1", 0), "garbage after the address",
-	    "no space before a parameter");
+	is_str(reason("MAIL FROM:<a@b.c>SIZE=1", 0),
+	    "garbage after the address", "no space before a parameter");
 	is_int(parse(&c, "MAIL FROM:<a@b.c>>", 0), SYNTAX, "double '>'");
 	is_int(parse(&c, "MAIL FROM:<a@b.c", 0), SYNTAX, "missing '>'");
 	is_int(parse(&c, "MAIL FROM:<a b@c.d>", 0), SYNTAX, "space in path");
@@ -313,7 +315,8 @@ test_params(void)
 	p = smtp_cmd_param(&c, "ORCPT");
 	ok(p != NULL && same(p->value, p->value_len, "rfc822;a+2Bb@b.c"),
 	    "  ORCPT");
-	is_int(parse(&c, "RCPT TO:<a@b.c> NOTIFY=never", 0), OK, "NOTIFY=never");
+	is_int(parse(&c, "RCPT TO:<a@b.c> NOTIFY=never", 0), OK,
+	    "NOTIFY=never");
 	is_int(parse(&c, "MAIL FROM:<a@b.c> BODY=7bit", 0), OK, "BODY=7bit");
 	is_int(parse(&c, "MAIL FROM:<a@b.c> BODY=BINARYMIME", 0), OK,
 	    "BODY=BINARYMIME");
@@ -327,7 +330,8 @@ static void
 test_bad_params(void)
 {
 	static const char *t[] = {
-		"SIZE", "SIZE=", "SIZE=abc", "SIZE=-1", "SIZE=123456789012345678901",
+		"SIZE", "SIZE=", "SIZE=abc", "SIZE=-1",
+		"SIZE=123456789012345678901",
 		"BODY", "BODY=9BIT", "RET=NONE", "RET", "ENVID", "ENVID=",
 		"NOTIFY=NEVER,SUCCESS", "NOTIFY=SUCCESS,", "NOTIFY=,SUCCESS",
 		"NOTIFY=FOO", "NOTIFY", "ORCPT=rfc822", "ORCPT=;a@b.c",

@@ -95,7 +95,8 @@ rx_is(const char *in, const char *want, bool done, size_t consumed,
 	is_mem(buf_str(&r.out), r.out.len, want, strlen(want), "%s", what);
 	ok(r.d.done == done, "  done is %d", done);
 	is_int((long long)r.consumed, (long long)consumed, "  consumed");
-	is_int((long long)r.d.bytes, (long long)r.out.len, "  bytes == out len");
+	is_int((long long)r.d.bytes, (long long)r.out.len,
+	    "  bytes == out len");
 	buf_free(&r.out);
 }
 
@@ -206,7 +207,8 @@ rx_splits_agree(const char *in, size_t len, uint32_t seeds)
 static void
 test_rx_splits(void)
 {
-	const char *in = "hello\r\n..dot\r\nbare\nlf\r\n\r\n.\r\nMAIL FROM:<>\r\n";
+	const char *in =
+	    "hello\r\n..dot\r\nbare\nlf\r\n\r\n.\r\nMAIL FROM:<>\r\n";
 	size_t len = strlen(in), k, k2, got;
 	struct rx_result whole;
 	struct smtp_data_rx d;
@@ -347,7 +349,8 @@ test_rx_cap(void)
 		if (got == (size_t)-1)
 			break;
 	}
-	ok(d.done && pos == 105, "an oversized message is swallowed to its end");
+	ok(d.done && pos == 105,
+	    "an oversized message is swallowed to its end");
 	ok(fails > 0, "  after cap failures");
 	is_str(big + pos, "QUIT\r\n", "  and the next command is left");
 	buf_free(&out);
@@ -491,7 +494,8 @@ test_round_trip(void)
 		rx_run(&r, wire.data, wire.len, (uint32_t)iter + 2);
 		if (!r.d.done || r.consumed != wire.len)
 			ended = false;
-		if (r.out.len != nlen || memcmp(buf_str(&r.out), norm, nlen) != 0) {
+		if (r.out.len != nlen ||
+		    memcmp(buf_str(&r.out), norm, nlen) != 0) {
 			good = false;
 			diag("iteration %d: round trip differs", iter);
 		}

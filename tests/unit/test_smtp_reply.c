@@ -67,7 +67,8 @@ test_single(void)
 	is_str(r.text, "421", "  no trailing space");
 	is_int(feed1(&r, "354 End data with <CR><LF>.<CR><LF>", &err), 1,
 	    "354");
-	ok(r.code == 354 && r.enhanced[0] == '\0', "  354 has no enhanced code");
+	ok(r.code == 354 && r.enhanced[0] == '\0',
+	    "  354 has no enhanced code");
 
 	is_int(smtp_reply_feed(&r, "250 again", 9, &err), -1,
 	    "feeding after the last line is an error");
@@ -132,7 +133,8 @@ static void
 test_errors(void)
 {
 	static const char *const bad[] = {
-		"", "2", "25", "abc", "25a ok", "2x0 ok", "650 nope", "150 early",
+		"", "2", "25", "abc", "25a ok", "2x0 ok", "650 nope",
+		"150 early",
 		"099 x", "250x", "2500 ok", "250_ok", "250\tok", " 250 ok",
 	};
 	struct smtp_reply r;
@@ -233,7 +235,8 @@ test_text(void)
 	is_int(smtp_reply_feed(&r, line, sizeof(line), &err), 1,
 	    "  the last line still completes the reply");
 	is_int(r.nlines, 11, "  eleven lines counted");
-	is_int((long long)r.text_len, SMTP_REPLY_TEXT_MAX, "  text still capped");
+	is_int((long long)r.text_len, SMTP_REPLY_TEXT_MAX,
+	    "  text still capped");
 }
 
 static void
@@ -293,7 +296,7 @@ test_ext(void)
 	    size == 7, "size_r untouched for other keywords");
 }
 
-/* The EHLO of pmta-interfaces.md §4.1, through both functions. */
+/* The EHLO of pmta-interfaces.md section 4.1, through both functions. */
 static void
 test_ehlo_dialogue(void)
 {
@@ -318,7 +321,8 @@ test_ehlo_dialogue(void)
 	}
 	is_int(rc, 1, "PMTA's EHLO reply completes");
 	is_int(ext, SMTP_EXT_ENHANCEDSTATUSCODES | SMTP_EXT_PIPELINING |
-	    SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME | SMTP_EXT_SIZE | SMTP_EXT_DSN,
+	    SMTP_EXT_CHUNKING | SMTP_EXT_8BITMIME | SMTP_EXT_SIZE |
+	    SMTP_EXT_DSN,
 	    "  extensions");
 	is_int((long long)size, 0, "  SIZE 0");
 }
