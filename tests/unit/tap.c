@@ -11,6 +11,9 @@
 
 static int tap_run, tap_failed;
 
+static int tap_report(int, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static int
 tap_report(int cond, const char *fmt, va_list ap)
 {
