@@ -123,15 +123,17 @@ acct_open(const struct model *m, const char **error_r)
 
 	a->files = xcalloc(m->naccts, sizeof(*a->files));
 	for (size_t i = 0; i < m->naccts; i++) {
-		struct acct_file *f = &a->files[a->nfiles++];
+		struct acct_file *f;
 
+		if (m->accts[i].path[0] == '|') {
+			log_warnx("acct: <acct-file %s>: accounting pipes are not "
+			    "yet supported; nothing is written to it",
+			    m->accts[i].path);
+			continue;
+		}
+		f = &a->files[a->nfiles++];
 		f->path = xstrdup(m->accts[i].path);
 		f->records = m->accts[i].records;
-		if (f->path[0] == '|') {
-			*error_r = "accounting pipes are not yet supported";
-			acct_close(a);
-			return NULL;
-		}
 		if (acct_file_open(f) == -1) {
 			*error_r = strerror(errno);
 			log_warn("acct: cannot open %s", f->path);
@@ -140,6 +142,21 @@ acct_open(const struct model *m, const char **error_r)
 		}
 	}
 	return a;
+}
+
+int
+acct_reconfigure(struct acct *a, const struct model *m, const char **error_r)
+{
+	struct acct *fresh = acct_open(m, error_r);
+	struct acct old;
+
+	if (fresh == NULL)
+		return -1;
+	old = *a;
+	*a = *fresh;
+	*fresh = old;
+	acct_close(fresh);
+	return 0;
 }
 
 void

@@ -41,6 +41,10 @@ struct acct;
 /* Open every <acct-file> of the model.  NULL with *error_r on failure. */
 struct acct *acct_open(const struct model *m, const char **error_r);
 void	acct_close(struct acct *a);
+/* Reopen the files for a new configuration (reload).  On failure the
+ * old files stay open and -1 is returned with *error_r. */
+int	acct_reconfigure(struct acct *a, const struct model *m,
+	    const char **error_r);
 /* Write the record to every file that takes its type. */
 void	acct_write(struct acct *a, const struct acct_record *r);
 

@@ -85,24 +85,20 @@ pmta_exchange(int fd, int argc, char **argv, struct buf *out)
 	return r;
 }
 
+/* The daemon's socket, from the config's spool directory; the file need
+ * not load completely (it may have been broken after the daemon started). */
 static char *
 pmta_socket(const char *config)
 {
-	struct conf_errors e;
-	struct model *m;
-	char *path;
+	char *spool = model_peek_spool(config), *path;
 
-	conf_errors_init(&e);
-	m = model_load(config, &e);
-	if (m == NULL) {
-		fputs(buf_str(&e.text), stderr);
-		fprintf(stderr, "pmta: cannot read the configuration %s\n", config);
-		conf_errors_free(&e);
+	if (spool == NULL) {
+		fprintf(stderr, "pmta: %s names no spool directory, so the "
+		    "daemon's control socket cannot be found\n", config);
 		exit(1);
 	}
-	conf_errors_free(&e);
-	path = ctl_socket_path(m);
-	model_unref(m);
+	path = ctl_socket_path(spool);
+	free(spool);
 	return path;
 }
 

@@ -24,7 +24,9 @@ struct conf_node {
 	char		 *name;		/* directive or tag, lower case */
 	char		**args;		/* values after the name */
 	size_t		  nargs;
-	const char	 *file;		/* owned by the conf_file list */
+	char		 *raw;		/* a directive's line as written, from its
+					   first word, comments included */
+	const char	 *file;		/* interned: lives as long as the process */
 	int		  line;
 	bool		  block;	/* <name args> ... </name> */
 	struct conf_node **children;	/* of a block, in file order */
@@ -51,7 +53,13 @@ void	conf_warning(struct conf_errors *e, const char *file, int line,
  */
 struct conf_node *conf_parse_text(const char *file, const char *text,
 	    size_t len, struct conf_errors *e);
-/* Read and parse a file; an unreadable file is an error in *e. */
+/*
+ * Read and parse a file; an unreadable file is an error in *e.
+ * "include FILE|PATTERN" lines are replaced by the nodes of the files
+ * they name (relative names are taken from the including file's
+ * directory; wildcard matches in sorted order); an include cycle, a
+ * missing file (not a wildcard) or nesting deeper than 16 is an error.
+ */
 struct conf_node *conf_parse_file(const char *path, struct conf_errors *e);
 void	conf_node_free(struct conf_node *n);
 

@@ -11,6 +11,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +25,8 @@
 
 #define CONF_MAX_DEPTH		16
 #define CONF_MAX_FILE		(64 * 1024 * 1024)
-#define CONF_MAX_TOKENS		256
+#define CONF_MAX_TOKENS		4096
+#define CONF_MAX_INCLUDE	16
 
 /* File names live as long as the process: nodes point at them. */
 struct conf_file_name {
@@ -129,6 +133,7 @@ conf_node_free(struct conf_node *n)
 	for (size_t i = 0; i < n->nargs; i++)
 		free(n->args[i]);
 	free(n->args);
+	free(n->raw);
 	free(n->children);
 	free(n->name);
 	free(n);
@@ -190,63 +195,209 @@ conf_lower(char *s)
 }
 
 struct conf_parser {
-	const char		*file;
 	struct conf_errors	*e;
 	struct conf_node	*stack[CONF_MAX_DEPTH + 1];
 	int			 depth;
+	struct conf_node	*last;		/* last directive, for continuations */
+	const char		*files[CONF_MAX_INCLUDE];	/* include stack */
+	int			 nfiles;
 };
+
+static void conf_parse_buffer(struct conf_parser *p, const char *file,
+    const char *text, size_t len);
+
+static void
+conf_free_tokens(char **toks, int ntok)
+{
+	while (ntok > 0)
+		free(toks[--ntok]);
+}
+
+static struct conf_node *
+conf_node_from_tokens(const char *file, int line, bool block, char **toks,
+    int ntok)
+{
+	struct conf_node *n = conf_node_new(file, line, block);
+
+	n->name = toks[0];
+	n->nargs = (size_t)ntok - 1;
+	n->args = xreallocarray(NULL, n->nargs, sizeof(char *));
+	memcpy(n->args, toks + 1, n->nargs * sizeof(char *));
+	return n;
+}
 
 /* A "<tag args>" or "</tag>" line; toks[0] starts with '<'. */
 static void
-conf_tag_line(struct conf_parser *p, int line, char **toks, int ntok)
+conf_tag_line(struct conf_parser *p, const char *file, int line, char **toks,
+    int ntok, int base)
 {
 	size_t last = strlen(toks[ntok - 1]);
 	bool closing = toks[0][1] == '/';
 	struct conf_node *n;
 
 	if (toks[ntok - 1][last - 1] != '>') {
-		conf_error(p->e, p->file, line, "missing '>' in \"%s\"", toks[0]);
+		conf_error(p->e, file, line, "missing '>' in \"%s\"", toks[0]);
+		conf_free_tokens(toks, ntok);
 		return;
 	}
 	toks[ntok - 1][last - 1] = '\0';
-	if (ntok > 1 && toks[ntok - 1][0] == '\0') {
+	if (ntok > 1 && toks[ntok - 1][0] == '\0')
 		free(toks[--ntok]);
-	}
 	memmove(toks[0], toks[0] + 1 + closing, strlen(toks[0]) - closing);
 	conf_lower(toks[0]);
 	if (closing) {
 		/* "</tag anything>": anything after the name is ignored */
-		if (p->depth == 0) {
-			conf_error(p->e, p->file, line,
-			    "</%s> without an open <%s>", toks[0], toks[0]);
-		} else if (strcmp(p->stack[p->depth]->name, toks[0]) != 0) {
-			conf_error(p->e, p->file, line,
+		if (p->depth <= base)
+			conf_error(p->e, file, line, "</%s> without an open <%s>",
+			    toks[0], toks[0]);
+		else if (strcmp(p->stack[p->depth]->name, toks[0]) != 0)
+			conf_error(p->e, file, line,
 			    "</%s> closes <%s> opened at line %d", toks[0],
 			    p->stack[p->depth]->name, p->stack[p->depth]->line);
-		} else
+		else
 			p->depth--;
-		for (int i = 0; i < ntok; i++)
-			free(toks[i]);
+		conf_free_tokens(toks, ntok);
 		return;
 	}
 	if (p->depth == CONF_MAX_DEPTH) {
-		conf_error(p->e, p->file, line, "blocks nested too deeply");
-		for (int i = 0; i < ntok; i++)
-			free(toks[i]);
+		conf_error(p->e, file, line, "blocks nested too deeply");
+		conf_free_tokens(toks, ntok);
 		return;
 	}
-	n = conf_node_new(p->file, line, true);
-	n->name = toks[0];
-	n->nargs = (size_t)ntok - 1;
-	n->args = xreallocarray(NULL, n->nargs, sizeof(char *));
-	memcpy(n->args, toks + 1, n->nargs * sizeof(char *));
+	n = conf_node_from_tokens(file, line, true, toks, ntok);
 	conf_node_add(p->stack[p->depth], n);
 	p->stack[++p->depth] = n;
+	p->last = NULL;
+}
+
+static bool
+conf_has_wildcard(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+/* Read a whole file into a capped buffer; -1 with errno on failure. */
+static int
+conf_read_file(const char *path, struct buf *text)
+{
+	char chunk[65536];
+	size_t n;
+	FILE *f;
+	int r = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(text, chunk, n) == -1) {
+			errno = EFBIG;
+			r = -1;
+			break;
+		}
+	if (ferror(f)) {
+		errno = EIO;
+		r = -1;
+	}
+	fclose(f);
+	return r;
+}
+
+/* Parse one included file at the current position of the tree. */
+static void
+conf_include_file(struct conf_parser *p, const char *from, int line,
+    const char *path)
+{
+	char real[PATH_MAX];
+	struct buf text;
+	const char *name;
+
+	if (realpath(path, real) == NULL) {
+		conf_error(p->e, from, line, "include: cannot open \"%s\": %s",
+		    path, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < p->nfiles; i++)
+		if (strcmp(p->files[i], real) == 0) {
+			conf_error(p->e, from, line,
+			    "include: \"%s\" is already being read (include cycle)",
+			    path);
+			return;
+		}
+	if (p->nfiles == CONF_MAX_INCLUDE) {
+		conf_error(p->e, from, line, "include: nested too deeply");
+		return;
+	}
+	buf_init(&text, CONF_MAX_FILE);
+	if (conf_read_file(path, &text) == -1) {
+		conf_error(p->e, from, line, "include: cannot read \"%s\": %s",
+		    path, strerror(errno));
+		buf_free(&text);
+		return;
+	}
+	name = conf_intern_file(path);
+	p->files[p->nfiles++] = conf_intern_file(real);
+	conf_parse_buffer(p, name, buf_str(&text), text.len);
+	p->nfiles--;
+	buf_free(&text);
+}
+
+/*
+ * "include PATTERN": a file, or a wildcard (matches read in sorted
+ * order; none is not an error), relative to the including file's
+ * directory.  The text is read as if written at this point.
+ */
+static void
+conf_include(struct conf_parser *p, const char *file, int line,
+    char **toks, int ntok)
+{
+	char *dir, *pattern;
+	glob_t g;
+
+	if (ntok != 2) {
+		conf_error(p->e, file, line, "include: expected one file name");
+		return;
+	}
+	if (strncmp(toks[1], "http://", 7) == 0 ||
+	    strncmp(toks[1], "https://", 8) == 0) {
+		conf_error(p->e, file, line, "include: URLs are not supported");
+		return;
+	}
+	dir = xstrdup(file);
+	pattern = toks[1][0] == '/' ? xstrdup(toks[1]) :
+	    xasprintf("%s/%s", dirname(dir), toks[1]);
+	free(dir);
+	if (!conf_has_wildcard(toks[1])) {
+		conf_include_file(p, file, line, pattern);
+		free(pattern);
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	if (glob(pattern, 0, NULL, &g) == 0)
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			conf_include_file(p, file, line, g.gl_pathv[i]);
+	globfree(&g);
+	free(pattern);
+}
+
+/*
+ * domain-macro lists are wrapped over several lines in real configs,
+ * with no continuation marker: a line following a domain-macro whose
+ * last value ends with ',' continues it.
+ */
+static bool
+conf_continues(const struct conf_parser *p)
+{
+	const struct conf_node *n = p->last;
+	const char *lastarg;
+
+	if (n == NULL || strcmp(n->name, "domain-macro") != 0 || n->nargs < 2)
+		return false;
+	lastarg = n->args[n->nargs - 1];
+	return lastarg[0] != '\0' && lastarg[strlen(lastarg) - 1] == ',';
 }
 
 static void
-conf_parse_line(struct conf_parser *p, int line, const char *s,
-    const char *end)
+conf_parse_line(struct conf_parser *p, const char *file, int line,
+    const char *s, const char *end, int base)
 {
 	char *toks[CONF_MAX_TOKENS];
 	const char *error;
@@ -254,70 +405,98 @@ conf_parse_line(struct conf_parser *p, int line, const char *s,
 	int ntok;
 
 	if ((ntok = conf_tokenize(s, end, toks, &error)) == -1) {
-		conf_error(p->e, p->file, line, "%s", error);
+		conf_error(p->e, file, line, "%s", error);
 		return;
 	}
 	if (ntok == 0)
 		return;
 	if (toks[0][0] == '<') {
-		conf_tag_line(p, line, toks, ntok);
+		conf_tag_line(p, file, line, toks, ntok, base);
 		return;
 	}
-	n = conf_node_new(p->file, line, false);
+	if (conf_continues(p)) {
+		n = p->last;
+		n->args = xreallocarray(n->args, n->nargs + (size_t)ntok,
+		    sizeof(char *));
+		memcpy(n->args + n->nargs, toks, (size_t)ntok * sizeof(char *));
+		n->nargs += (size_t)ntok;
+		return;
+	}
 	conf_lower(toks[0]);
-	n->name = toks[0];
-	n->nargs = (size_t)ntok - 1;
-	n->args = xreallocarray(NULL, n->nargs, sizeof(char *));
-	memcpy(n->args, toks + 1, n->nargs * sizeof(char *));
+	if (strcmp(toks[0], "include") == 0) {
+		conf_include(p, file, line, toks, ntok);
+		conf_free_tokens(toks, ntok);
+		p->last = NULL;
+		return;
+	}
+	n = conf_node_from_tokens(file, line, false, toks, ntok);
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	n->raw = xstrndup(s, (size_t)(end - s));
+	n->raw[strcspn(n->raw, "\r")] = '\0';
 	conf_node_add(p->stack[p->depth], n);
+	p->last = n;
+}
+
+static void
+conf_parse_buffer(struct conf_parser *p, const char *file, const char *text,
+    size_t len)
+{
+	const char *s = text, *end = text + len;
+	int base = p->depth, line = 0;
+
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		s += 3;		/* a UTF-8 byte order mark */
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *eol = nl ? nl : end;
+
+		line++;
+		conf_parse_line(p, file, line, s, eol, base);
+		s = nl ? nl + 1 : end;
+	}
+	for (; p->depth > base; p->depth--)
+		conf_error(p->e, file, p->stack[p->depth]->line,
+		    "<%s> is not closed", p->stack[p->depth]->name);
+	p->last = NULL;
 }
 
 struct conf_node *
 conf_parse_text(const char *file, const char *text, size_t len,
     struct conf_errors *e)
 {
-	struct conf_parser p = { conf_intern_file(file), e, { NULL }, 0 };
-	const char *s = text, *end = text + len;
-	int line = 0;
+	struct conf_parser p;
+	const char *name = conf_intern_file(file);
 
-	p.stack[0] = conf_node_new(p.file, 0, true);
+	memset(&p, 0, sizeof(p));
+	p.e = e;
+	p.stack[0] = conf_node_new(name, 0, true);
 	p.stack[0]->name = xstrdup("");
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *eol = nl ? nl : end;
-
-		line++;
-		conf_parse_line(&p, line, s, eol);
-		s = nl ? nl + 1 : end;
-	}
-	for (; p.depth > 0; p.depth--)
-		conf_error(e, p.file, p.stack[p.depth]->line,
-		    "<%s> is not closed", p.stack[p.depth]->name);
+	p.files[p.nfiles++] = name;
+	conf_parse_buffer(&p, name, text, len);
 	return p.stack[0];
 }
 
 struct conf_node *
 conf_parse_file(const char *path, struct conf_errors *e)
 {
+	struct conf_parser p;
+	char real[PATH_MAX];
 	struct buf text;
-	char chunk[65536];
-	struct conf_node *root;
-	FILE *f;
-	size_t n;
+	const char *name = conf_intern_file(path);
 
+	memset(&p, 0, sizeof(p));
+	p.e = e;
+	p.stack[0] = conf_node_new(name, 0, true);
+	p.stack[0]->name = xstrdup("");
 	buf_init(&text, CONF_MAX_FILE);
-	if ((f = fopen(path, "r")) == NULL) {
-		conf_error(e, path, 0, "cannot open: %s", strerror(errno));
-		return conf_parse_text(path, "", 0, e);
+	if (conf_read_file(path, &text) == -1) {
+		conf_error(e, path, 0, "cannot read: %s", strerror(errno));
+	} else {
+		p.files[p.nfiles++] = conf_intern_file(
+		    realpath(path, real) ? real : path);
+		conf_parse_buffer(&p, name, buf_str(&text), text.len);
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&text, chunk, n) == -1)
-			break;
-	if (ferror(f) || text.err)
-		conf_error(e, path, 0, "cannot read: %s",
-		    text.err ? "file too large" : strerror(errno));
-	fclose(f);
-	root = conf_parse_text(path, buf_str(&text), text.len, e);
 	buf_free(&text);
-	return root;
+	return p.stack[0];
 }

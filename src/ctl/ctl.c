@@ -12,9 +12,9 @@
 #include "lib/xmalloc.h"
 
 char *
-ctl_socket_path(const struct model *m)
+ctl_socket_path(const char *spool_dir)
 {
-	return xasprintf("%s/pmtad.sock", m->spool_dir);
+	return xasprintf("%s/pmtad.sock", spool_dir);
 }
 
 static void
@@ -27,7 +27,8 @@ ctl_time(time_t t, char *dst, size_t size)
 }
 
 static enum ctl_status
-ctl_show_version(const struct ctl_ctx *ctx, struct buf *out)
+ctl_show_version(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
 {
 	(void)buf_printf(out, "%s version %s (PowerMTA-compatible)\n",
 	    PACKAGE_NAME, PACKAGE_VERSION);
@@ -46,7 +47,8 @@ ctl_count_domains(const struct queue_mgr *qm)
 }
 
 static enum ctl_status
-ctl_show_status(const struct ctl_ctx *ctx, struct buf *out)
+ctl_show_status(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
 {
 	const struct smtpd_stats *in = smtpd_stats(ctx->smtpd);
 	const struct mta_stats *o = mta_stats(ctx->mta);
@@ -77,12 +79,38 @@ ctl_show_status(const struct ctl_ctx *ctx, struct buf *out)
 	return CTL_OK;
 }
 
+/* show settings DOMAIN[/VMTA] */
+static enum ctl_status
+ctl_show_settings(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	if (argc != 1) {
+		(void)buf_puts(out, "usage: show settings domain[/vmta]\n");
+		return CTL_USAGE;
+	}
+	return model_show_settings(*ctx->model, argv[0], out) == 0 ?
+	    CTL_OK : CTL_ERROR;
+}
+
+static enum ctl_status
+ctl_reload(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
+{
+	if (ctx->reload(ctx->reload_arg, out) == -1)
+		return CTL_ERROR;
+	(void)buf_puts(out, "OK\n");
+	return CTL_OK;
+}
+
 static const struct ctl_command {
 	const char	*words[3];
-	enum ctl_status	(*run)(const struct ctl_ctx *, struct buf *);
+	int		 min_args, max_args;
+	enum ctl_status	(*run)(const struct ctl_ctx *, int, char **,
+			    struct buf *);
 } ctl_commands[] = {
-	{ { "show", "version", NULL }, ctl_show_version },
-	{ { "show", "status", NULL }, ctl_show_status },
+	{ { "show", "version", NULL }, 0, 0, ctl_show_version },
+	{ { "show", "status", NULL }, 0, 0, ctl_show_status },
+	{ { "show", "settings", NULL }, 0, 1, ctl_show_settings },
+	{ { "reload", NULL, NULL }, 0, 0, ctl_reload },
 };
 
 enum ctl_status
@@ -95,9 +123,12 @@ ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 		while (n < 3 && c->words[n] != NULL && n < argc &&
 		    strcasecmp(c->words[n], argv[n]) == 0)
 			n++;
-		if ((n == 3 || c->words[n] == NULL) && n == argc)
-			return c->run(ctx, out);
+		if ((n < 3 && c->words[n] != NULL) || argc - n < c->min_args ||
+		    argc - n > c->max_args)
+			continue;
+		return c->run(ctx, argc - n, argv + n, out);
 	}
-	(void)buf_puts(out, "unknown command; try \"show status\" or \"show version\"\n");
+	(void)buf_puts(out, "unknown command; commands: show status, "
+	    "show version, show settings domain[/vmta], reload\n");
 	return CTL_USAGE;
 }

@@ -22,6 +22,10 @@ struct ctl_ctx {
 	const struct mta	*mta;
 	const struct queue_mgr	*qm;
 	time_t			 started;
+	/* reload the configuration: 0 when swapped in, -1 (errors in out)
+	 * when the old one stays */
+	int			(*reload)(void *arg, struct buf *out);
+	void			*reload_arg;
 };
 
 enum ctl_status {
@@ -34,7 +38,7 @@ enum ctl_status ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv,
 	    struct buf *out);
 
 /* The control socket of a daemon: "<spool>/pmtad.sock". */
-char	*ctl_socket_path(const struct model *m);
+char	*ctl_socket_path(const char *spool_dir);
 
 /* Daemon side: serve ctl_exec() on the control socket. */
 struct ctl_server;

@@ -6,7 +6,7 @@
  *
  * Signals: SIGTERM/SIGINT stop accepting, let the messages in flight
  * (inbound and outbound) finish, and exit 0; a second one exits at once.
- * SIGHUP is reserved for reload (the config issue).
+ * SIGHUP (and `pmta reload`) reload the configuration.
  */
 #include "config.h"
 
@@ -93,10 +93,72 @@ pmtad_on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_start(loop, &d->drain);
 }
 
+/* One log line naming the directives the configuration uses that Tern
+ * accepts but does not act on yet. */
+static void
+pmtad_log_unacted(const struct model *m)
+{
+	struct buf names;
+
+	buf_init(&names, 64 * 1024);
+	model_unacted(m, &names);
+	if (names.len > 0)
+		log_warnx("accepted, not yet acted on (see docs/compat.md): %s",
+		    buf_str(&names));
+	buf_free(&names);
+}
+
+/*
+ * Reload: parse the file into a new snapshot; only if it is valid swap
+ * it in.  Sessions keep the snapshot they started with; queues re-read
+ * their settings; accounting files are reopened.  The spool and the
+ * listeners stay as they are until a restart.
+ */
+static int
+pmtad_reload(void *arg, struct buf *out)
+{
+	struct pmtad *d = arg;
+	struct conf_errors e;
+	struct model *m;
+	const char *error;
+
+	conf_errors_init(&e);
+	m = model_load(d->model->config_path, &e);
+	if (e.text.len > 0)
+		(void)buf_puts(out, buf_str(&e.text));
+	if (m == NULL) {
+		log_warnx("reload of %s failed (%d error(s)); the running "
+		    "configuration stays:\n%s", d->model->config_path, e.count,
+		    buf_str(&e.text));
+		conf_errors_free(&e);
+		return -1;
+	}
+	conf_errors_free(&e);
+	if (acct_reconfigure(d->acct, m, &error) == -1) {
+		(void)buf_printf(out, "accounting: %s\n", error);
+		log_warnx("reload: accounting: %s; the running configuration "
+		    "stays", error);
+		model_unref(m);
+		return -1;
+	}
+	if (strcmp(m->spool_dir, d->model->spool_dir) != 0)
+		log_warnx("reload: the spool directory changes at the next restart");
+	model_unref(d->model);
+	d->model = m;
+	queue_mgr_reconfigure(d->qm);
+	log_info("configuration %s reloaded", m->config_path);
+	pmtad_log_unacted(m);
+	return 0;
+}
+
 static void
 pmtad_on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	log_warnx("SIGHUP: configuration reload is not available yet");
+	struct buf out;
+
+	buf_init(&out, 1024 * 1024);
+	(void)pmtad_reload(w->data, &out);
+	buf_free(&out);
 }
 
 static void
@@ -121,7 +183,7 @@ pmtad_open(struct pmtad *d)
 		return -1;
 	}
 	d->mta = mta_new(d->loop, &d->model, d->spool, d->acct);
-	d->qm = queue_mgr_new(d->loop, d->spool, mta_start, d->mta);
+	d->qm = queue_mgr_new(d->loop, d->spool, &d->model, mta_start, d->mta);
 	d->smtpd = smtpd_new(d->loop, &d->model, d->spool, d->qm);
 	if ((n = spool_scan(d->spool, pmtad_recover_one, d->qm)) == -1) {
 		log_warn("spool %s: recovery", d->model->spool_dir);
@@ -132,8 +194,8 @@ pmtad_open(struct pmtad *d)
 	if (smtpd_listen(d->smtpd, &error) == -1)
 		return -1;
 	d->ctx = (struct ctl_ctx){ &d->model, d->smtpd, d->mta, d->qm,
-	    time(NULL) };
-	path = ctl_socket_path(d->model);
+	    time(NULL), pmtad_reload, d };
+	path = ctl_socket_path(d->model->spool_dir);
 	d->ctl = ctl_server_new(d->loop, &d->ctx, path, &error);
 	if (d->ctl == NULL)
 		log_warnx("control socket %s: %s", path, error);
@@ -181,6 +243,8 @@ pmtad_load(const char *path)
 	m = model_load(path, &e);
 	if (e.text.len > 0)
 		fputs(buf_str(&e.text), stderr);
+	if (m != NULL && e.warnings > 0)
+		fprintf(stderr, "%s: %d warning(s)\n", path, e.warnings);
 	if (m == NULL)
 		fprintf(stderr, "%s: %d error(s); not started\n", path, e.count);
 	conf_errors_free(&e);
@@ -249,6 +313,7 @@ main(int argc, char **argv)
 	} else {
 		log_info("%s %s started (config %s)", PACKAGE_NAME,
 		    PACKAGE_VERSION, config);
+		pmtad_log_unacted(d.model);
 		ev_run(d.loop, 0);
 		log_info("%s stopped", PACKAGE_NAME);
 	}

@@ -3,6 +3,16 @@
  * reference-counted snapshot built from the conf tree through the
  * directive table.  A reload builds a new snapshot and swaps it in;
  * whoever holds a reference keeps a consistent view.
+ *
+ * Every block keeps the typed values its lines set (model_settings);
+ * lookups resolve inheritance:
+ *   - a queue "domain/vmta" (pmta-reference §2.1, open question Q1):
+ *     the VMTA's own <domain> blocks, then its pool's, then the global
+ *     ones; at each level the most specific matching pattern that sets
+ *     the directive wins (exact > *.x > [*.]x > *, longer suffix before
+ *     shorter, explicit before macro-expanded, later before earlier);
+ *   - a source address: the most specific <source> CIDR that sets it;
+ *   - a VMTA: its block, then its pool's, then the global level.
  */
 #ifndef TERN_MODEL_H
 #define TERN_MODEL_H
@@ -12,42 +22,110 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
+#include "conf/conf_value.h"
 #include "lib/addr.h"
+
+/* The values set in one block, in file order (later overrides earlier). */
+struct model_setting {
+	int			 id;		/* CONF_ID_* */
+	struct conf_value	 val;
+};
+
+struct model_settings {
+	struct model_setting	*v;
+	size_t			 n;
+};
+
+enum model_pattern_kind {
+	MODEL_PAT_ALL,		/* "*" */
+	MODEL_PAT_DOMAIN_SUBS,	/* "[*.]example.com": the domain and below */
+	MODEL_PAT_SUBS,		/* "*.example.com": strictly below */
+	MODEL_PAT_EXACT,	/* "example.com", "{sparkpost}", "x.rollup", ... */
+	MODEL_PAT_LITERAL,	/* "[10.0.0.0/8]": address literals */
+};
+
+struct model_domain {
+	char			*pattern;	/* lower case, macros expanded */
+	enum model_pattern_kind	 kind;
+	const char		*suffix;	/* into pattern: the part matched */
+	struct addr_cidr	 literal;	/* MODEL_PAT_LITERAL */
+	bool			 from_macro;
+	int			 order;		/* file order */
+	struct model_settings	*settings;	/* shared by a block's patterns */
+};
+
+struct model_domain_list {
+	struct model_domain	*v;
+	size_t			 n;
+};
 
 struct model_listener {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	char			*text;		/* as written */
+	char			*source;	/* source=NAME, or NULL */
 };
 
 struct model_source {
+	char			*text;		/* the tag argument */
+	bool			 named;		/* not an address: {auth}, NAME */
 	struct addr_cidr	 cidr;
-	char			*text;
-	int			 always_allow_relaying;	/* -1 unset, 0, 1 */
+	struct model_settings	 settings;
 };
 
-/* One host of smtp-hosts: a level is a preference (';' starts the next). */
-struct model_host {
-	char	*name;		/* IP literal (without brackets) or host name */
-	int	 port;		/* 0 = default-smtp-port (25) */
-	int	 level;
+struct model_vmta {
+	char			*name;
+	struct model_settings	 settings;
+	struct model_domain_list domains;
+	struct model_pool	*pool;		/* first pool listing it, or NULL */
 };
 
-struct model_domain {
-	char			*pattern;	/* lower case; "*" for all */
-	struct model_host	*hosts;
-	size_t			 nhosts;
+struct model_pool {
+	char			*name;
+	struct model_settings	 settings;
+	struct model_domain_list domains;
+	char			**members;
+	size_t			 nmembers;
+};
+
+/* An entry of a pattern block (model_patterns.c). */
+struct model_pattern {
+	char		*regex;		/* the source between the slashes */
+	struct pcre2_real_code_8 *re;	/* compiled, case-insensitive */
+	char		*rest;		/* category / actions / result, or NULL */
+};
+
+/* Any other block: its name, argument, values or raw entry lines. */
+struct model_block {
+	char			*kind;		/* "smtp-user", "bounce-category-patterns" */
+	char			*arg;		/* "" when none */
+	const char		*file;
+	int			 line;
+	struct model_settings	 settings;
+	char			**lines;	/* CONF_F_RAW_BODY blocks: entries */
+	const char		**line_files;
+	int			*line_nums;
+	size_t			 nlines;
+	struct model_pattern	*patterns;	/* pattern blocks: parsed entries */
+	size_t			 npatterns;
 };
 
 /* Accounting record types (bits of model_acct.records). */
 enum model_record {
 	MODEL_RECORD_D = 1 << 0,
 	MODEL_RECORD_B = 1 << 1,
+	MODEL_RECORD_T = 1 << 2,
+	MODEL_RECORD_TQ = 1 << 3,
+	MODEL_RECORD_R = 1 << 4,
+	MODEL_RECORD_F = 1 << 5,
+	MODEL_RECORD_RB = 1 << 6,
+	MODEL_RECORD_RS = 1 << 7,
 };
 
 struct model_acct {
-	char		*path;
-	unsigned	 records;
+	char			*path;
+	unsigned		 records;
+	struct model_settings	 settings;
 };
 
 struct model {
@@ -56,31 +134,75 @@ struct model {
 	char			*host_name;
 	char			*spool_dir;
 	char			*log_file;
+	struct model_settings	 global;
 	struct model_listener	*listeners;
 	size_t			 nlisteners;
 	struct model_source	*sources;
 	size_t			 nsources;
-	struct model_domain	*domains;
-	size_t			 ndomains;
+	struct model_domain_list domains;	/* global <domain> blocks */
+	struct model_vmta	*vmtas;
+	size_t			 nvmtas;
+	struct model_pool	*pools;
+	size_t			 npools;
 	struct model_acct	*accts;
 	size_t			 naccts;
+	struct model_block	*blocks;
+	size_t			 nblocks;
+	/* owned settings of <domain> blocks (shared by their patterns) */
+	struct model_settings	**domain_settings;
+	size_t			 ndomain_settings;
+	/* directives used but not acted on, for the one start-up log line */
+	bool			 unacted[CONF_ID_COUNT];
 };
 
 /*
  * Build a snapshot from the file at path.  Returns NULL when the file
- * has errors; every error is appended to *e ("file:line: message").
+ * has errors; every error and warning is appended to *e
+ * ("file:line: message").
  */
 struct model *model_load(const char *path, struct conf_errors *e);
 struct model *model_ref(struct model *m);
+/*
+ * The spool directory a config names (absolute), read even from a file
+ * that does not load, so that `pmta` reaches the daemon of a config that
+ * was broken after the daemon started.  NULL if none is named.
+ */
+char	*model_peek_spool(const char *path);
 void	model_unref(struct model *m);
 
-/* The most specific <source> matching the address, or NULL. */
-const struct model_source *model_source_match(const struct model *m,
-	    const struct sockaddr *sa);
-/* Does the source (or a less specific one) allow relaying? */
+/* The value a block sets for id, or NULL. */
+const struct conf_value *model_settings_get(const struct model_settings *s,
+	    int id);
+
+/* Queue settings for domain/vmta (vmta NULL or "{default}": none). */
+const struct conf_value *model_queue_value(const struct model *m,
+	    const char *domain, const char *vmta, int id);
+/* VMTA-level settings: the VMTA, its pool, the global level. */
+const struct conf_value *model_vmta_value(const struct model *m,
+	    const char *vmta, int id);
+/* Source settings for a client address: most specific CIDR first. */
+const struct conf_value *model_source_value(const struct model *m,
+	    const struct sockaddr *sa, int id);
 bool	model_source_relaying(const struct model *m, const struct sockaddr *sa);
-/* The <domain> for a recipient domain: exact name first, then "*". */
-const struct model_domain *model_domain_find(const struct model *m,
-	    const char *domain);
+
+/* Does the pattern match the (lower-case) domain? */
+bool	model_domain_match(const struct model_domain *d, const char *domain);
+/* Specificity rank for precedence (higher wins). */
+long	model_domain_rank(const struct model_domain *d);
+
+const struct model_vmta *model_vmta_find(const struct model *m,
+	    const char *name);
+const struct model_pool *model_pool_find(const struct model *m,
+	    const char *name);
+
+/*
+ * `pmta show settings domain[/vmta]`: "Virtual MTA Settings" and "Queue
+ * Settings", one "name value" line each, sorted by name.  -1 (and a
+ * message in out) if the vmta does not exist.
+ */
+int	model_show_settings(const struct model *m, const char *queue,
+	    struct buf *out);
+/* The names of directives used but not acted on, comma-separated. */
+void	model_unacted(const struct model *m, struct buf *out);
 
 #endif

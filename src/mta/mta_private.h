@@ -50,7 +50,7 @@ struct mta_session {
 	struct conn		 conn;
 	bool			 conn_open;
 	enum mta_state		 state;
-	struct model_host	*hosts;		/* route, by preference */
+	const struct conf_host	*hosts;		/* route, by preference */
 	size_t			 nhosts, host;
 	char			 dest_name[256];
 	char			 dest_ip[64];

@@ -40,18 +40,20 @@ mta_session_fail(struct mta_session *s, const char *why)
 	mta_session_free(s);
 }
 
-/* Route: the most specific <domain> with smtp-hosts (exact, then *). */
+/* Route: smtp-hosts (or the legacy route) of the queue's settings. */
 static int
 mta_session_route(struct mta_session *s)
 {
-	const struct model_domain *d = model_domain_find(s->model, s->q->domain);
+	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, CONF_ID_SMTP_HOSTS);
 
-	if (d == NULL || d->nhosts == 0)
-		d = model_domain_find(s->model, "*");
-	if (d == NULL || d->nhosts == 0)
+	if (v == NULL || v->u.hosts.n == 0)
+		v = model_queue_value(s->model, s->q->domain, s->q->vmta,
+		    CONF_ID_ROUTE);
+	if (v == NULL || v->u.hosts.n == 0)
 		return -1;
-	s->hosts = d->hosts;
-	s->nhosts = d->nhosts;
+	s->hosts = v->u.hosts.v;
+	s->nhosts = v->u.hosts.n;
 	return 0;
 }
 
@@ -60,14 +62,14 @@ static int
 mta_session_connect(struct mta_session *s)
 {
 	while (s->host < s->nhosts) {
-		const struct model_host *h = &s->hosts[s->host++];
+		const struct conf_host *h = &s->hosts[s->host++];
 		struct sockaddr_storage ss;
 		socklen_t len;
 		const char *error;
 		int fd;
 
-		if (addr_parse_hostport(h->name, h->port ? h->port :
-		    MTA_DEFAULT_PORT, false, &ss, &len, &error) == -1) {
+		if (h->lookup_mx || addr_parse_hostport(h->name, h->port ?
+		    h->port : MTA_DEFAULT_PORT, false, &ss, &len, &error) == -1) {
 			log_warnx("%s: host \"%s\" skipped: only IP addresses are "
 			    "routed until DNS support lands", s->q->name, h->name);
 			continue;

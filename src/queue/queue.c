@@ -25,6 +25,7 @@
 struct queue_mgr {
 	struct ev_loop	*loop;
 	struct spool	*spool;
+	struct model *const *model;
 	queue_start_cb	*start;
 	void		*arg;
 	struct queue	*queues;
@@ -33,13 +34,14 @@ struct queue_mgr {
 };
 
 struct queue_mgr *
-queue_mgr_new(struct ev_loop *loop, struct spool *spool, queue_start_cb *start,
-    void *arg)
+queue_mgr_new(struct ev_loop *loop, struct spool *spool,
+    struct model *const *model, queue_start_cb *start, void *arg)
 {
 	struct queue_mgr *mgr = xcalloc(1, sizeof(*mgr));
 
 	mgr->loop = loop;
 	mgr->spool = spool;
+	mgr->model = model;
 	mgr->start = start;
 	mgr->arg = arg;
 	return mgr;
@@ -76,6 +78,7 @@ queue_mgr_free(struct queue_mgr *mgr)
 	while ((q = mgr->queues) != NULL) {
 		mgr->queues = q->next;
 		ev_timer_stop(mgr->loop, &q->retry);
+		ev_timer_stop(mgr->loop, &q->rate);
 		queue_free_list(&q->ready);
 		queue_free_list(&q->waiting);
 		free(q->name);
@@ -110,13 +113,66 @@ queue_mgr_first(const struct queue_mgr *mgr)
 	return mgr->queues;
 }
 
+static void queue_kick(struct queue *q);
+
+static void
+queue_on_rate(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	queue_kick(w->data);
+}
+
+/* Rate-limited and not yet due: arm the timer, say so. */
+static bool
+queue_rate_wait(struct queue *q)
+{
+	ev_tstamp now = ev_now(q->mgr->loop);
+
+	if (q->interval <= 0 || now >= q->next_ok)
+		return false;
+	if (!ev_is_active(&q->rate)) {
+		ev_timer_set(&q->rate, q->next_ok - now, 0.);
+		ev_timer_start(q->mgr->loop, &q->rate);
+	}
+	return true;
+}
+
+static void
+queue_settings(struct queue *q)
+{
+	const struct conf_value *v = model_queue_value(*q->mgr->model,
+	    q->domain, q->vmta, CONF_ID_MAX_MSG_RATE);
+
+	q->interval = 0;
+	if (v != NULL && !v->unlimited && v->u.rate.count > 0)
+		q->interval = (double)v->u.rate.per / (double)v->u.rate.count;
+	else if (v == NULL && (v = model_queue_value(*q->mgr->model, q->domain,
+	    q->vmta, CONF_ID_MAX_MSG_PER_HOUR)) != NULL && v->u.i > 0)
+		q->interval = 3600. / (double)v->u.i;	/* legacy form of N/h */
+}
+
+void
+queue_mgr_reconfigure(struct queue_mgr *mgr)
+{
+	for (struct queue *q = mgr->queues; q != NULL; q = q->next) {
+		ev_tstamp old = q->interval;
+
+		queue_settings(q);
+		if (q->interval < old) {
+			/* a faster rate applies at once */
+			q->next_ok = ev_now(mgr->loop);
+			ev_timer_stop(mgr->loop, &q->rate);
+		}
+		queue_kick(q);
+	}
+}
+
 /* Start sessions while recipients are ready and slots are free. */
 static void
 queue_kick(struct queue *q)
 {
 	int want;
 
-	if (q->mgr->stopped)
+	if (q->mgr->stopped || queue_rate_wait(q))
 		return;
 	/* one session per batch's worth of ready recipients, capped */
 	want = (int)((q->nready + QUEUE_BATCH_MAX - 1) / QUEUE_BATCH_MAX);
@@ -165,6 +221,9 @@ queue_get(struct queue_mgr *mgr, const char *domain, const char *vmta)
 	TAILQ_INIT(&q->waiting);
 	ev_init(&q->retry, queue_on_retry);
 	q->retry.data = q;
+	ev_init(&q->rate, queue_on_rate);
+	q->rate.data = q;
+	queue_settings(q);
 	q->next = mgr->queues;
 	mgr->queues = q;
 	return q;
@@ -234,12 +293,19 @@ queue_take(struct queue *q, struct queue_batch *b)
 {
 	struct queue_rcpt *r, *next;
 
+	size_t max = q->interval > 0 ? 1 : QUEUE_BATCH_MAX;
+
 	memset(b, 0, sizeof(*b));
-	if (q->mgr->stopped || (r = TAILQ_FIRST(&q->ready)) == NULL)
+	if (q->mgr->stopped || (r = TAILQ_FIRST(&q->ready)) == NULL ||
+	    queue_rate_wait(q))
 		return false;
+	if (q->interval > 0) {
+		ev_tstamp now = ev_now(q->mgr->loop);
+		q->next_ok = (q->next_ok > now ? q->next_ok : now) + q->interval;
+	}
 	b->msg = r->msg;
 	b->msg->refs++;
-	for (; r != NULL && b->n < QUEUE_BATCH_MAX; r = next) {
+	for (; r != NULL && b->n < max; r = next) {
 		next = TAILQ_NEXT(r, entry);
 		if (r->msg != b->msg)
 			continue;

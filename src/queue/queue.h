@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 #include <ev.h>
 
+#include "model/model.h"
 #include "spool/spool.h"
 
 #define QUEUE_DEFAULT_VMTA	"{default}"
@@ -53,6 +54,10 @@ struct queue {
 	size_t			 nready, nwaiting;
 	int			 active;	/* delivery sessions */
 	ev_timer		 retry;
+	/* max-msg-rate, smooth: one recipient every `interval` seconds */
+	double			 interval;	/* 0: unlimited */
+	ev_tstamp		 next_ok;	/* earliest next attempt */
+	ev_timer		 rate;
 };
 
 /* A transaction's worth of recipients, all of one message. */
@@ -65,8 +70,11 @@ struct queue_batch {
 /* Called when a queue has ready recipients and a free delivery slot. */
 typedef void queue_start_cb(struct queue *q, void *arg);
 
+/* *model is read when a queue is created and by queue_mgr_reconfigure(). */
 struct queue_mgr *queue_mgr_new(struct ev_loop *loop, struct spool *spool,
-	    queue_start_cb *start, void *arg);
+	    struct model *const *model, queue_start_cb *start, void *arg);
+/* The configuration changed: re-read every queue's settings. */
+void	queue_mgr_reconfigure(struct queue_mgr *mgr);
 void	queue_mgr_free(struct queue_mgr *mgr);
 /* Stop starting deliveries (shutdown). */
 void	queue_mgr_stop(struct queue_mgr *mgr);

@@ -1,0 +1,1479 @@
+/*
+ * conf_value: typed directive values (see conf_value.h).
+ *
+ * Owns: the memory hanging off a struct conf_value (strings, lists,
+ * host lists); conf_value_free() releases it and leaves a zeroed struct.
+ * No global state apart from one thread-local buffer that holds the text
+ * of the last error reason (valid until the next call in that thread).
+ *
+ * Strategy: the arguments of a line are first checked for their count
+ * (single-value types take exactly one word, list types one or more,
+ * FLAG none), then parsed by one small function per type into a scratch
+ * value that replaces *v only on success, so a failed parse never leaves
+ * a half-built value behind.  A CONF_F_REPEAT directive is parsed the
+ * same way for validation only; what it keeps is the line's words joined
+ * by one space, appended to v->u.list, and v->type is then CONF_T_WORDS
+ * (the representation), so that copy and free, which see no directive,
+ * know the layout.
+ *
+ * Spellings (PowerMTA's, pmta-reference.md §1.2-1.4): times are
+ * [0-9]+[wdhms] pieces concatenated, or one bare number of seconds;
+ * sizes a number with an optional b/k/m/g/t suffix (k = 1024); rates
+ * N/[M]unit with unit d, day, h, hr, hour, m, min, s or sec; units, yes/
+ * no/true/false, "unlimited" and "never" in any case.  "0" is unlimited
+ * for a rate or data rate that accepts "unlimited" (open question Q19).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "compat.h"
+#include "conf/conf_value.h"
+#include "lib/addr.h"
+#include "lib/xmalloc.h"
+
+#define CONF_VALUE_MAX		(1024 * 1024)	/* a line's words, joined */
+#define CONF_TIME_LIST_MAX	30		/* retry-after intervals */
+#define CONF_DAILY_MAX		366		/* warm-up days */
+#define CONF_LIST_MAX		4096		/* items of one list value */
+#define CONF_HOSTS_MAX		256		/* hosts of one host list */
+#define CONF_REPEAT_MAX		100000		/* lines of a repeated directive */
+#define CONF_NAME_MAX		255		/* a domain or host name */
+#define CONF_ITEM_MAX		64		/* one time, size or rate word */
+
+static _Thread_local char conf_value_errbuf[256];
+
+/* "what \"value\"" in the error buffer; the value is cut and made printable. */
+static const char *
+conf_value_err(const char *what, const char *s)
+{
+	char shown[CONF_ITEM_MAX + 1];
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < CONF_ITEM_MAX; i++)
+		shown[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	shown[i] = '\0';
+	(void)snprintf(conf_value_errbuf, sizeof(conf_value_errbuf),
+	    "%s \"%s%s\"", what, shown, s[i] != '\0' ? "..." : "");
+	return conf_value_errbuf;
+}
+
+/* Leading decimal digits of *sp, without sign; advances *sp. */
+static int
+conf_digits(const char **sp, long long *out)
+{
+	const char *s = *sp;
+	long long v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		int d = *s - '0';
+
+		if (v > (LLONG_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+/* *acc += n * mult, or -1 on overflow. */
+static int
+conf_mul_add(long long *acc, long long n, long long mult)
+{
+	long long part;
+
+	if (__builtin_mul_overflow(n, mult, &part) ||
+	    __builtin_add_overflow(*acc, part, acc))
+		return -1;
+	return 0;
+}
+
+static bool
+conf_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The line's words joined by sep, or NULL (value too long). */
+static char *
+conf_join(char *const *args, size_t nargs, const char *sep,
+    const char **error_r)
+{
+	struct buf b;
+
+	buf_init(&b, CONF_VALUE_MAX);
+	for (size_t i = 0; i < nargs; i++) {
+		if (i > 0)
+			(void)buf_puts(&b, sep);
+		(void)buf_puts(&b, args[i]);
+	}
+	if (b.err) {
+		buf_free(&b);
+		*error_r = "value too long";
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
+static void
+conf_list_push(char ***v, size_t *n, char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = s;
+}
+
+static void
+conf_list_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- booleans, numbers, times, sizes, rates ---- */
+
+int
+conf_parse_bool(const char *s, bool *b)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0)
+		*b = true;
+	else if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0)
+		*b = false;
+	else
+		return -1;
+	return 0;
+}
+
+static long long
+conf_time_unit(char c)
+{
+	switch (tolower((unsigned char)c)) {
+	case 'w':	return 7 * 86400;
+	case 'd':	return 86400;
+	case 'h':	return 3600;
+	case 'm':	return 60;
+	case 's':	return 1;
+	default:	return 0;
+	}
+}
+
+int
+conf_parse_time(const char *s, long long *secs)
+{
+	long long total = 0, n, unit;
+
+	if (conf_digits(&s, &n) == -1)
+		return -1;
+	if (*s == '\0') {
+		*secs = n;		/* a bare number: seconds */
+		return 0;
+	}
+	for (;;) {
+		if ((unit = conf_time_unit(*s)) == 0)
+			return -1;
+		s++;
+		if (conf_mul_add(&total, n, unit) == -1)
+			return -1;
+		if (*s == '\0')
+			break;
+		if (conf_digits(&s, &n) == -1)
+			return -1;
+	}
+	*secs = total;
+	return 0;
+}
+
+/* A number with an optional b/k/m/g/t suffix at *sp; advances *sp. */
+static int
+conf_size_prefix(const char **sp, long long *bytes)
+{
+	static const char units[] = "bkmgt";
+	const char *u;
+	long long n, mult = 1, total = 0;
+
+	if (conf_digits(sp, &n) == -1)
+		return -1;
+	if (**sp != '\0' && (u = strchr(units,
+	    tolower((unsigned char)**sp))) != NULL) {
+		for (ptrdiff_t i = 0; i < u - units; i++)
+			mult *= 1024;
+		(*sp)++;
+	}
+	if (conf_mul_add(&total, n, mult) == -1)
+		return -1;
+	*bytes = total;
+	return 0;
+}
+
+int
+conf_parse_size(const char *s, long long *bytes)
+{
+	long long b;
+
+	if (conf_size_prefix(&s, &b) == -1 || *s != '\0')
+		return -1;
+	*bytes = b;
+	return 0;
+}
+
+/* The denominator of a rate: [M]{d|day|h|hr|hour|m|min|s|sec}. */
+static int
+conf_parse_per(const char *s, long long *per)
+{
+	static const struct {
+		const char	*name;
+		long long	 secs;
+	} units[] = {
+		{ "d", 86400 }, { "day", 86400 }, { "h", 3600 },
+		{ "hr", 3600 }, { "hour", 3600 }, { "m", 60 }, { "min", 60 },
+		{ "s", 1 }, { "sec", 1 },
+	};
+	long long mult = 1, total = 0;
+
+	if (isdigit((unsigned char)*s) &&
+	    (conf_digits(&s, &mult) == -1 || mult == 0))
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcasecmp(s, units[i].name) == 0) {
+			if (conf_mul_add(&total, mult, units[i].secs) == -1)
+				return -1;
+			*per = total;
+			return 0;
+		}
+	return -1;
+}
+
+int
+conf_parse_rate(const char *s, struct conf_rate *r)
+{
+	long long count, per;
+
+	if (conf_digits(&s, &count) == -1 || count == 0 || *s != '/' ||
+	    conf_parse_per(s + 1, &per) == -1)
+		return -1;
+	r->count = count;
+	r->per = per;
+	return 0;
+}
+
+int
+conf_parse_data_rate(const char *s, struct conf_rate *r)
+{
+	long long bytes, per;
+
+	if (conf_size_prefix(&s, &bytes) == -1 || bytes == 0 || *s != '/' ||
+	    conf_parse_per(s + 1, &per) == -1)
+		return -1;
+	r->count = bytes;
+	r->per = per;
+	return 0;
+}
+
+/* "N/d" or "N/day", N >= 0: one day of a warm-up schedule. */
+static int
+conf_parse_daily(const char *s, long long *n)
+{
+	if (conf_digits(&s, n) == -1 || *s != '/' ||
+	    (strcasecmp(s + 1, "d") != 0 && strcasecmp(s + 1, "day") != 0))
+		return -1;
+	return 0;
+}
+
+/* ---- names, addresses, patterns ---- */
+
+/* One label of a DNS name, or with allow_macro a "$name" macro reference. */
+static bool
+conf_label_valid(const char *l, size_t n, bool allow_macro)
+{
+	size_t i;
+
+	if (n == 0 || n > 63)
+		return false;
+	if (allow_macro && l[0] == '$') {
+		for (i = 1; i < n; i++)
+			if (!isalnum((unsigned char)l[i]) && l[i] != '_')
+				return false;
+		return n > 1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)l[i];
+
+		if (!isalnum(c) && c != '-' && c != '_' && c < 0x80)
+			return false;
+	}
+	return true;
+}
+
+/* A DNS name ("mx.example.com", "localhost"; UTF-8 labels allowed). */
+static bool
+conf_name_valid(const char *s, bool allow_macro)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > CONF_NAME_MAX)
+		return false;
+	for (;;) {
+		const char *dot = strchr(s, '.');
+		size_t n = dot != NULL ? (size_t)(dot - s) : strlen(s);
+
+		if (!conf_label_valid(s, n, allow_macro))
+			return false;
+		if (dot == NULL)
+			return true;
+		s = dot + 1;
+	}
+}
+
+/* "[ip]", "[ip/len]", "[IPv6:addr]": the brackets' content is a CIDR. */
+static bool
+conf_literal_valid(const char *s)
+{
+	char inner[INET6_ADDRSTRLEN + 16];
+	struct addr_cidr c;
+	const char *err, *close;
+	size_t n;
+
+	if (s[0] != '[' || (close = strchr(s, ']')) == NULL || close[1] != '\0')
+		return false;
+	s++;
+	if (strncasecmp(s, "IPv6:", 5) == 0)
+		s += 5;
+	n = (size_t)(close - s);
+	if (n == 0 || n >= sizeof(inner))
+		return false;
+	memcpy(inner, s, n);
+	inner[n] = '\0';
+	return addr_cidr_parse(inner, &c, &err) == 0;
+}
+
+/* "{sparkpost}", "{bounce}", ...: a reserved name in braces. */
+static bool
+conf_brace_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len < 3 || s[0] != '{' || s[len - 1] != '}')
+		return false;
+	for (size_t i = 1; i < len - 1; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+bool
+conf_domain_pattern_valid(const char *s)
+{
+	if (strcmp(s, "*") == 0)
+		return true;
+	if (s[0] == '{')
+		return conf_brace_valid(s);
+	if (strncmp(s, "[*.]", 4) == 0)
+		return conf_name_valid(s + 4, true);
+	if (s[0] == '[')
+		return conf_literal_valid(s);
+	if (strncmp(s, "*.", 2) == 0)
+		return conf_name_valid(s + 2, true);
+	return conf_name_valid(s, true);
+}
+
+/* Must contain '@' with something after it; no blanks or controls. */
+static bool
+conf_email_valid(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	if (at == NULL || at[1] == '\0' || strlen(s) > 1024)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* A port number 1..65535 and nothing after it. */
+static int
+conf_port(const char *s, int *port)
+{
+	long long n;
+
+	if (conf_digits(&s, &n) == -1 || *s != '\0' || n < 1 || n > 65535)
+		return -1;
+	*port = (int)n;
+	return 0;
+}
+
+/* "/regex/" with optional i, m, s, x flags; compiled to check it. */
+static int
+conf_regex_check(const char *s, const char **error_r)
+{
+	const char *end = strrchr(s, '/');
+	uint32_t opts = 0;
+	pcre2_code *re;
+	PCRE2_SIZE off;
+	int code;
+
+	if (s[0] != '/' || end == s) {
+		*error_r = conf_value_err("expected /regex/, not", s);
+		return -1;
+	}
+	for (const char *f = end + 1; *f != '\0'; f++) {
+		switch (*f) {
+		case 'i':	opts |= PCRE2_CASELESS; break;
+		case 'm':	opts |= PCRE2_MULTILINE; break;
+		case 's':	opts |= PCRE2_DOTALL; break;
+		case 'x':	opts |= PCRE2_EXTENDED; break;
+		default:
+			*error_r = conf_value_err("unknown regex flag in", s);
+			return -1;
+		}
+	}
+	re = pcre2_compile((PCRE2_SPTR)(s + 1), (PCRE2_SIZE)(end - s - 1),
+	    opts, &code, &off, NULL);
+	if (re == NULL) {
+		char msg[128];
+
+		if (pcre2_get_error_message(code, (PCRE2_UCHAR *)msg,
+		    sizeof(msg)) < 0)
+			(void)snprintf(msg, sizeof(msg), "error %d", code);
+		(void)snprintf(conf_value_errbuf, sizeof(conf_value_errbuf),
+		    "invalid regular expression: %s at offset %zu", msg,
+		    (size_t)off);
+		*error_r = conf_value_errbuf;
+		return -1;
+	}
+	pcre2_code_free(re);
+	return 0;
+}
+
+/* "1.2.3.4" or "2001:db8::1" (a host list's literal, brackets removed). */
+static bool
+conf_ip_valid(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(strchr(s, ':') != NULL ? AF_INET6 : AF_INET, s, a) == 1;
+}
+
+/* ---- host lists ---- */
+
+/* The name part of one host (lookup-mx: prefix already removed) and
+ * its optional port; *name and *port point into item, which is cut. */
+static int
+conf_host_split(char *item, bool lookup_mx, char **name, char **port,
+    bool *literal)
+{
+	char *close;
+
+	*name = item;
+	*port = NULL;
+	*literal = false;
+	if (item[0] == '[' && !lookup_mx) {
+		if ((close = strchr(item, ']')) == NULL ||
+		    (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		if (close[1] == ':')
+			*port = close + 2;
+		*close = '\0';
+		*name = item + 1;
+		if (strncasecmp(*name, "IPv6:", 5) == 0)
+			*name += 5;
+		*literal = true;
+		return 0;
+	}
+	if ((*port = strchr(item, ':')) != NULL) {
+		*(*port)++ = '\0';
+		if (strchr(*port, ':') != NULL)
+			return -1;	/* IPv6 must be written [IPv6:...] */
+	}
+	return 0;
+}
+
+/* One host: "name[:port]", "[ip][:port]", "[IPv6:addr][:port]" or
+ * "lookup-mx:domain[:port]", s[0..len). */
+static int
+conf_host_parse(const char *s, size_t len, struct conf_host *h,
+    const char **error_r)
+{
+	char orig[CONF_NAME_MAX + 32], item[CONF_NAME_MAX + 32];
+	char *name, *port;
+	bool literal;
+
+	memset(h, 0, sizeof(*h));
+	if (len >= sizeof(item)) {
+		*error_r = "host name too long";
+		return -1;
+	}
+	memcpy(orig, s, len);
+	orig[len] = '\0';
+	memcpy(item, orig, len + 1);
+	h->lookup_mx = strncasecmp(item, "lookup-mx:", 10) == 0;
+	if (conf_host_split(item + (h->lookup_mx ? 10 : 0), h->lookup_mx,
+	    &name, &port, &literal) == -1 ||
+	    (literal ? !conf_ip_valid(name) : !conf_name_valid(name, false))) {
+		*error_r = conf_value_err("invalid host", orig);
+		return -1;
+	}
+	if (port != NULL && conf_port(port, &h->port) == -1) {
+		*error_r = conf_value_err("invalid port in", orig);
+		return -1;
+	}
+	h->name = xstrdup(name);
+	return 0;
+}
+
+static void
+conf_hosts_free(struct conf_host *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* Hosts separated by ',' (same level) and ';' (next level). */
+static int
+conf_hosts_scan(const char *p, struct conf_host **hosts, size_t *n,
+    const char **error_r)
+{
+	bool need = true;
+	int level = 0;
+	size_t len;
+
+	for (;;) {
+		while (conf_blank(*p))
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == ',' || *p == ';') {
+			if (need) {
+				*error_r = "empty entry in host list";
+				return -1;
+			}
+			level += *p++ == ';';
+			need = true;
+			continue;
+		}
+		if (!need) {
+			*error_r = "expected ',' or ';' between hosts";
+			return -1;
+		}
+		if (*n == CONF_HOSTS_MAX) {
+			*error_r = "too many hosts";
+			return -1;
+		}
+		len = strcspn(p, " \t,;");
+		*hosts = xreallocarray(*hosts, *n + 1, sizeof(**hosts));
+		if (conf_host_parse(p, len, &(*hosts)[*n], error_r) == -1)
+			return -1;
+		(*hosts)[(*n)++].level = level;
+		need = false;
+		p += len;
+	}
+	if (need) {
+		*error_r = *n == 0 ? "empty host list" : "empty entry in host list";
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_parse_host_list(char *const *args, size_t nargs,
+    struct conf_host **hosts, size_t *n, const char **error_r)
+{
+	char *s;
+	int rc;
+
+	*hosts = NULL;
+	*n = 0;
+	if (nargs == 0) {
+		*error_r = "argument missing";
+		return -1;
+	}
+	if (nargs == 1 && args[0][0] == '\0')
+		return 0;		/* "" clears an inherited list */
+	if ((s = conf_join(args, nargs, " ", error_r)) == NULL)
+		return -1;
+	rc = conf_hosts_scan(s, hosts, n, error_r);
+	free(s);
+	if (rc == -1) {
+		conf_hosts_free(*hosts, *n);
+		*hosts = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* ---- listeners and word lists ---- */
+
+/* "CIDR:PORT" or "[IPv6 CIDR]:PORT" ("[IPv6:...]" too): any CIDR. */
+static int
+conf_listener_addr(const char *s, const char **error_r)
+{
+	char ip[INET6_ADDRSTRLEN + 16];
+	const char *start = s, *end, *port, *err;
+	struct addr_cidr c;
+	int portnum;
+
+	if (*s == '[') {
+		start = s + 1;
+		if (strncasecmp(start, "IPv6:", 5) == 0)
+			start += 5;
+		if ((end = strchr(start, ']')) == NULL || end[1] != ':')
+			goto bad;
+		port = end + 2;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(end - s)) != NULL)
+			goto bad;
+		port = end + 1;
+	}
+	if (end == start || (size_t)(end - start) >= sizeof(ip))
+		goto bad;
+	memcpy(ip, start, (size_t)(end - start));
+	ip[end - start] = '\0';
+	if (addr_cidr_parse(ip, &c, &err) == -1) {
+		*error_r = conf_value_err("invalid address in", s);
+		return -1;
+	}
+	if (conf_port(port, &portnum) == -1) {
+		*error_r = conf_value_err("invalid port in", s);
+		return -1;
+	}
+	return 0;
+bad:
+	*error_r = conf_value_err("expected CIDR:PORT, not", s);
+	return -1;
+}
+
+static int
+conf_value_listener(char *const *args, size_t nargs, struct conf_value *v,
+    const char **error_r)
+{
+	const char *eq;
+
+	if (conf_listener_addr(args[0], error_r) == -1)
+		return -1;
+	for (size_t i = 1; i < nargs; i++)
+		if ((eq = strchr(args[i], '=')) == NULL || eq == args[i] ||
+		    eq[1] == '\0') {
+			*error_r = conf_value_err("expected key=value, not",
+			    args[i]);
+			return -1;
+		}
+	for (size_t i = 0; i < nargs; i++)
+		conf_list_push(&v->u.list.v, &v->u.list.n, xstrdup(args[i]));
+	return 0;
+}
+
+/*
+ * Split s into items at ',' (blanks around it allowed) and, when
+ * space_sep, at blanks alone; empty items are errors.  Each item must
+ * pass valid(); what names it in errors.
+ */
+static int
+conf_list_split(const char *p, bool space_sep, bool (*valid)(const char *),
+    const char *what, struct conf_value *v, const char **error_r)
+{
+	bool need = true;
+	char *item;
+	size_t len;
+
+	for (;;) {
+		while (conf_blank(*p))
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == ',') {
+			if (need)
+				goto empty;
+			need = true;
+			p++;
+			continue;
+		}
+		if (!need && !space_sep) {
+			*error_r = conf_value_err("expected ',' before", p);
+			return -1;
+		}
+		if (v->u.list.n == CONF_LIST_MAX) {
+			*error_r = "too many entries";
+			return -1;
+		}
+		len = strcspn(p, " \t,");
+		item = xstrndup(p, len);
+		conf_list_push(&v->u.list.v, &v->u.list.n, item);
+		if (!valid(item)) {
+			*error_r = conf_value_err(what, item);
+			return -1;
+		}
+		need = false;
+		p += len;
+	}
+	if (!need || v->u.list.n == 0)
+		return 0;
+empty:
+	*error_r = "empty entry in list";
+	return -1;
+}
+
+static int
+conf_value_list(const struct conf_directive *d, char *const *args,
+    size_t nargs, struct conf_value *v, const char **error_r)
+{
+	char *s;
+	int rc;
+
+	if (nargs == 1 && args[0][0] == '\0')
+		return 0;		/* "" clears an inherited list */
+	if ((s = conf_join(args, nargs, " ", error_r)) == NULL)
+		return -1;
+	if (d->type == CONF_T_EMAIL_LIST)
+		rc = conf_list_split(s, false, conf_email_valid,
+		    "invalid address", v, error_r);
+	else
+		rc = conf_list_split(s, true, conf_domain_pattern_valid,
+		    "invalid domain pattern", v, error_r);
+	free(s);
+	return rc;
+}
+
+static int
+conf_value_words(const struct conf_directive *d, char *const *args,
+    size_t nargs, struct conf_value *v, const char **error_r)
+{
+	if (nargs > CONF_LIST_MAX) {
+		*error_r = "too many arguments";
+		return -1;
+	}
+	if (d->type == CONF_T_WORDS && nargs == 1 && args[0][0] == '\0')
+		return 0;		/* "" clears an inherited list */
+	for (size_t i = 0; i < nargs; i++)
+		conf_list_push(&v->u.list.v, &v->u.list.n, xstrdup(args[i]));
+	return 0;
+}
+
+/* ---- single values ---- */
+
+static int
+conf_value_range(const struct conf_directive *d, long long x,
+    const char **error_r)
+{
+	struct buf lo, hi;
+
+	if ((d->min == 0 && d->max == 0) || (x >= d->min && x <= d->max))
+		return 0;
+	buf_init(&lo, 64);
+	buf_init(&hi, 64);
+	if (d->type == CONF_T_TIME || d->type == CONF_T_TIME_LIST ||
+	    d->type == CONF_T_BOOL_OR_TIME) {
+		conf_format_time(d->min, &lo);
+		conf_format_time(d->max, &hi);
+	} else if (d->type == CONF_T_SIZE) {
+		conf_format_size(d->min, &lo);
+		conf_format_size(d->max, &hi);
+	} else {
+		(void)buf_printf(&lo, "%lld", d->min);
+		(void)buf_printf(&hi, "%lld", d->max);
+	}
+	(void)snprintf(conf_value_errbuf, sizeof(conf_value_errbuf),
+	    "value out of range %s..%s", buf_str(&lo), buf_str(&hi));
+	buf_free(&lo);
+	buf_free(&hi);
+	*error_r = conf_value_errbuf;
+	return -1;
+}
+
+/* "unlimited", "never" and a rate's "0" where the directive takes them;
+ * true when s was one of them. */
+static bool
+conf_value_special(const struct conf_directive *d, const char *s,
+    struct conf_value *v)
+{
+	bool rate = d->type == CONF_T_RATE || d->type == CONF_T_DATA_RATE;
+
+	switch (d->type) {
+	case CONF_T_INT: case CONF_T_TIME: case CONF_T_TIME_LIST:
+	case CONF_T_SIZE: case CONF_T_RATE: case CONF_T_DATA_RATE:
+	case CONF_T_DAILY: case CONF_T_BOOL_OR_TIME:
+		break;
+	default:
+		return false;
+	}
+	if ((d->flags & CONF_F_UNLIMITED) && (strcasecmp(s, "unlimited") == 0 ||
+	    (rate && strcmp(s, "0") == 0))) {
+		v->unlimited = true;
+		if (rate)
+			v->u.rate.per = 1;
+		return true;
+	}
+	if ((d->flags & CONF_F_NEVER) && strcasecmp(s, "never") == 0) {
+		v->never = true;
+		return true;
+	}
+	return false;
+}
+
+static int
+conf_value_int(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	const char *p = s + (s[0] == '-');
+	long long n;
+
+	if (conf_digits(&p, &n) == -1 || *p != '\0') {
+		*error_r = conf_value_err("invalid number", s);
+		return -1;
+	}
+	if (s[0] == '-') {
+		n = -n;
+		if (d->min == 0 && d->max == 0) {
+			*error_r = conf_value_err("negative number", s);
+			return -1;
+		}
+	}
+	if (conf_value_range(d, n, error_r) == -1)
+		return -1;
+	v->u.i = n;
+	return 0;
+}
+
+static int
+conf_value_time(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	if (conf_parse_time(s, &v->u.i) == -1) {
+		*error_r = conf_value_err("invalid time interval", s);
+		return -1;
+	}
+	return conf_value_range(d, v->u.i, error_r);
+}
+
+static int
+conf_value_size(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	if (conf_parse_size(s, &v->u.i) == -1) {
+		*error_r = conf_value_err("invalid size", s);
+		return -1;
+	}
+	return conf_value_range(d, v->u.i, error_r);
+}
+
+/* A comma list of times (TIME_LIST) or of N/d (DAILY) into v->u.nums. */
+static int
+conf_value_nums(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	bool daily = d->type == CONF_T_DAILY;
+	size_t max = daily ? CONF_DAILY_MAX : CONF_TIME_LIST_MAX;
+	const char *p = s, *comma;
+	char item[CONF_ITEM_MAX];
+	long long n;
+	size_t len;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len >= sizeof(item))
+			goto bad;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if ((daily ? conf_parse_daily(item, &n) :
+		    conf_parse_time(item, &n)) == -1)
+			goto bad;
+		if (!daily && conf_value_range(d, n, error_r) == -1)
+			return -1;
+		if (v->u.nums.n == max) {
+			*error_r = daily ? "too many days (at most 366)" :
+			    "too many intervals (at most 30)";
+			return -1;
+		}
+		v->u.nums.v = xreallocarray(v->u.nums.v, v->u.nums.n + 1,
+		    sizeof(*v->u.nums.v));
+		v->u.nums.v[v->u.nums.n++] = n;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+bad:
+	*error_r = conf_value_err(daily ? "invalid daily limit list" :
+	    "invalid time interval list", s);
+	return -1;
+}
+
+static int
+conf_value_rate(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	if (d->type == CONF_T_RATE ? conf_parse_rate(s, &v->u.rate) == -1 :
+	    conf_parse_data_rate(s, &v->u.rate) == -1) {
+		*error_r = conf_value_err(d->type == CONF_T_RATE ?
+		    "invalid rate" : "invalid data rate", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* The choice of d->choices ('|'-separated) that s names, any case. */
+static const char *
+conf_choice(const struct conf_directive *d, const char *s, size_t *len)
+{
+	const char *c = d->choices != NULL ? d->choices : "";
+
+	while (*c != '\0') {
+		*len = strcspn(c, "|");
+		if (*len > 0 && strlen(s) == *len && strncasecmp(c, s, *len) == 0)
+			return c;
+		c += *len + (c[*len] == '|');
+	}
+	return NULL;
+}
+
+static int
+conf_value_enum(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	const char *c;
+	size_t len;
+
+	if ((c = conf_choice(d, s, &len)) != NULL) {
+		v->u.s = xstrndup(c, len);
+		return 0;
+	}
+	(void)snprintf(conf_value_errbuf, sizeof(conf_value_errbuf),
+	    "expected %sone of %s", d->type == CONF_T_BOOL_OR_ENUM ?
+	    "yes, no, true, false or " : "",
+	    d->choices != NULL ? d->choices : "");
+	*error_r = conf_value_errbuf;
+	return -1;
+}
+
+static int
+conf_value_bool_or(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	if (conf_parse_bool(s, &v->u.b) == 0) {
+		v->is_bool = true;
+		return 0;
+	}
+	if (d->type == CONF_T_BOOL_OR_ENUM)
+		return conf_value_enum(d, s, v, error_r);
+	if (conf_parse_time(s, &v->u.i) == -1) {
+		*error_r = conf_value_err(
+		    "expected yes, no, true, false or a time interval, not", s);
+		return -1;
+	}
+	return conf_value_range(d, v->u.i, error_r);
+}
+
+/* STRING, PATH, EMAIL, CIDR, DOMAIN, REGEX: checked, kept as written. */
+static int
+conf_value_text(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	struct addr_cidr c;
+	const char *err;
+
+	if (d->type == CONF_T_PATH && s[0] == '\0') {
+		*error_r = "empty path";
+		return -1;
+	}
+	if (d->type == CONF_T_EMAIL && !conf_email_valid(s)) {
+		*error_r = conf_value_err("invalid address", s);
+		return -1;
+	}
+	if (d->type == CONF_T_CIDR && addr_cidr_parse(s, &c, &err) == -1) {
+		*error_r = conf_value_err("invalid IP address or range", s);
+		return -1;
+	}
+	if (d->type == CONF_T_DOMAIN && !conf_domain_pattern_valid(s)) {
+		*error_r = conf_value_err("invalid domain pattern", s);
+		return -1;
+	}
+	if (d->type == CONF_T_REGEX && conf_regex_check(s, error_r) == -1)
+		return -1;
+	v->u.s = xstrdup(s);
+	return 0;
+}
+
+static int
+conf_value_single(const struct conf_directive *d, const char *s,
+    struct conf_value *v, const char **error_r)
+{
+	if (conf_value_special(d, s, v))
+		return 0;
+	switch (d->type) {
+	case CONF_T_BOOL:
+		if (conf_parse_bool(s, &v->u.b) == -1) {
+			*error_r = conf_value_err(
+			    "expected yes, no, true or false, not", s);
+			return -1;
+		}
+		return 0;
+	case CONF_T_INT:
+		return conf_value_int(d, s, v, error_r);
+	case CONF_T_TIME:
+		return conf_value_time(d, s, v, error_r);
+	case CONF_T_SIZE:
+		return conf_value_size(d, s, v, error_r);
+	case CONF_T_TIME_LIST: case CONF_T_DAILY:
+		return conf_value_nums(d, s, v, error_r);
+	case CONF_T_RATE: case CONF_T_DATA_RATE:
+		return conf_value_rate(d, s, v, error_r);
+	case CONF_T_ENUM:
+		return conf_value_enum(d, s, v, error_r);
+	case CONF_T_BOOL_OR_ENUM: case CONF_T_BOOL_OR_TIME:
+		return conf_value_bool_or(d, s, v, error_r);
+	default:
+		return conf_value_text(d, s, v, error_r);
+	}
+}
+
+/* ---- the public entry points ---- */
+
+static int
+conf_value_nargs(const struct conf_directive *d, size_t nargs,
+    const char **error_r)
+{
+	switch (d->type) {
+	case CONF_T_FLAG:
+		if (nargs > 0) {
+			*error_r = "too many arguments";
+			return -1;
+		}
+		return 0;
+	case CONF_T_HOST_LIST: case CONF_T_WORDS: case CONF_T_RAW:
+	case CONF_T_EMAIL_LIST: case CONF_T_DOMAIN_LIST: case CONF_T_LISTENER:
+		if (nargs == 0) {
+			*error_r = "argument missing";
+			return -1;
+		}
+		return 0;
+	default:
+		if (nargs != 1) {
+			*error_r = nargs == 0 ? "argument missing" :
+			    "too many arguments";
+			return -1;
+		}
+		return 0;
+	}
+}
+
+/* Parse into *v, a fresh value; on failure *v is left zeroed. */
+static int
+conf_value_parse_one(const struct conf_directive *d, char *const *args,
+    size_t nargs, struct conf_value *v, const char **error_r)
+{
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->type = d->type;
+	if (conf_value_nargs(d, nargs, error_r) == -1)
+		return -1;
+	switch (d->type) {
+	case CONF_T_FLAG:
+		v->u.b = true;
+		rc = 0;
+		break;
+	case CONF_T_HOST_LIST:
+		rc = conf_parse_host_list(args, nargs, &v->u.hosts.v,
+		    &v->u.hosts.n, error_r);
+		break;
+	case CONF_T_WORDS: case CONF_T_RAW:
+		rc = conf_value_words(d, args, nargs, v, error_r);
+		break;
+	case CONF_T_EMAIL_LIST: case CONF_T_DOMAIN_LIST:
+		rc = conf_value_list(d, args, nargs, v, error_r);
+		break;
+	case CONF_T_LISTENER:
+		rc = conf_value_listener(args, nargs, v, error_r);
+		break;
+	default:
+		rc = conf_value_single(d, args[0], v, error_r);
+		break;
+	}
+	if (rc == -1) {
+		conf_value_free(v);
+		return -1;
+	}
+	v->set = true;
+	return 0;
+}
+
+/* v holds a repeated directive's lines (keeping where it was set). */
+static void
+conf_value_lines(struct conf_value *v)
+{
+	const char *file = v->file;
+	int line = v->line;
+
+	if (v->type == CONF_T_WORDS)
+		return;
+	conf_value_free(v);
+	v->type = CONF_T_WORDS;
+	v->file = file;
+	v->line = line;
+}
+
+/* A CONF_F_REPEAT line: checked as its type, kept as its joined words. */
+static int
+conf_value_repeat(const struct conf_directive *d, char *const *args,
+    size_t nargs, struct conf_value *v, const char **error_r)
+{
+	struct conf_value check;
+	char *line;
+
+	if (nargs == 1 && args[0][0] == '\0') {
+		conf_value_lines(v);
+		conf_list_free(v->u.list.v, v->u.list.n);	/* "" clears */
+		v->u.list.v = NULL;
+		v->u.list.n = 0;
+		v->set = true;
+		return 0;
+	}
+	if (conf_value_parse_one(d, args, nargs, &check, error_r) == -1)
+		return -1;
+	conf_value_free(&check);
+	if (v->type == CONF_T_WORDS && v->u.list.n == CONF_REPEAT_MAX) {
+		*error_r = "too many lines for a repeated directive";
+		return -1;
+	}
+	if ((line = conf_join(args, nargs, " ", error_r)) == NULL)
+		return -1;
+	conf_value_lines(v);
+	conf_list_push(&v->u.list.v, &v->u.list.n, line);
+	v->set = true;
+	return 0;
+}
+
+int
+conf_value_parse(const struct conf_directive *d, char *const *args,
+    size_t nargs, struct conf_value *v, const char **error_r)
+{
+	struct conf_value tmp;
+	const char *file = v->file;
+	int line = v->line;
+
+	if (d->type == CONF_T_BLOCK) {
+		*error_r = "not a value";
+		return -1;
+	}
+	if (d->flags & CONF_F_REPEAT)
+		return conf_value_repeat(d, args, nargs, v, error_r);
+	if (conf_value_parse_one(d, args, nargs, &tmp, error_r) == -1)
+		return -1;
+	conf_value_free(v);
+	*v = tmp;
+	v->file = file;
+	v->line = line;
+	return 0;
+}
+
+/* ---- formatting ---- */
+
+void
+conf_format_time(long long secs, struct buf *out)
+{
+	static const struct {
+		long long	secs;
+		char		unit;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+
+	if (secs <= 0) {
+		(void)buf_printf(out, "%lld", secs);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (secs >= units[i].secs) {
+			(void)buf_printf(out, "%lld%c", secs / units[i].secs,
+			    units[i].unit);
+			secs %= units[i].secs;
+		}
+}
+
+void
+conf_format_size(long long bytes, struct buf *out)
+{
+	static const char units[] = "TGMK";
+	long long mult = 1LL << 40;
+
+	for (size_t i = 0; bytes != 0 && i < sizeof(units) - 1; i++) {
+		if (bytes % mult == 0) {
+			(void)buf_printf(out, "%lld%c", bytes / mult, units[i]);
+			return;
+		}
+		mult >>= 10;
+	}
+	(void)buf_printf(out, "%lld", bytes);
+}
+
+/* A rate's denominator: "s", "m", "h", "d", or "10m" style. */
+static void
+conf_format_per(long long per, struct buf *out)
+{
+	static const struct {
+		long long	secs;
+		char		unit;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+
+	if (per <= 0)
+		per = 1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (per % units[i].secs == 0) {
+			if (per != units[i].secs)
+				(void)buf_printf(out, "%lld", per / units[i].secs);
+			(void)buf_printf(out, "%c", units[i].unit);
+			return;
+		}
+}
+
+void
+conf_format_rate(const struct conf_rate *r, struct buf *out)
+{
+	if (r->count == 0) {
+		(void)buf_puts(out, "unlimited");
+		return;
+	}
+	(void)buf_printf(out, "%lld/", r->count);
+	conf_format_per(r->per, out);
+}
+
+/* A word as written, or in double quotes when the config reader would
+ * otherwise not give it back (empty, blanks, '#', '"'). */
+static void
+conf_format_word(const char *s, struct buf *out)
+{
+	if (s[0] != '\0' && strpbrk(s, " \t#\"") == NULL) {
+		(void)buf_puts(out, s);
+		return;
+	}
+	(void)buf_puts(out, "\"");
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			(void)buf_puts(out, "\\");
+		(void)buf_append(out, s, 1);
+	}
+	(void)buf_puts(out, "\"");
+}
+
+static void
+conf_format_hosts(const struct conf_value *v, struct buf *out)
+{
+	const struct conf_host *h;
+
+	if (v->u.hosts.n == 0)
+		(void)buf_puts(out, "\"\"");
+	for (size_t i = 0; i < v->u.hosts.n; i++) {
+		h = &v->u.hosts.v[i];
+		if (i > 0)
+			(void)buf_puts(out, h->level != h[-1].level ? ";" : ",");
+		if (h->lookup_mx)
+			(void)buf_printf(out, "lookup-mx:%s", h->name);
+		else if (strchr(h->name, ':') != NULL)
+			(void)buf_printf(out, "[IPv6:%s]", h->name);
+		else if (conf_ip_valid(h->name))
+			(void)buf_printf(out, "[%s]", h->name);
+		else
+			(void)buf_puts(out, h->name);
+		if (h->port > 0)
+			(void)buf_printf(out, ":%d", h->port);
+	}
+}
+
+static void
+conf_format_nums(const struct conf_value *v, struct buf *out)
+{
+	for (size_t i = 0; i < v->u.nums.n; i++) {
+		if (i > 0)
+			(void)buf_puts(out, ",");
+		if (v->type == CONF_T_DAILY)
+			(void)buf_printf(out, "%lld/d", v->u.nums.v[i]);
+		else
+			conf_format_time(v->u.nums.v[i], out);
+	}
+}
+
+static void
+conf_format_list(const struct conf_value *v, const char *sep,
+    struct buf *out)
+{
+	if (v->u.list.n == 0)
+		(void)buf_puts(out, "\"\"");
+	for (size_t i = 0; i < v->u.list.n; i++) {
+		if (i > 0)
+			(void)buf_puts(out, sep);
+		(void)buf_puts(out, v->u.list.v[i]);
+	}
+}
+
+static void
+conf_format_typed(const struct conf_value *v, struct buf *out)
+{
+	switch (v->type) {
+	case CONF_T_BLOCK:
+		(void)buf_puts(out, "\"\"");
+		break;
+	case CONF_T_FLAG: case CONF_T_BOOL:
+		(void)buf_puts(out, v->u.b ? "yes" : "no");
+		break;
+	case CONF_T_INT:
+		(void)buf_printf(out, "%lld", v->u.i);
+		break;
+	case CONF_T_TIME:
+		conf_format_time(v->u.i, out);
+		break;
+	case CONF_T_SIZE:
+		conf_format_size(v->u.i, out);
+		break;
+	case CONF_T_TIME_LIST: case CONF_T_DAILY:
+		conf_format_nums(v, out);
+		break;
+	case CONF_T_RATE:
+		conf_format_rate(&v->u.rate, out);
+		break;
+	case CONF_T_DATA_RATE:
+		conf_format_size(v->u.rate.count, out);
+		(void)buf_puts(out, "/");
+		conf_format_per(v->u.rate.per, out);
+		break;
+	case CONF_T_HOST_LIST:
+		conf_format_hosts(v, out);
+		break;
+	case CONF_T_WORDS: case CONF_T_EMAIL_LIST: case CONF_T_DOMAIN_LIST:
+		conf_format_list(v, ",", out);
+		break;
+	case CONF_T_RAW: case CONF_T_LISTENER:
+		conf_format_list(v, " ", out);
+		break;
+	default:
+		conf_format_word(v->u.s != NULL ? v->u.s : "", out);
+		break;
+	}
+}
+
+void
+conf_value_format(const struct conf_directive *d, const struct conf_value *v,
+    struct buf *out)
+{
+	if (v == NULL || !v->set)	/* NULL: nothing set anywhere */
+		(void)buf_puts(out, d->def != NULL && d->def[0] != '\0' ?
+		    d->def : "\"\"");
+	else if (v->unlimited)
+		(void)buf_puts(out, "unlimited");
+	else if (v->never)
+		(void)buf_puts(out, "never");
+	else if (v->is_bool)
+		(void)buf_puts(out, v->u.b ? "yes" : "no");
+	else if (v->type == CONF_T_BOOL_OR_TIME)
+		conf_format_time(v->u.i, out);
+	else
+		conf_format_typed(v, out);
+}
+
+/* ---- copy and free ---- */
+
+enum conf_layout {
+	CONF_LAYOUT_NONE,
+	CONF_LAYOUT_STRING,
+	CONF_LAYOUT_NUMS,
+	CONF_LAYOUT_LIST,
+	CONF_LAYOUT_HOSTS,
+};
+
+/* Which member of v->u owns memory. */
+static enum conf_layout
+conf_value_layout(const struct conf_value *v)
+{
+	switch (v->type) {
+	case CONF_T_STRING: case CONF_T_ENUM: case CONF_T_EMAIL:
+	case CONF_T_PATH: case CONF_T_REGEX: case CONF_T_CIDR:
+	case CONF_T_DOMAIN:
+		return CONF_LAYOUT_STRING;
+	case CONF_T_BOOL_OR_ENUM:
+		return v->is_bool ? CONF_LAYOUT_NONE : CONF_LAYOUT_STRING;
+	case CONF_T_TIME_LIST: case CONF_T_DAILY:
+		return CONF_LAYOUT_NUMS;
+	case CONF_T_WORDS: case CONF_T_RAW: case CONF_T_EMAIL_LIST:
+	case CONF_T_DOMAIN_LIST: case CONF_T_LISTENER:
+		return CONF_LAYOUT_LIST;
+	case CONF_T_HOST_LIST:
+		return CONF_LAYOUT_HOSTS;
+	default:
+		return CONF_LAYOUT_NONE;
+	}
+}
+
+void
+conf_value_copy(struct conf_value *dst, const struct conf_value *src)
+{
+	size_t n;
+
+	*dst = *src;
+	switch (conf_value_layout(src)) {
+	case CONF_LAYOUT_STRING:
+		dst->u.s = src->u.s != NULL ? xstrdup(src->u.s) : NULL;
+		break;
+	case CONF_LAYOUT_NUMS:
+		if ((n = src->u.nums.n) == 0) {
+			dst->u.nums.v = NULL;
+			break;
+		}
+		dst->u.nums.v = xreallocarray(NULL, n, sizeof(*src->u.nums.v));
+		memcpy(dst->u.nums.v, src->u.nums.v, n * sizeof(*src->u.nums.v));
+		break;
+	case CONF_LAYOUT_LIST:
+		dst->u.list.v = NULL;
+		dst->u.list.n = 0;
+		for (size_t i = 0; i < src->u.list.n; i++)
+			conf_list_push(&dst->u.list.v, &dst->u.list.n,
+			    xstrdup(src->u.list.v[i]));
+		break;
+	case CONF_LAYOUT_HOSTS:
+		if ((n = src->u.hosts.n) == 0) {
+			dst->u.hosts.v = NULL;
+			break;
+		}
+		dst->u.hosts.v = xreallocarray(NULL, n, sizeof(*src->u.hosts.v));
+		for (size_t i = 0; i < n; i++) {
+			dst->u.hosts.v[i] = src->u.hosts.v[i];
+			dst->u.hosts.v[i].name = xstrdup(src->u.hosts.v[i].name);
+		}
+		break;
+	case CONF_LAYOUT_NONE:
+		break;
+	}
+}
+
+void
+conf_value_free(struct conf_value *v)
+{
+	switch (conf_value_layout(v)) {
+	case CONF_LAYOUT_STRING:
+		free(v->u.s);
+		break;
+	case CONF_LAYOUT_NUMS:
+		free(v->u.nums.v);
+		break;
+	case CONF_LAYOUT_LIST:
+		conf_list_free(v->u.list.v, v->u.list.n);
+		break;
+	case CONF_LAYOUT_HOSTS:
+		conf_hosts_free(v->u.hosts.v, v->u.hosts.n);
+		break;
+	case CONF_LAYOUT_NONE:
+		break;
+	}
+	memset(v, 0, sizeof(*v));
+}
