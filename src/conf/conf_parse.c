@@ -235,7 +235,7 @@ conf_tag_line(struct conf_parser *p, const char *file, int line, char **toks,
 	bool closing = toks[0][1] == '/';
 	struct conf_node *n;
 
-	if (toks[ntok - 1][last - 1] != '>') {
+	if (last == 0 || toks[ntok - 1][last - 1] != '>') {
 		conf_error(p->e, file, line, "missing '>' in \"%s\"", toks[0]);
 		conf_free_tokens(toks, ntok);
 		return;
@@ -404,6 +404,10 @@ conf_parse_line(struct conf_parser *p, const char *file, int line,
 	struct conf_node *n;
 	int ntok;
 
+	if (memchr(s, '\0', (size_t)(end - s)) != NULL) {
+		conf_error(p->e, file, line, "a NUL byte in the line");
+		return;
+	}
 	if ((ntok = conf_tokenize(s, end, toks, &error)) == -1) {
 		conf_error(p->e, file, line, "%s", error);
 		return;

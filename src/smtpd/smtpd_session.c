@@ -222,24 +222,6 @@ smtpd_cmd_rset(struct smtpd_session *s, struct smtp_cmd *c)
 }
 
 static void
-smtpd_cmd_noop(struct smtpd_session *s, struct smtp_cmd *c)
-{
-	smtpd_reply(s, "250 2.0.0 ok");
-}
-
-static void
-smtpd_cmd_vrfy(struct smtpd_session *s, struct smtp_cmd *c)
-{
-	smtpd_reply(s, "252 2.5.0 cannot verify, will attempt delivery");
-}
-
-static void
-smtpd_cmd_help(struct smtpd_session *s, struct smtp_cmd *c)
-{
-	smtpd_reply(s, "214 2.0.0 see RFC 5321");
-}
-
-static void
 smtpd_cmd_quit(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	smtpd_reply(s, "221 2.0.0 %s says goodbye", s->model->host_name);
@@ -259,7 +241,8 @@ smtpd_cmd_unimplemented(struct smtpd_session *s, struct smtp_cmd *c)
 static const struct smtpd_command {
 	enum smtp_verb	 verb;
 	unsigned	 states;	/* where the verb is in sequence */
-	const char	*bad_sequence;	/* reply text otherwise */
+	const char	*text;		/* 503 text out of sequence; without
+					   `run`, the verb's fixed reply */
 	void		(*run)(struct smtpd_session *, struct smtp_cmd *);
 } smtpd_commands[] = {
 	{ SMTP_VERB_HELO, ST_ANY, NULL, smtpd_cmd_helo },
@@ -270,9 +253,10 @@ static const struct smtpd_command {
 	{ SMTP_VERB_DATA, ST(MAIL), "need MAIL and RCPT before DATA",
 	    smtpd_cmd_data },
 	{ SMTP_VERB_RSET, ST_ANY, NULL, smtpd_cmd_rset },
-	{ SMTP_VERB_NOOP, ST_ANY, NULL, smtpd_cmd_noop },
-	{ SMTP_VERB_VRFY, ST_ANY, NULL, smtpd_cmd_vrfy },
-	{ SMTP_VERB_HELP, ST_ANY, NULL, smtpd_cmd_help },
+	{ SMTP_VERB_NOOP, ST_ANY, "250 2.0.0 ok", NULL },
+	{ SMTP_VERB_VRFY, ST_ANY,
+	    "252 2.5.0 cannot verify, will attempt delivery", NULL },
+	{ SMTP_VERB_HELP, ST_ANY, "214 2.0.0 see RFC 5321", NULL },
 	{ SMTP_VERB_QUIT, ST_ANY, NULL, smtpd_cmd_quit },
 	{ SMTP_VERB_EXPN, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_unimplemented },
@@ -305,12 +289,13 @@ smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 		const struct smtpd_command *t = &smtpd_commands[i];
 		if (t->verb != cmd.verb)
 			continue;
-		if ((t->states & (1u << s->state)) == 0) {
+		if (t->run == NULL)
+			smtpd_reply(s, "%s", t->text);
+		else if ((t->states & (1u << s->state)) == 0)
 			smtpd_reply(s, "503 5.5.1 bad sequence of commands: %s",
-			    t->bad_sequence ? t->bad_sequence : "not now");
-			return;
-		}
-		t->run(s, &cmd);
+			    t->text ? t->text : "not now");
+		else
+			t->run(s, &cmd);
 		return;
 	}
 	smtpd_reply(s, "500 5.5.1 command unrecognized");

@@ -57,6 +57,15 @@ main(void)
 	conf_node_free(r);
 	conf_errors_free(&e);
 
+	conf_errors_init(&e);
+	r = conf_parse_text("t.conf", "<a \"\"\n<b\0>\n", 9, &e);
+	is_int(e.count, 2, "an empty last word in a tag and a NUL byte are errors");
+	ok(strstr(buf_str(&e.text), "t.conf:1: missing '>'") != NULL &&
+	    strstr(buf_str(&e.text), "t.conf:2: a NUL byte") != NULL,
+	    "both at their lines (fuzz findings)");
+	conf_node_free(r);
+	conf_errors_free(&e);
+
 	r = parse("<bounce-category-patterns>\n/spam/ spam-related\n"
 	    "</bounce-category-patterns>\n<domain x>\n</domain extra words>\n", &e);
 	is_int(e.count, 0, "tags without arguments, and words after a closing tag name");
