@@ -22,6 +22,14 @@
  * N/[M]unit with unit d, day, h, hr, hour, m, min, s or sec; units, yes/
  * no/true/false, "unlimited" and "never" in any case.  "0" is unlimited
  * for a rate or data rate that accepts "unlimited" (open question Q19).
+ * "unlimited" and "never" are taken only where the directive's flags
+ * say so; the number beside them is then 0.  A lone "" clears a list
+ * (host list, words, address and domain lists, a repeated directive).
+ *
+ * Formatting is show-settings style: the largest exact units ("4d12h",
+ * "10m", "0" for no time, no weeks), "500/h" or "83/10m", "10M" or plain
+ * bytes, yes/no; a word that would not read back (empty, blanks, '#',
+ * '"') in double quotes.  A NULL or unset value prints the default.
  */
 #include "config.h"
 
@@ -37,7 +45,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "compat.h"
 #include "conf/conf_value.h"
 #include "lib/addr.h"
 #include "lib/xmalloc.h"

@@ -178,6 +178,10 @@ pmtad_open(struct pmtad *d)
 		log_warnx("spool %s: %s", d->model->spool_dir, error);
 		return -1;
 	}
+	if (spool_sync_start(d->spool, d->loop, &error) == -1) {
+		log_warnx("spool %s: %s", d->model->spool_dir, error);
+		return -1;
+	}
 	if ((d->acct = acct_open(d->model, &error)) == NULL) {
 		log_warnx("accounting: %s", error);
 		return -1;

@@ -278,8 +278,9 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		TAILQ_INSERT_TAIL(&r->q->ready, r, entry);
 		r->q->nready++;
 	}
+	m->done_file = done != NULL;
 	if (m->pending == 0)	/* everything was already finished */
-		(void)spool_remove(mgr->spool, m->env.id);
+		(void)spool_remove(mgr->spool, m->env.id, true);
 	else
 		mgr->nmsgs++;
 	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
@@ -305,10 +306,9 @@ queue_take(struct queue *q, struct queue_batch *b)
 	}
 	b->msg = r->msg;
 	b->msg->refs++;
-	for (; r != NULL && b->n < max; r = next) {
+	/* a message's recipients are queued side by side: take that run */
+	for (; r != NULL && r->msg == b->msg && b->n < max; r = next) {
 		next = TAILQ_NEXT(r, entry);
-		if (r->msg != b->msg)
-			continue;
 		TAILQ_REMOVE(&q->ready, r, entry);
 		q->nready--;
 		b->rcpts[b->n++] = r;
@@ -335,15 +335,17 @@ queue_rcpt_finished(struct queue_rcpt *r)
 	struct queue_msg *m = r->msg;
 	struct queue_mgr *mgr = r->q->mgr;
 
-	if (spool_mark_done(mgr->spool, m->env.id, r->idx) == -1)
-		log_warn("spool: cannot record recipient %zu of %s as done",
-		    r->idx, m->env.id);
 	mgr->nrcpts--;
 	if (--m->pending == 0) {
-		if (spool_remove(mgr->spool, m->env.id) == -1)
+		/* the last one: the message goes, no need to note it */
+		if (spool_remove(mgr->spool, m->env.id, m->done_file) == -1)
 			log_warn("spool: cannot remove %s", m->env.id);
 		mgr->nmsgs--;
-	}
+	} else if (spool_mark_done(mgr->spool, m->env.id, r->idx) == -1)
+		log_warn("spool: cannot record recipient %zu of %s as done",
+		    r->idx, m->env.id);
+	else
+		m->done_file = true;
 	free(r);
 	queue_msg_unref(m);
 }

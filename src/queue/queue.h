@@ -32,6 +32,7 @@ struct queue_msg {
 	int			 refs;		/* pending recipients + batches */
 	struct spool_envelope	 env;
 	size_t			 pending;	/* recipients not finished */
+	bool			 done_file;	/* a .done list may exist */
 };
 
 struct queue_rcpt {

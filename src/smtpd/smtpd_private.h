@@ -45,6 +45,7 @@ enum smtpd_state {
 	SMTPD_IDLE,		/* after HELO/EHLO, no transaction */
 	SMTPD_MAIL,		/* MAIL accepted, RCPTs may follow */
 	SMTPD_DATA,		/* receiving the message */
+	SMTPD_COMMITTING,	/* waiting for the spool's group commit */
 	SMTPD_CLOSING,		/* flushing the last reply, then close */
 };
 
@@ -64,6 +65,8 @@ struct smtpd_session {
 	struct spool_envelope	 env;
 	struct spool_writer	 writer;
 	bool			 writing;
+	bool			 commit_inline;	/* inside the commit call */
+	bool			 gone;		/* the client left while committing */
 	struct smtp_data_rx	 rx;
 	struct buf		 body;
 };

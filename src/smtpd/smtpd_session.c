@@ -111,7 +111,8 @@ smtpd_session_free(struct smtpd_session *s)
 void
 smtpd_session_stop(struct smtpd_session *s)
 {
-	if (s->state == SMTPD_DATA || s->state == SMTPD_CLOSING)
+	if (s->state == SMTPD_DATA || s->state == SMTPD_COMMITTING ||
+	    s->state == SMTPD_CLOSING)
 		return;		/* finishes its message first */
 	smtpd_reply(s, "421 4.3.2 %s shutting down", s->model->host_name);
 	smtpd_close_after_reply(s);
@@ -312,36 +313,56 @@ smtpd_flush_body(struct smtpd_session *s)
 	return r;
 }
 
-/* The end of DATA: make the message durable, then answer and queue it. */
+static void smtpd_session_input(struct smtpd_session *s);
+
+/* The spool's answer: durable (error 0) or not.  Now the client hears it. */
+static void
+smtpd_message_committed(void *arg, int error)
+{
+	struct smtpd_session *s = OBJ_CAST(smtpd_session, arg,
+	    SMTPD_SESSION_MAGIC);
+	struct smtpd *d = s->smtpd;
+
+	s->state = SMTPD_IDLE;
+	if (error != 0)
+		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
+	else {
+		d->stats.messages++;
+		d->stats.recipients += s->env.nrcpts;
+		d->stats.bytes += s->rx.bytes;
+		log_debug("(in) %s: message %s accepted for %zu recipient(s)",
+		    s->peer_ip, s->env.id, s->env.nrcpts);
+		smtpd_reply(s, "250 2.6.0 message received");
+		queue_add(d->qm, &s->env, NULL);
+	}
+	smtpd_transaction_reset(s);
+	if (s->gone) {
+		smtpd_session_free(s);
+		return;
+	}
+	if (d->stopping)
+		smtpd_session_stop(s);
+	if (!s->commit_inline)
+		smtpd_session_input(s);	/* commands pipelined behind DATA */
+}
+
+/* The end of DATA: hand the message to the spool's group commit; the
+ * reply waits for smtpd_message_committed(). */
 static void
 smtpd_message_done(struct smtpd_session *s, bool failed)
 {
-	struct smtpd *d = s->smtpd;
-	const char *error;
-
-	s->state = SMTPD_IDLE;
 	if (failed || smtpd_flush_body(s) == -1) {
+		s->state = SMTPD_IDLE;
 		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
 		smtpd_transaction_reset(s);
 		return;
 	}
 	s->writing = false;
-	if (spool_writer_commit(d->spool, &s->writer, &error) == -1) {
-		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
-		smtpd_transaction_reset(s);
-		return;
-	}
-	/* durable: only now may the client hear 250 */
-	d->stats.messages++;
-	d->stats.recipients += s->env.nrcpts;
-	d->stats.bytes += s->rx.bytes;
-	log_debug("(in) %s: message %s accepted for %zu recipient(s)",
-	    s->peer_ip, s->env.id, s->env.nrcpts);
-	smtpd_reply(s, "250 2.6.0 message received");
-	queue_add(d->qm, &s->env, NULL);
-	smtpd_transaction_reset(s);
-	if (d->stopping)
-		smtpd_session_stop(s);
+	s->state = SMTPD_COMMITTING;
+	s->commit_inline = true;
+	spool_writer_commit_async(s->smtpd->spool, &s->writer,
+	    smtpd_message_committed, s);
+	s->commit_inline = false;
 }
 
 /* Feed buffered input to the DATA decoder; true when the message ended. */
@@ -374,7 +395,8 @@ smtpd_session_input(struct smtpd_session *s)
 	size_t len, used;
 	int r;
 
-	while (s->state != SMTPD_CLOSING && s->conn.in.len > 0) {
+	while (s->state != SMTPD_CLOSING && s->state != SMTPD_COMMITTING &&
+	    s->conn.in.len > 0) {
 		if (s->state == SMTPD_DATA) {
 			if (!smtpd_data_input(s))
 				return;
@@ -408,6 +430,8 @@ smtpd_session_event(struct conn *c, enum conn_event ev, void *arg)
 			smtpd_session_free(s);
 		return;
 	case CONN_TIMEOUT:
+		if (s->state == SMTPD_COMMITTING)
+			return;
 		if (s->state == SMTPD_CLOSING) {
 			smtpd_session_free(s);
 			return;
@@ -418,6 +442,12 @@ smtpd_session_event(struct conn *c, enum conn_event ev, void *arg)
 		return;
 	default:
 		log_debug("(in) %s: connection closed", s->peer_ip);
+		if (s->state == SMTPD_COMMITTING) {
+			/* the commit callback frees the session */
+			s->gone = true;
+			conn_read_enable(&s->conn, false);
+			return;
+		}
 		smtpd_session_free(s);
 		return;
 	}

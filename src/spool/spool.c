@@ -26,13 +26,8 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
-#include "spool/spool.h"
+#include "spool/spool_private.h"
 
-struct spool {
-	char		*dir;
-	int		 msg_dirfd;
-	unsigned long	 seq;
-};
 
 static int
 spool_mkdir(const char *path)
@@ -64,7 +59,9 @@ spool_open(const char *dir, const char **error_r)
 	s = xcalloc(1, sizeof(*s));
 	s->dir = xstrdup(dir);
 	s->msg_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->msg_dirfd == -1) {
+	snprintf(path, sizeof(path), "%s/tmp", dir);
+	s->tmp_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->msg_dirfd == -1 || s->tmp_dirfd == -1) {
 		*error_r = "cannot open the spool's msg directory";
 		spool_close(s);
 		return NULL;
@@ -77,8 +74,11 @@ spool_close(struct spool *s)
 {
 	if (s == NULL)
 		return;
+	spool_sync_stop(s);
 	if (s->msg_dirfd != -1)
 		close(s->msg_dirfd);
+	if (s->tmp_dirfd != -1)
+		close(s->tmp_dirfd);
 	free(s->dir);
 	free(s);
 }
@@ -206,6 +206,30 @@ fail:
 }
 
 void
+spool_writer_commit_async(struct spool *s, struct spool_writer *w,
+    spool_commit_cb *cb, void *arg)
+{
+	const char *error;
+	int err;
+
+	if (s->sync == NULL) {
+		err = spool_writer_commit(s, w, &error) == 0 ? 0 : EIO;
+		cb(arg, err);
+		return;
+	}
+	if (w->failed || close(w->fd) == -1) {
+		w->fd = -1;
+		spool_writer_abort(w);
+		cb(arg, EIO);
+		return;
+	}
+	w->fd = -1;
+	spool_sync_submit(s, w->tmp_path, xasprintf("%s/msg/%s", s->dir, w->id),
+	    cb, arg);
+	w->tmp_path = NULL;	/* the sync thread owns it now */
+}
+
+void
 spool_writer_abort(struct spool_writer *w)
 {
 	if (w->fd != -1)
@@ -234,7 +258,7 @@ spool_mark_done(struct spool *s, const char *id, size_t idx)
 }
 
 int
-spool_remove(struct spool *s, const char *id)
+spool_remove(struct spool *s, const char *id, bool done_list)
 {
 	char path[4096];
 	int r = 0;
@@ -243,7 +267,7 @@ spool_remove(struct spool *s, const char *id)
 	if (unlink(path) == -1 && errno != ENOENT)
 		r = -1;
 	snprintf(path, sizeof(path), "%s/msg/%s.done", s->dir, id);
-	if (unlink(path) == -1 && errno != ENOENT)
+	if (done_list && unlink(path) == -1 && errno != ENOENT)
 		r = -1;
 	return r;
 }

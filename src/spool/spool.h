@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include <ev.h>
 
 #define SPOOL_ID_MAX	32
 #define SPOOL_FORMAT	1
@@ -63,12 +64,30 @@ int	spool_writer_write(struct spool_writer *w, const void *p, size_t n);
  * Only after 0 is returned may the message be acknowledged. */
 int	spool_writer_commit(struct spool *s, struct spool_writer *w,
 	    const char **error_r);
+
+/*
+ * Group commit (spool_sync.c).  spool_sync_start() starts the sync
+ * thread on the loop; spool_writer_commit_async() then hands the written
+ * message to the next batch and returns at once; cb(arg, 0) runs on the
+ * loop thread once the message is durable (cb(arg, errno) if it could not
+ * be made so: it is then gone, never to be acknowledged).  Without a
+ * started sync thread the commit is synchronous and cb runs before the
+ * call returns.  The writer is finished either way.
+ */
+typedef void spool_commit_cb(void *arg, int error);
+int	spool_sync_start(struct spool *s, struct ev_loop *loop,
+	    const char **error_r);
+/* Finish the pending batches and stop the thread. */
+void	spool_sync_stop(struct spool *s);
+void	spool_writer_commit_async(struct spool *s, struct spool_writer *w,
+	    spool_commit_cb *cb, void *arg);
 void	spool_writer_abort(struct spool_writer *w);
 
 /* Mark recipient `idx` of message `id` finished. */
 int	spool_mark_done(struct spool *s, const char *id, size_t idx);
-/* Remove a message whose recipients are all finished. */
-int	spool_remove(struct spool *s, const char *id);
+/* Remove a message whose recipients are all finished (and its done-list
+ * when it may have one). */
+int	spool_remove(struct spool *s, const char *id, bool done_list);
 /* Open the message file for reading; the body starts at env->body_offset. */
 int	spool_open_message(struct spool *s, const char *id);
 

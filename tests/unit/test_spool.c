@@ -102,7 +102,7 @@ main(void)
 	fd = spool_open_message(s, env.id);
 	ok(fd != -1, "the message opens for delivery");
 	close(fd);
-	ok(spool_remove(s, env.id) == 0, "remove");
+	ok(spool_remove(s, env.id, true) == 0, "remove");
 	snprintf(path, sizeof(path), "%s/msg", dir);
 	is_int(count_files(path), 0, "message and done-list are gone");
 
