@@ -34,6 +34,8 @@ struct mta *mta_new(struct ev_loop *loop, struct model *const *model,
 void	mta_free(struct mta *m);
 /* The queue_start_cb for queue_mgr_new(). */
 void	mta_start(struct queue *q, void *arg);
+/* The queue_expire_cb: a recipient past bounce-after bounces. */
+void	mta_expire(struct queue_rcpt *r, void *arg);
 /* Finish the transactions in flight, then close every session. */
 void	mta_stop(struct mta *m);
 const struct mta_stats *mta_stats(const struct mta *m);

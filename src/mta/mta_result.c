@@ -80,6 +80,7 @@ mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
 	if (code >= 200 && code < 300) {
 		mta_account(s, r, 'd', code, text);
 		s->mta->stats.delivered++;
+		queue_delivered(r->q);
 		queue_rcpt_finished(r);
 	} else if (code >= 500 && code < 600) {
 		mta_account(s, r, 'b', code, text);
@@ -89,7 +90,8 @@ mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
 		log_info("%s: %s deferred: %s", r->q->name,
 		    r->msg->env.rcpts[r->idx], text);
 		s->mta->stats.deferred++;
-		queue_rcpt_defer(r, QUEUE_RETRY_DEFAULT);
+		snprintf(r->q->last_error, sizeof(r->q->last_error), "%s", text);
+		queue_rcpt_retry(r);
 	}
 }
 
@@ -103,8 +105,53 @@ mta_result_batch(struct mta_session *s, int code, const char *text)
 void
 mta_result_queue_failure(struct mta_session *s, const char *why)
 {
-	log_info("%s: delivery attempt failed: %s; retrying in %.0fs",
-	    s->q->name, why, QUEUE_RETRY_DEFAULT);
-	mta_result_batch(s, 451, why);
-	queue_defer_all(s->q, QUEUE_RETRY_DEFAULT);
+	log_info("%s: delivery attempt failed: %s", s->q->name, why);
+	for (size_t i = 0; i < s->batch.n; i++)
+		if (s->batch.rcpts[i] != NULL) {
+			/* back to the queue, which retries them all together */
+			queue_rcpt_return(s->batch.rcpts[i]);
+			s->batch.rcpts[i] = NULL;
+		}
+	queue_failure(s->q, why);
+}
+
+/*
+ * A recipient older than bounce-after: a 'b' record with status 4.4.7
+ * and the category message-expired (whatever the last error's text
+ * would match: pmta-reference Q17), the last error as diagnostic.
+ */
+void
+mta_expire(struct queue_rcpt *r, void *arg)
+{
+	struct mta *m = arg;
+	const struct spool_envelope *env = &r->msg->env;
+	char status[128], diag[sizeof(r->q->last_error) + 16];
+	struct acct_record rec;
+
+	bounce_dsn_status("4.4.7", status, sizeof(status));
+	if (r->q->last_error[0] != '\0')
+		snprintf(diag, sizeof(diag), "smtp;%s", r->q->last_error);
+	else
+		snprintf(diag, sizeof(diag), "x-pmta;message expired");
+	memset(&rec, 0, sizeof(rec));
+	rec.type = 'b';
+	rec.logged = time(NULL);
+	rec.queued = env->queued;
+	rec.orig = env->orig;
+	rec.rcpt = env->rcpts[r->idx];
+	rec.dsn_action = "failed";
+	rec.dsn_status = status;
+	rec.dsn_diag = diag;
+	rec.bounce_cat = "message-expired";
+	rec.src_type = "smtp";
+	rec.src_mta = env->srcmta;
+	rec.dlv_type = "smtp";
+	rec.dlv_source_ip = rec.dlv_destination_ip = "0.0.0.0";
+	rec.dlv_size = -1;
+	rec.vmta = r->q->vmta;
+	rec.queue = r->q->name;
+	acct_write(m->acct, &rec);
+	m->stats.bounced++;
+	log_info("%s: %s expired (bounce-after)", r->q->name, rec.rcpt);
+	queue_rcpt_finished(r);
 }

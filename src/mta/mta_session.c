@@ -110,7 +110,8 @@ mta_session_new(struct mta *m, struct queue *q)
 	if (mta_session_route(s) == -1) {
 		log_warnx("%s: no smtp-hosts for this domain (MX delivery is "
 		    "not available yet)", q->name);
-		queue_defer_all(q, QUEUE_RETRY_DEFAULT);
+		queue_failure(q, "451 4.4.4 no route: MX delivery is not "
+		    "available yet; set smtp-hosts");
 		mta_session_free(s);
 		return NULL;
 	}

@@ -12,8 +12,10 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/log.h"
 #include "lib/magic.h"
@@ -28,6 +30,8 @@ struct queue_mgr {
 	struct model *const *model;
 	queue_start_cb	*start;
 	void		*arg;
+	queue_expire_cb	*expire;
+	void		*expire_arg;
 	struct queue	*queues;
 	size_t		 nrcpts, nmsgs;
 	bool		 stopped;
@@ -84,6 +88,7 @@ queue_mgr_free(struct queue_mgr *mgr)
 		free(q->name);
 		free(q->domain);
 		free(q->vmta);
+		free(q->retry_list);
 		free(q);
 	}
 	free(mgr);
@@ -114,6 +119,7 @@ queue_mgr_first(const struct queue_mgr *mgr)
 }
 
 static void queue_kick(struct queue *q);
+static void queue_defer_all(struct queue *q, double seconds);
 
 static void
 queue_on_rate(struct ev_loop *loop, ev_timer *w, int revents)
@@ -136,11 +142,52 @@ queue_rate_wait(struct queue *q)
 	return true;
 }
 
+void
+queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb, void *arg)
+{
+	mgr->expire = cb;
+	mgr->expire_arg = arg;
+}
+
+/* A time setting of the queue, or the table's default. */
+static long long
+queue_time(struct queue *q, int id)
+{
+	const struct conf_value *v = model_queue_value(*q->mgr->model,
+	    q->domain, q->vmta, id);
+	long long secs = 0;
+
+	if (v != NULL)
+		return v->never ? 0 : v->u.i;
+	if (conf_parse_time(conf_directives[id].def, &secs) == -1)
+		secs = 0;
+	return secs;
+}
+
+static void
+queue_retry_settings(struct queue *q)
+{
+	const struct conf_value *v = model_queue_value(*q->mgr->model,
+	    q->domain, q->vmta, CONF_ID_RETRY_AFTER);
+
+	free(q->retry_list);
+	q->nretry = v != NULL && v->u.nums.n > 0 ? v->u.nums.n : 1;
+	q->retry_list = xcalloc(q->nretry, sizeof(long long));
+	if (v != NULL && v->u.nums.n > 0)
+		memcpy(q->retry_list, v->u.nums.v, q->nretry * sizeof(long long));
+	else
+		q->retry_list[0] = (long long)QUEUE_RETRY_DEFAULT;
+	q->retry_rcpt = queue_time(q, CONF_ID_RETRY_RECIPIENTS_AFTER);
+	q->bounce_after = queue_time(q, CONF_ID_BOUNCE_AFTER);
+}
+
 static void
 queue_settings(struct queue *q)
 {
 	const struct conf_value *v = model_queue_value(*q->mgr->model,
 	    q->domain, q->vmta, CONF_ID_MAX_MSG_RATE);
+
+	queue_retry_settings(q);
 
 	q->interval = 0;
 	if (v != NULL && !v->unlimited && v->u.rate.count > 0)
@@ -184,6 +231,29 @@ queue_kick(struct queue *q)
 	}
 }
 
+/* (Re)arm the retry timer for the earliest waiting recipient. */
+static void
+queue_arm_retry(struct queue *q)
+{
+	struct queue_rcpt *r = TAILQ_FIRST(&q->waiting);
+	struct ev_loop *loop = q->mgr->loop;
+	double after;
+
+	ev_timer_stop(loop, &q->retry);
+	if (r == NULL)
+		return;
+	after = r->not_before - ev_now(loop);
+	ev_timer_set(&q->retry, after > 0 ? after : 0., 0.);
+	ev_timer_start(loop, &q->retry);
+}
+
+bool
+queue_rcpt_expired(const struct queue_rcpt *r)
+{
+	return r->q->bounce_after > 0 &&
+	    time(NULL) - r->msg->env.queued >= r->q->bounce_after;
+}
+
 static void
 queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -194,13 +264,14 @@ queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	while ((r = TAILQ_FIRST(&q->waiting)) != NULL && r->not_before <= now) {
 		TAILQ_REMOVE(&q->waiting, r, entry);
 		q->nwaiting--;
+		if (queue_rcpt_expired(r) && q->mgr->expire != NULL) {
+			q->mgr->expire(r, q->mgr->expire_arg);
+			continue;
+		}
 		TAILQ_INSERT_TAIL(&q->ready, r, entry);
 		q->nready++;
 	}
-	if (r != NULL) {
-		ev_timer_set(&q->retry, r->not_before - now, 0.);
-		ev_timer_start(loop, &q->retry);
-	}
+	queue_arm_retry(q);
 	queue_kick(q);
 }
 
@@ -354,18 +425,60 @@ void
 queue_rcpt_defer(struct queue_rcpt *r, double seconds)
 {
 	struct queue *q = r->q;
-	struct ev_loop *loop = q->mgr->loop;
+	ev_tstamp now = ev_now(q->mgr->loop);
+	struct queue_rcpt *after;
+	double left;
 
-	r->not_before = ev_now(loop) + seconds;
-	TAILQ_INSERT_TAIL(&q->waiting, r, entry);
-	q->nwaiting++;
-	if (!ev_is_active(&q->retry)) {
-		ev_timer_set(&q->retry, seconds, 0.);
-		ev_timer_start(loop, &q->retry);
+	/* never wait past the moment the recipient expires */
+	if (q->bounce_after > 0) {
+		left = (double)(r->msg->env.queued + q->bounce_after - time(NULL));
+		if (left < seconds)
+			seconds = left > 0 ? left : 0;
 	}
+	r->not_before = now + seconds;
+	/* keep the list ordered; new deferrals usually go last */
+	after = TAILQ_LAST(&q->waiting, queue_rcpt_list);
+	while (after != NULL && after->not_before > r->not_before)
+		after = TAILQ_PREV(after, queue_rcpt_list, entry);
+	if (after == NULL)
+		TAILQ_INSERT_HEAD(&q->waiting, r, entry);
+	else
+		TAILQ_INSERT_AFTER(&q->waiting, after, r, entry);
+	q->nwaiting++;
+	if (TAILQ_FIRST(&q->waiting) == r)
+		queue_arm_retry(q);
 }
 
 void
+queue_rcpt_return(struct queue_rcpt *r)
+{
+	TAILQ_INSERT_HEAD(&r->q->ready, r, entry);
+	r->q->nready++;
+}
+
+void
+queue_rcpt_retry(struct queue_rcpt *r)
+{
+	queue_rcpt_defer(r, (double)r->q->retry_rcpt);
+}
+
+void
+queue_failure(struct queue *q, const char *error)
+{
+	size_t i = q->retry_index < q->nretry ? q->retry_index : q->nretry - 1;
+
+	snprintf(q->last_error, sizeof(q->last_error), "%s", error);
+	q->retry_index++;
+	queue_defer_all(q, (double)q->retry_list[i]);
+}
+
+void
+queue_delivered(struct queue *q)
+{
+	q->retry_index = 0;
+}
+
+static void
 queue_defer_all(struct queue *q, double seconds)
 {
 	struct queue_rcpt *r;

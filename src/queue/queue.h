@@ -59,6 +59,13 @@ struct queue {
 	double			 interval;	/* 0: unlimited */
 	ev_tstamp		 next_ok;	/* earliest next attempt */
 	ev_timer		 rate;
+	/* retries (pmta-reference §3.6), read from the queue's settings */
+	long long		*retry_list;	/* retry-after, seconds; last repeats */
+	size_t			 nretry;
+	unsigned		 retry_index;	/* consecutive queue failures */
+	long long		 retry_rcpt;	/* retry-recipients-after */
+	long long		 bounce_after;	/* bounce-after (0: never) */
+	char			 last_error[256];	/* for show queues */
 };
 
 /* A transaction's worth of recipients, all of one message. */
@@ -70,10 +77,15 @@ struct queue_batch {
 
 /* Called when a queue has ready recipients and a free delivery slot. */
 typedef void queue_start_cb(struct queue *q, void *arg);
+/* Called for a recipient older than bounce-after: the callee records the
+ * bounce and calls queue_rcpt_finished(). */
+typedef void queue_expire_cb(struct queue_rcpt *r, void *arg);
 
 /* *model is read when a queue is created and by queue_mgr_reconfigure(). */
 struct queue_mgr *queue_mgr_new(struct ev_loop *loop, struct spool *spool,
 	    struct model *const *model, queue_start_cb *start, void *arg);
+void	queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb,
+	    void *arg);
 /* The configuration changed: re-read every queue's settings. */
 void	queue_mgr_reconfigure(struct queue_mgr *mgr);
 void	queue_mgr_free(struct queue_mgr *mgr);
@@ -101,8 +113,17 @@ void	queue_session_end(struct queue *q);
 /* Outcomes of the recipients of a taken batch. */
 void	queue_rcpt_finished(struct queue_rcpt *r);
 void	queue_rcpt_defer(struct queue_rcpt *r, double seconds);
-/* Queue-level failure: every ready recipient of q waits `seconds`. */
-void	queue_defer_all(struct queue *q, double seconds);
+/* Is the recipient older than its queue's bounce-after? */
+bool	queue_rcpt_expired(const struct queue_rcpt *r);
+/* Not attempted after all (the connection failed first): back to ready. */
+void	queue_rcpt_return(struct queue_rcpt *r);
+/* A recipient-level transient failure: retry after retry-recipients-after. */
+void	queue_rcpt_retry(struct queue_rcpt *r);
+/* A queue-level failure (no host reachable, greeting refused ...): every
+ * ready recipient waits for the next retry-after interval of the list. */
+void	queue_failure(struct queue *q, const char *error);
+/* A delivery succeeded: the retry-after list starts over. */
+void	queue_delivered(struct queue *q);
 /* Give back a batch's reference once every recipient has an outcome. */
 void	queue_batch_release(struct queue_batch *b);
 
