@@ -37,6 +37,7 @@ struct mta {
 	struct acct		*acct;
 	struct spool		*spool;
 	struct mta_stats	 stats;
+	unsigned long		 dsn_seq;
 	bool			 stopping;
 	LIST_HEAD(, mta_session) sessions;
 };
@@ -80,6 +81,10 @@ void	mta_result_rcpt(struct mta_session *s, size_t i, int code,
 	    const char *text);
 /* Every recipient of the batch gets the same outcome. */
 void	mta_result_batch(struct mta_session *s, int code, const char *text);
+/* mta_dsn.c: a failure report to the sender of r's message. */
+void	mta_dsn_failure(struct mta *m, struct queue_rcpt *r, const char *status,
+	    const char *remote_mta, const char *diagnostic);
+
 /* Transient failure before a transaction: the queue waits for its retry. */
 void	mta_result_queue_failure(struct mta_session *s, const char *why);
 

@@ -67,6 +67,8 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 	rec.vmta = r->q->vmta;
 	rec.queue = r->q->name;
 	acct_write(s->mta->acct, &rec);
+	if (type == 'b')
+		mta_dsn_failure(s->mta, r, enhanced, dsn_mta, diag);
 }
 
 void
@@ -151,6 +153,7 @@ mta_expire(struct queue_rcpt *r, void *arg)
 	rec.vmta = r->q->vmta;
 	rec.queue = r->q->name;
 	acct_write(m->acct, &rec);
+	mta_dsn_failure(m, r, "4.4.7", NULL, diag);
 	m->stats.bounced++;
 	log_info("%s: %s expired (bounce-after)", r->q->name, rec.rcpt);
 	queue_rcpt_finished(r);

@@ -110,12 +110,16 @@ class Workdir:
 class Sink:
     """The project's scripted SMTP sink (tests/tools/smtpsink)."""
 
-    def __init__(self, work, ip="127.0.0.1", port=None, extra=()):
+    def __init__(self, work, ip="127.0.0.1", port=None, extra=(), maildir=False):
         self.ip = ip
         self.port = port or free_port(ip)
         self.record = work.file("sink-%s-%d.jsonl" % (ip, self.port))
+        self.maildir = work.file("mail-%s-%d" % (ip, self.port)) if maildir else None
         args = [SINK, "--listen", "%s:%d" % (ip, self.port),
                 "--record", self.record, "--quiet"] + list(extra)
+        if self.maildir:
+            os.makedirs(self.maildir, exist_ok=True)
+            args += ["--maildir", self.maildir]
         self.proc = subprocess.Popen(args, stderr=subprocess.DEVNULL)
         _procs.append(self.proc)
         if not wait_port(ip, self.port, proc=self.proc):
@@ -131,6 +135,11 @@ class Sink:
 
     def messages(self):
         return [e for e in self.events("message") if 200 <= e["reply"] < 300]
+
+    def message_bytes(self, msg):
+        """The stored data of a message event (needs maildir=True)."""
+        with open(os.path.join(self.maildir, "%s.eml" % msg["id"]), "rb") as f:
+            return f.read()
 
     def stop(self):
         if self.proc.poll() is None:

@@ -1,0 +1,129 @@
+/*
+ * mta_dsn: a failure report (RFC 3464, src/queue/dsn.c) to the envelope
+ * sender of a message whose recipient bounced: composed from the
+ * original's header section, spooled as a new message from <> and queued
+ * like any other once the spool has made it durable.  Never for the null
+ * sender (so reports cannot loop).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "mta/mta_private.h"
+#include "queue/dsn.h"
+
+#define MTA_DSN_HEADERS_MAX	(256 * 1024)	/* of the original we read */
+#define MTA_DSN_MAX		(1024 * 1024)
+
+/* Waits for the spool's commit, then queues the report. */
+struct mta_dsn_job {
+	struct queue_mgr	*mgr;
+	struct spool_envelope	 env;
+	char			*rcpt;
+};
+
+static void
+mta_dsn_committed(void *arg, int error)
+{
+	struct mta_dsn_job *job = arg;
+
+	if (error == 0)
+		queue_add(job->mgr, &job->env, NULL);
+	free(job->env.srcmta);
+	free(job->env.rcpts);
+	free(job->rcpt);
+	free(job);
+}
+
+/* The start of the original message (its header section at least). */
+static size_t
+mta_dsn_original(struct mta *m, const struct spool_envelope *env, char *dst,
+    size_t size)
+{
+	int fd = spool_open_message(m->spool, env->id);
+	ssize_t n;
+
+	if (fd == -1)
+		return 0;
+	n = pread(fd, dst, size, env->body_offset);
+	close(fd);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static int
+mta_dsn_spool(struct mta *m, struct queue_mgr *mgr, const char *to,
+    const struct buf *report)
+{
+	struct mta_dsn_job *job = xcalloc(1, sizeof(*job));
+	struct spool_writer w;
+	const char *error;
+
+	job->mgr = mgr;
+	job->rcpt = xstrdup(to);
+	job->env.orig = "";
+	job->env.srcmta = xasprintf("%s (127.0.0.1)", (*m->model)->host_name);
+	job->env.rcpts = xcalloc(1, sizeof(char *));
+	job->env.rcpts[0] = job->rcpt;
+	job->env.nrcpts = 1;
+	if (spool_writer_begin(m->spool, &job->env, &w, &error) == -1 ||
+	    spool_writer_write(&w, report->data, report->len) == -1) {
+		log_warnx("dsn: cannot spool a report to %s: %s", to,
+		    w.failed ? "write failed" : error);
+		spool_writer_abort(&w);
+		mta_dsn_committed(job, EIO);
+		return -1;
+	}
+	spool_writer_commit_async(m->spool, &w, mta_dsn_committed, job);
+	return 0;
+}
+
+void
+mta_dsn_failure(struct mta *m, struct queue_rcpt *r, const char *status,
+    const char *remote_mta, const char *diagnostic)
+{
+	const struct spool_envelope *env = &r->msg->env;
+	char *original = xmalloc(MTA_DSN_HEADERS_MAX), seed[DSN_SEED_MAX + 1];
+	struct dsn_rcpt dr;
+	struct dsn_message dm;
+	struct buf report;
+
+	if (!dsn_wanted(env->orig, DSN_NOTIFY_DEFAULT, DSN_FAILED)) {
+		free(original);
+		return;
+	}
+	memset(&dr, 0, sizeof(dr));
+	dr.final_rcpt = env->rcpts[r->idx];
+	dr.action = DSN_FAILED;
+	dr.status = status;
+	dr.remote_mta = remote_mta;
+	dr.diagnostic = diagnostic;
+	dr.last_attempt = time(NULL);
+	memset(&dm, 0, sizeof(dm));
+	snprintf(seed, sizeof(seed), "%llx.%lx.%lx", (long long)time(NULL),
+	    (unsigned long)getpid(), ++m->dsn_seq);
+	dm.reporting_mta = (*m->model)->host_name;
+	dm.to = env->orig;
+	dm.arrival = env->queued;
+	dm.now = time(NULL);
+	dm.boundary_seed = seed;
+	dm.ret = DSN_RET_HEADERS;
+	dm.rcpts = &dr;
+	dm.nrcpts = 1;
+	dm.original = original;
+	dm.original_len = mta_dsn_original(m, env, original, MTA_DSN_HEADERS_MAX);
+	dm.max_original = MTA_DSN_HEADERS_MAX;
+	buf_init(&report, MTA_DSN_MAX);
+	if (dsn_compose(&dm, &report) == -1)
+		log_warnx("dsn: cannot compose a report to %s", env->orig);
+	else
+		(void)mta_dsn_spool(m, r->q->mgr, env->orig, &report);
+	buf_free(&report);
+	free(original);
+}
