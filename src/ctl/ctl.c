@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ctl/ctl.h"
+#include "ctl/ctl_private.h"
 #include "lib/xmalloc.h"
 
 char *
@@ -111,6 +111,12 @@ static const struct ctl_command {
 	{ { "show", "status", NULL }, 0, 0, ctl_show_status },
 	{ { "show", "settings", NULL }, 0, 1, ctl_show_settings },
 	{ { "reload", NULL, NULL }, 0, 0, ctl_reload },
+	{ { "show", "queues", NULL }, 0, 1, ctl_show_queues },
+	{ { "show", "queue", NULL }, 0, 1, ctl_show_queues },
+	{ { "pause", "queue", NULL }, 1, 1, ctl_pause_queue },
+	{ { "resume", "queue", NULL }, 1, 1, ctl_resume_queue },
+	{ { "schedule", NULL, NULL }, 1, 1, ctl_schedule },
+	{ { "delete", NULL, NULL }, 1, 8, ctl_delete },
 };
 
 enum ctl_status
@@ -129,6 +135,9 @@ ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 		return c->run(ctx, argc - n, argv + n, out);
 	}
 	(void)buf_puts(out, "unknown command; commands: show status, "
-	    "show version, show settings domain[/vmta], reload\n");
+	    "show version, show settings domain[/vmta], show queues [pattern], "
+	    "pause queue pattern, resume queue pattern, schedule pattern, "
+	    "delete [--dsn] [--no-accounting] [--queue=pattern] [--orig=addr] "
+	    "[--rcpt=addr] [--older-than=time], reload\n");
 	return CTL_USAGE;
 }

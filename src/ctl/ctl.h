@@ -19,8 +19,8 @@
 struct ctl_ctx {
 	struct model *const	*model;
 	const struct smtpd	*smtpd;
-	const struct mta	*mta;
-	const struct queue_mgr	*qm;
+	struct mta		*mta;
+	struct queue_mgr	*qm;
 	time_t			 started;
 	/* reload the configuration: 0 when swapped in, -1 (errors in out)
 	 * when the old one stays */

@@ -40,4 +40,14 @@ void	mta_expire(struct queue_rcpt *r, void *arg);
 void	mta_stop(struct mta *m);
 const struct mta_stats *mta_stats(const struct mta *m);
 
+/* pmta delete: what to do with each recipient taken off a queue. */
+struct mta_delete {
+	struct mta	*mta;
+	bool		 dsn;		/* --dsn: a failure report to the sender */
+	bool		 accounting;	/* a 'b' record (unless --no-accounting) */
+	size_t		 count;
+};
+/* A queue_take_cb: arg is a struct mta_delete. */
+void	mta_delete(struct queue_rcpt *r, void *arg);
+
 #endif

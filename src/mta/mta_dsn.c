@@ -72,6 +72,7 @@ mta_dsn_spool(struct mta *m, struct queue_mgr *mgr, const char *to,
 	job->env.rcpts = xcalloc(1, sizeof(char *));
 	job->env.rcpts[0] = job->rcpt;
 	job->env.nrcpts = 1;
+	job->env.body_size = (off_t)report->len;
 	if (spool_writer_begin(m->spool, &job->env, &w, &error) == -1 ||
 	    spool_writer_write(&w, report->data, report->len) == -1) {
 		log_warnx("dsn: cannot spool a report to %s: %s", to,

@@ -117,6 +117,43 @@ mta_result_queue_failure(struct mta_session *s, const char *why)
 	queue_failure(s->q, why);
 }
 
+/* Deleted by the administrator: a 'b' record and, with --dsn, a report. */
+void
+mta_delete(struct queue_rcpt *r, void *arg)
+{
+	struct mta_delete *del = arg;
+	const struct spool_envelope *env = &r->msg->env;
+	const char *diag = "x-pmta;deleted by administrator";
+	char status[128];
+	struct acct_record rec;
+
+	bounce_dsn_status("5.0.0", status, sizeof(status));
+	if (del->accounting) {
+		memset(&rec, 0, sizeof(rec));
+		rec.type = 'b';
+		rec.logged = time(NULL);
+		rec.queued = env->queued;
+		rec.orig = env->orig;
+		rec.rcpt = env->rcpts[r->idx];
+		rec.dsn_action = "failed";
+		rec.dsn_status = status;
+		rec.dsn_diag = diag;
+		rec.bounce_cat = "other";
+		rec.src_type = "smtp";
+		rec.src_mta = env->srcmta;
+		rec.dlv_type = "smtp";
+		rec.dlv_source_ip = rec.dlv_destination_ip = "0.0.0.0";
+		rec.dlv_size = -1;
+		rec.vmta = r->q->vmta;
+		rec.queue = r->q->name;
+		acct_write(del->mta->acct, &rec);
+	}
+	if (del->dsn)
+		mta_dsn_failure(del->mta, r, "5.0.0", NULL, diag);
+	del->count++;
+	queue_rcpt_finished(r);
+}
+
 /*
  * A recipient older than bounce-after: a 'b' record with status 4.4.7
  * and the category message-expired (whatever the last error's text

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,7 +220,7 @@ queue_kick(struct queue *q)
 {
 	int want;
 
-	if (q->mgr->stopped || queue_rate_wait(q))
+	if (q->mgr->stopped || q->paused || queue_rate_wait(q))
 		return;
 	/* one session per batch's worth of ready recipients, capped */
 	want = (int)((q->nready + QUEUE_BATCH_MAX - 1) / QUEUE_BATCH_MAX);
@@ -346,6 +347,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		m->refs++;
 		m->pending++;
 		mgr->nrcpts++;
+		r->q->bytes += (unsigned long long)env->body_size;
 		TAILQ_INSERT_TAIL(&r->q->ready, r, entry);
 		r->q->nready++;
 	}
@@ -368,8 +370,8 @@ queue_take(struct queue *q, struct queue_batch *b)
 	size_t max = q->interval > 0 ? 1 : QUEUE_BATCH_MAX;
 
 	memset(b, 0, sizeof(*b));
-	if (q->mgr->stopped || (r = TAILQ_FIRST(&q->ready)) == NULL ||
-	    queue_rate_wait(q))
+	if (q->mgr->stopped || q->paused ||
+	    (r = TAILQ_FIRST(&q->ready)) == NULL || queue_rate_wait(q))
 		return false;
 	if (q->interval > 0) {
 		ev_tstamp now = ev_now(q->mgr->loop);
@@ -406,6 +408,7 @@ queue_rcpt_finished(struct queue_rcpt *r)
 	struct queue_msg *m = r->msg;
 	struct queue_mgr *mgr = r->q->mgr;
 
+	r->q->bytes -= (unsigned long long)m->env.body_size;
 	mgr->nrcpts--;
 	if (--m->pending == 0) {
 		/* the last one: the message goes, no need to note it */
@@ -488,6 +491,87 @@ queue_defer_all(struct queue *q, double seconds)
 		q->nready--;
 		queue_rcpt_defer(r, seconds);
 	}
+}
+
+bool
+queue_match(const struct queue *q, const char *pattern)
+{
+	const char *slash = strchr(pattern, '/');
+	char *dom = xstrndup(pattern, slash ? (size_t)(slash - pattern) :
+	    strlen(pattern));
+	bool r;
+
+	r = fnmatch(dom, q->domain, FNM_CASEFOLD) == 0 && (slash == NULL ||
+	    fnmatch(slash + 1, q->vmta, FNM_CASEFOLD) == 0);
+	free(dom);
+	return r;
+}
+
+time_t
+queue_retry_at(const struct queue *q)
+{
+	const struct queue_rcpt *r = TAILQ_FIRST(&q->waiting);
+
+	if (r == NULL)
+		return 0;
+	return time(NULL) + (time_t)(r->not_before - ev_now(q->mgr->loop));
+}
+
+void
+queue_pause(struct queue *q, bool paused)
+{
+	q->paused = paused;
+	if (!paused)
+		queue_kick(q);
+}
+
+void
+queue_schedule(struct queue *q)
+{
+	struct queue_rcpt *r;
+
+	while ((r = TAILQ_FIRST(&q->waiting)) != NULL) {
+		TAILQ_REMOVE(&q->waiting, r, entry);
+		q->nwaiting--;
+		TAILQ_INSERT_TAIL(&q->ready, r, entry);
+		q->nready++;
+	}
+	q->retry_index = 0;
+	queue_arm_retry(q);
+	queue_kick(q);
+}
+
+static size_t
+queue_remove_list(struct queue_rcpt_list *l, size_t *count,
+    queue_filter_cb *match, void *match_arg, queue_take_cb *take,
+    void *take_arg)
+{
+	struct queue_rcpt *r, *next;
+	size_t n = 0;
+
+	for (r = TAILQ_FIRST(l); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (!match(r, match_arg))
+			continue;
+		TAILQ_REMOVE(l, r, entry);
+		(*count)--;
+		n++;
+		take(r, take_arg);
+	}
+	return n;
+}
+
+size_t
+queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
+    queue_take_cb *take, void *take_arg)
+{
+	size_t n = queue_remove_list(&q->ready, &q->nready, match, match_arg,
+	    take, take_arg);
+
+	n += queue_remove_list(&q->waiting, &q->nwaiting, match, match_arg,
+	    take, take_arg);
+	queue_arm_retry(q);
+	return n;
 }
 
 void

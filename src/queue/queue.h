@@ -66,6 +66,8 @@ struct queue {
 	long long		 retry_rcpt;	/* retry-recipients-after */
 	long long		 bounce_after;	/* bounce-after (0: never) */
 	char			 last_error[256];	/* for show queues */
+	bool			 paused;	/* pmta pause queue */
+	unsigned long long	 bytes;		/* queued: body bytes per recipient */
 };
 
 /* A transaction's worth of recipients, all of one message. */
@@ -124,6 +126,23 @@ void	queue_rcpt_retry(struct queue_rcpt *r);
 void	queue_failure(struct queue *q, const char *error);
 /* A delivery succeeded: the retry-after list starts over. */
 void	queue_delivered(struct queue *q);
+/*
+ * Runtime controls (src/ctl).  A queue pattern is "domain[/vmta]" where
+ * either part may use '*' wildcards; without "/vmta", every VMTA.
+ */
+bool	queue_match(const struct queue *q, const char *pattern);
+/* Wall-clock time of the queue's next retry, or 0 when nothing waits. */
+time_t	queue_retry_at(const struct queue *q);
+void	queue_pause(struct queue *q, bool paused);
+/* Retry now: waiting recipients become ready (pmta schedule). */
+void	queue_schedule(struct queue *q);
+/* Take every queued (not in-flight) recipient that `match` accepts out of
+ * q; each is handed to `take`, which must give it an outcome. */
+typedef bool queue_filter_cb(const struct queue_rcpt *r, void *arg);
+typedef void queue_take_cb(struct queue_rcpt *r, void *arg);
+size_t	queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
+	    queue_take_cb *take, void *take_arg);
+
 /* Give back a batch's reference once every recipient has an outcome. */
 void	queue_batch_release(struct queue_batch *b);
 

@@ -358,6 +358,7 @@ smtpd_message_done(struct smtpd_session *s, bool failed)
 		return;
 	}
 	s->writing = false;
+	s->env.body_size = s->writer.size - s->env.body_offset;
 	s->state = SMTPD_COMMITTING;
 	s->commit_inline = true;
 	spool_writer_commit_async(s->smtpd->spool, &s->writer,
