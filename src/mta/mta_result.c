@@ -117,37 +117,48 @@ mta_result_queue_failure(struct mta_session *s, const char *why)
 	queue_failure(s->q, why);
 }
 
+/*
+ * A bounce decided here rather than by a remote reply (expiry, deletion):
+ * the 'b' record has no delivery attempt behind it.
+ */
+static void
+mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
+    const char *diag, const char *category)
+{
+	const struct spool_envelope *env = &r->msg->env;
+	struct acct_record rec;
+	char status[128];
+
+	bounce_dsn_status(code, status, sizeof(status));
+	memset(&rec, 0, sizeof(rec));
+	rec.type = 'b';
+	rec.logged = time(NULL);
+	rec.queued = env->queued;
+	rec.orig = env->orig;
+	rec.rcpt = env->rcpts[r->idx];
+	rec.dsn_action = "failed";
+	rec.dsn_status = status;
+	rec.dsn_diag = diag;
+	rec.bounce_cat = category;
+	rec.src_type = "smtp";
+	rec.src_mta = env->srcmta;
+	rec.dlv_type = "smtp";
+	rec.dlv_source_ip = rec.dlv_destination_ip = "0.0.0.0";
+	rec.dlv_size = -1;
+	rec.vmta = r->q->vmta;
+	rec.queue = r->q->name;
+	acct_write(m->acct, &rec);
+}
+
 /* Deleted by the administrator: a 'b' record and, with --dsn, a report. */
 void
 mta_delete(struct queue_rcpt *r, void *arg)
 {
 	struct mta_delete *del = arg;
-	const struct spool_envelope *env = &r->msg->env;
 	const char *diag = "x-pmta;deleted by administrator";
-	char status[128];
-	struct acct_record rec;
 
-	bounce_dsn_status("5.0.0", status, sizeof(status));
-	if (del->accounting) {
-		memset(&rec, 0, sizeof(rec));
-		rec.type = 'b';
-		rec.logged = time(NULL);
-		rec.queued = env->queued;
-		rec.orig = env->orig;
-		rec.rcpt = env->rcpts[r->idx];
-		rec.dsn_action = "failed";
-		rec.dsn_status = status;
-		rec.dsn_diag = diag;
-		rec.bounce_cat = "other";
-		rec.src_type = "smtp";
-		rec.src_mta = env->srcmta;
-		rec.dlv_type = "smtp";
-		rec.dlv_source_ip = rec.dlv_destination_ip = "0.0.0.0";
-		rec.dlv_size = -1;
-		rec.vmta = r->q->vmta;
-		rec.queue = r->q->name;
-		acct_write(del->mta->acct, &rec);
-	}
+	if (del->accounting)
+		mta_account_local(del->mta, r, "5.0.0", diag, "other");
 	if (del->dsn)
 		mta_dsn_failure(del->mta, r, "5.0.0", NULL, diag);
 	del->count++;
@@ -163,35 +174,16 @@ void
 mta_expire(struct queue_rcpt *r, void *arg)
 {
 	struct mta *m = arg;
-	const struct spool_envelope *env = &r->msg->env;
-	char status[128], diag[sizeof(r->q->last_error) + 16];
-	struct acct_record rec;
+	char diag[sizeof(r->q->last_error) + 16];
 
-	bounce_dsn_status("4.4.7", status, sizeof(status));
 	if (r->q->last_error[0] != '\0')
 		snprintf(diag, sizeof(diag), "smtp;%s", r->q->last_error);
 	else
 		snprintf(diag, sizeof(diag), "x-pmta;message expired");
-	memset(&rec, 0, sizeof(rec));
-	rec.type = 'b';
-	rec.logged = time(NULL);
-	rec.queued = env->queued;
-	rec.orig = env->orig;
-	rec.rcpt = env->rcpts[r->idx];
-	rec.dsn_action = "failed";
-	rec.dsn_status = status;
-	rec.dsn_diag = diag;
-	rec.bounce_cat = "message-expired";
-	rec.src_type = "smtp";
-	rec.src_mta = env->srcmta;
-	rec.dlv_type = "smtp";
-	rec.dlv_source_ip = rec.dlv_destination_ip = "0.0.0.0";
-	rec.dlv_size = -1;
-	rec.vmta = r->q->vmta;
-	rec.queue = r->q->name;
-	acct_write(m->acct, &rec);
+	mta_account_local(m, r, "4.4.7", diag, "message-expired");
 	mta_dsn_failure(m, r, "4.4.7", NULL, diag);
 	m->stats.bounced++;
-	log_info("%s: %s expired (bounce-after)", r->q->name, rec.rcpt);
+	log_info("%s: %s expired (bounce-after)", r->q->name,
+	    r->msg->env.rcpts[r->idx]);
 	queue_rcpt_finished(r);
 }
