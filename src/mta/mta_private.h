@@ -38,6 +38,7 @@ struct mta {
 	struct spool		*spool;
 	struct mta_stats	 stats;
 	unsigned long		 dsn_seq;
+	unsigned long		 source_rr;	/* smtp-source-host rotation */
 	bool			 stopping;
 	LIST_HEAD(, mta_session) sessions;
 };
@@ -56,6 +57,7 @@ struct mta_session {
 	char			 dest_name[256];
 	char			 dest_ip[64];
 	char			 src_ip[64];
+	char			 ehlo[256];	/* the name we give in EHLO */
 	struct smtp_reply	 reply;
 	unsigned		 ext;
 	char			 esmtp[512];	/* dlvEsmtpAvailable */

@@ -66,6 +66,8 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 	rec.dlv_size = type == 'd' ? (long long)s->body_size : -1;
 	rec.vmta = r->q->vmta;
 	rec.queue = r->q->name;
+	if (env->vmta != NULL && model_pool_find(s->model, env->vmta) != NULL)
+		rec.vmta_pool = env->vmta;
 	acct_write(s->mta->acct, &rec);
 	if (type == 'b')
 		mta_dsn_failure(s->mta, r, enhanced, dsn_mta, diag);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +58,55 @@ mta_session_route(struct mta_session *s)
 	return 0;
 }
 
+/*
+ * The local address and EHLO name of the queue's VMTA: its
+ * smtp-source-host entries ("IP NAME", the VMTA's own, else the global
+ * ones) used in turn; the EHLO name is the VMTA's host-name, else the
+ * entry's name, else the global host-name (pmta-reference Q10).
+ */
+static int
+mta_session_source(struct mta_session *s, struct sockaddr_storage *src,
+    socklen_t *srclen)
+{
+	const struct conf_value *v = model_vmta_value(s->model, s->q->vmta,
+	    CONF_ID_SMTP_SOURCE_HOST);
+	const struct model_vmta *vm = model_vmta_find(s->model, s->q->vmta);
+	const struct conf_value *hn = vm ? model_settings_get(&vm->settings,
+	    CONF_ID_HOST_NAME) : NULL;
+	char ip[128] = "", name[256] = "";
+	const char *error;
+
+	snprintf(s->ehlo, sizeof(s->ehlo), "%s", s->model->host_name);
+	if (v != NULL && v->u.list.n > 0) {
+		const char *entry = v->u.list.v[s->mta->source_rr++ % v->u.list.n];
+		if (sscanf(entry, "%127s %255s", ip, name) >= 1 && name[0] != '\0')
+			snprintf(s->ehlo, sizeof(s->ehlo), "%s", name);
+	}
+	if (hn != NULL && hn->u.list.n > 0)
+		snprintf(s->ehlo, sizeof(s->ehlo), "%s", hn->u.list.v[0]);
+	if (ip[0] == '\0')
+		return 0;
+	if (addr_parse_hostport(ip, 1, false, src, srclen, &error) == -1) {
+		log_warnx("%s: smtp-source-host %s: %s", s->q->name, ip, error);
+		return -1;
+	}
+	if (src->ss_family == AF_INET)
+		((struct sockaddr_in *)src)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)src)->sin6_port = 0;
+	return 1;
+}
+
 /* Connect to the next host of the route; -1 when none is left. */
 static int
 mta_session_connect(struct mta_session *s)
 {
 	while (s->host < s->nhosts) {
 		const struct conf_host *h = &s->hosts[s->host++];
-		struct sockaddr_storage ss;
-		socklen_t len;
+		struct sockaddr_storage ss, src;
+		socklen_t len, srclen = 0;
 		const char *error;
-		int fd;
+		int fd, bound;
 
 		if (h->lookup_mx || addr_parse_hostport(h->name, h->port ?
 		    h->port : MTA_DEFAULT_PORT, false, &ss, &len, &error) == -1) {
@@ -76,8 +116,10 @@ mta_session_connect(struct mta_session *s)
 		}
 		strlcpy(s->dest_name, h->name, sizeof(s->dest_name));
 		addr_ntop((struct sockaddr *)&ss, s->dest_ip, sizeof(s->dest_ip));
-		if ((fd = conn_connect_socket((struct sockaddr *)&ss, len, NULL,
-		    0)) == -1) {
+		if ((bound = mta_session_source(s, &src, &srclen)) == -1)
+			continue;
+		if ((fd = conn_connect_socket((struct sockaddr *)&ss, len,
+		    bound ? (struct sockaddr *)&src : NULL, srclen)) == -1) {
 			log_warn("%s: connect to %s", s->q->name, s->dest_ip);
 			continue;
 		}
@@ -316,14 +358,13 @@ mta_session_reply(struct mta_session *s)
 		if (code / 100 != 2)
 			return -1;
 		s->state = MTA_EHLO;
-		return conn_printf(&s->conn, "EHLO %s\r\n", s->model->host_name);
+		return conn_printf(&s->conn, "EHLO %s\r\n", s->ehlo);
 	case MTA_EHLO:
 		if (code / 100 != 2) {
 			s->ext = 0;
 			s->esmtp[0] = '\0';
 			s->state = MTA_HELO;
-			return conn_printf(&s->conn, "HELO %s\r\n",
-			    s->model->host_name);
+			return conn_printf(&s->conn, "HELO %s\r\n", s->ehlo);
 		}
 		mta_session_next(s);
 		return 0;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lib/log.h"
@@ -25,7 +26,15 @@
 
 #define QUEUE_MSG_MAGIC	0x71756d73u
 
+/* Round-robin position of a pool (pmta-reference Q2: per recipient). */
+struct queue_pool_rr {
+	struct queue_pool_rr	*next;
+	char			*pool;
+	unsigned long		 pos;
+};
+
 struct queue_mgr {
+	struct queue_pool_rr	*pools;
 	struct ev_loop	*loop;
 	struct spool	*spool;
 	struct model *const *model;
@@ -79,7 +88,13 @@ void
 queue_mgr_free(struct queue_mgr *mgr)
 {
 	struct queue *q;
+	struct queue_pool_rr *rr;
 
+	while ((rr = mgr->pools) != NULL) {
+		mgr->pools = rr->next;
+		free(rr->pool);
+		free(rr);
+	}
 	while ((q = mgr->queues) != NULL) {
 		mgr->queues = q->next;
 		ev_timer_stop(mgr->loop, &q->retry);
@@ -318,9 +333,37 @@ queue_env_copy(struct spool_envelope *dst, const struct spool_envelope *src)
 	*dst = *src;
 	dst->orig = xstrdup(src->orig);
 	dst->srcmta = xstrdup(src->srcmta);
+	dst->vmta = src->vmta ? xstrdup(src->vmta) : NULL;
 	dst->rcpts = xcalloc(src->nrcpts, sizeof(char *));
 	for (size_t i = 0; i < src->nrcpts; i++)
 		dst->rcpts[i] = xstrdup(src->rcpts[i]);
+}
+
+/*
+ * The VMTA of a recipient's queue: the name the message selected, a pool
+ * member in turn when it names a pool, "{default}" when none.
+ */
+static const char *
+queue_vmta_of(struct queue_mgr *mgr, const char *selected)
+{
+	const struct model_pool *p;
+	struct queue_pool_rr *rr;
+
+	if (selected == NULL || selected[0] == '\0')
+		return QUEUE_DEFAULT_VMTA;
+	if ((p = model_pool_find(*mgr->model, selected)) == NULL ||
+	    p->nmembers == 0)
+		return selected;
+	for (rr = mgr->pools; rr != NULL; rr = rr->next)
+		if (strcasecmp(rr->pool, selected) == 0)
+			break;
+	if (rr == NULL) {
+		rr = xcalloc(1, sizeof(*rr));
+		rr->pool = xstrdup(selected);
+		rr->next = mgr->pools;
+		mgr->pools = rr;
+	}
+	return p->members[rr->pos++ % p->nmembers];
 }
 
 void
@@ -342,7 +385,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		r = xcalloc(1, sizeof(*r));
 		r->msg = m;
 		r->idx = i;
-		r->q = queue_get(mgr, domain, QUEUE_DEFAULT_VMTA);
+		r->q = queue_get(mgr, domain, queue_vmta_of(mgr, env->vmta));
 		free(domain);
 		m->refs++;
 		m->pending++;

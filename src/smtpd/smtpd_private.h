@@ -65,6 +65,8 @@ struct smtpd_session {
 	struct spool_envelope	 env;
 	struct spool_writer	 writer;
 	bool			 writing;
+	bool			 headers_done;	/* X-headers processed, file started */
+	bool			 vmta_bad;	/* selects a VirtualMTA that does not exist */
 	bool			 commit_inline;	/* inside the commit call */
 	bool			 gone;		/* the client left while committing */
 	struct smtp_data_rx	 rx;

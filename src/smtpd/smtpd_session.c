@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/magic.h"
 #include "lib/xmalloc.h"
+#include "smtp/smtp_header.h"
 #include "smtpd/smtpd_private.h"
 
 OBJ_DEFINE_CAST(smtpd_session)
@@ -194,20 +195,14 @@ smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 static void
 smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
 {
-	const char *error;
-
 	if (s->env.nrcpts == 0) {
 		smtpd_reply(s, "554 5.5.1 no valid recipients");
 		return;
 	}
 	s->env.srcmta = xasprintf("%s (%s)", s->helo, s->peer_ip);
-	if (spool_writer_begin(s->smtpd->spool, &s->env, &s->writer,
-	    &error) == -1) {
-		log_warnx("(in) %s: cannot spool: %s", s->peer_ip, error);
-		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
-		return;
-	}
-	s->writing = true;
+	/* the spool file starts once the header section is read (the
+	 * envelope carries what the X-headers select) */
+	s->headers_done = s->vmta_bad = false;
 	smtp_data_rx_init(&s->rx);
 	buf_reset(&s->body);
 	s->state = SMTPD_DATA;
@@ -351,6 +346,12 @@ smtpd_message_committed(void *arg, int error)
 static void
 smtpd_message_done(struct smtpd_session *s, bool failed)
 {
+	if (s->vmta_bad) {
+		s->state = SMTPD_IDLE;
+		smtpd_reply(s, "550 5.3.5 specified VirtualMTA does not exist");
+		smtpd_transaction_reset(s);
+		return;
+	}
 	if (failed || smtpd_flush_body(s) == -1) {
 		s->state = SMTPD_IDLE;
 		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
@@ -364,6 +365,74 @@ smtpd_message_done(struct smtpd_session *s, bool failed)
 	spool_writer_commit_async(s->smtpd->spool, &s->writer,
 	    smtpd_message_committed, s);
 	s->commit_inline = false;
+}
+
+/* A <source> yes/no setting for the client, or its table default. */
+static bool
+smtpd_source_bool(const struct smtpd_session *s, int id)
+{
+	const struct conf_value *v = model_source_value(s->model,
+	    (const struct sockaddr *)&s->peer, id);
+
+	return v != NULL ? v->u.b : strcmp(conf_directives[id].def, "yes") == 0;
+}
+
+/*
+ * The VirtualMTA a message selects (pmta-reference §3.2): X-Virtual-MTA
+ * when the source processes it (removed unless retained), else the
+ * source's default-virtual-mta.  A name that is neither a VMTA nor a pool
+ * refuses the message (reject-invalid-virtual-mta, the default) or falls
+ * back to invalid-virtual-mta-fallback.
+ */
+static void
+smtpd_select_vmta(struct smtpd_session *s, size_t *hdr)
+{
+	const struct conf_value *v;
+	char name[256] = "";
+
+	if (smtpd_source_bool(s, CONF_ID_PROCESS_X_VIRTUAL_MTA))
+		(void)smtp_header_take(&s->body, hdr, "X-Virtual-MTA",
+		    !smtpd_source_bool(s, CONF_ID_RETAIN_X_VIRTUAL_MTA), name,
+		    sizeof(name));
+	if (name[0] == '\0' && (v = model_source_value(s->model,
+	    (const struct sockaddr *)&s->peer, CONF_ID_DEFAULT_VIRTUAL_MTA)) &&
+	    v->u.s != NULL && strcmp(v->u.s, "by-smtp-source-ip") != 0)
+		snprintf(name, sizeof(name), "%s", v->u.s);
+	if (name[0] != '\0' && model_vmta_find(s->model, name) == NULL &&
+	    model_pool_find(s->model, name) == NULL) {
+		v = model_settings_get(&s->model->global,
+		    CONF_ID_INVALID_VMTA_FALLBACK);
+		if (smtpd_source_bool(s, CONF_ID_REJECT_INVALID_VMTA) ||
+		    v == NULL || v->u.s == NULL) {
+			s->vmta_bad = true;
+			return;
+		}
+		snprintf(name, sizeof(name), "%s", v->u.s);
+	}
+	free(s->env.vmta);
+	s->env.vmta = name[0] != '\0' ? xstrdup(name) : NULL;
+}
+
+/* The header section is in (or the message ended, or it is too long):
+ * process the X-headers, then start the spool file. */
+static void
+smtpd_headers(struct smtpd_session *s)
+{
+	size_t hdr = smtp_header_end(s->body.data, s->body.len);
+	const char *error;
+
+	s->headers_done = true;
+	if (hdr == 0)
+		hdr = s->body.len;	/* no end seen: all of it is header */
+	smtpd_select_vmta(s, &hdr);
+	if (s->vmta_bad)
+		return;
+	if (spool_writer_begin(s->smtpd->spool, &s->env, &s->writer,
+	    &error) == -1) {
+		log_warnx("(in) %s: cannot spool: %s", s->peer_ip, error);
+		return;
+	}
+	s->writing = true;
 }
 
 /* Feed buffered input to the DATA decoder; true when the message ended. */
@@ -380,12 +449,19 @@ smtpd_data_input(struct smtpd_session *s)
 		return true;
 	}
 	conn_consume(&s->conn, used);
+	if (!s->headers_done && (s->rx.done || s->body.len >= SMTPD_FLUSH ||
+	    smtp_header_end(s->body.data, s->body.len) > 0))
+		smtpd_headers(s);
+	if (!s->headers_done)
+		return false;
+	if (!s->writing)		/* refused: swallow the rest */
+		buf_reset(&s->body);
 	if (!s->rx.done) {
 		if (s->body.len >= SMTPD_FLUSH && smtpd_flush_body(s) == -1)
 			log_warn("(in) %s: spool write", s->peer_ip);
 		return false;
 	}
-	smtpd_message_done(s, s->writer.failed);
+	smtpd_message_done(s, !s->writing || s->writer.failed);
 	return true;
 }
 

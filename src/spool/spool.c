@@ -125,6 +125,8 @@ spool_envelope_text(const struct spool_envelope *env, struct buf *b)
 	(void)buf_printf(b, "TERN-SPOOL %d\nid %s\nqueued %lld\nfrom %s\nsrcmta %s\n",
 	    SPOOL_FORMAT, env->id, (long long)env->queued, env->orig,
 	    env->srcmta);
+	if (env->vmta != NULL && env->vmta[0] != '\0')
+		(void)buf_printf(b, "vmta %s\n", env->vmta);
 	for (size_t i = 0; i < env->nrcpts; i++)
 		(void)buf_printf(b, "rcpt %s\n", env->rcpts[i]);
 	(void)buf_puts(b, "\n");
@@ -289,5 +291,6 @@ spool_envelope_free(struct spool_envelope *env)
 	free(env->rcpts);
 	free(env->orig);
 	free(env->srcmta);
+	free(env->vmta);
 	memset(env, 0, sizeof(*env));
 }

@@ -13,6 +13,7 @@
  *	queued <unix time>
  *	from <address or empty>
  *	srcmta <text>
+ *	vmta <name>			(optional: the VirtualMTA or pool selected)
  *	rcpt <address>			(one per recipient, in order)
  *	<empty line>
  *	<body>
@@ -36,6 +37,7 @@ struct spool_envelope {
 	time_t	  queued;
 	char	 *orig;		/* "" for the null sender */
 	char	 *srcmta;	/* "helo-name (ip)" */
+	char	 *vmta;		/* VirtualMTA or pool selected, or NULL */
 	char	**rcpts;
 	size_t	  nrcpts;
 	off_t	  body_offset;	/* where the body starts in the file */

@@ -38,6 +38,9 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 	} else if (strcmp(key, "srcmta") == 0) {
 		free(env->srcmta);
 		env->srcmta = xstrdup(val);
+	} else if (strcmp(key, "vmta") == 0) {
+		free(env->vmta);
+		env->vmta = xstrdup(val);
 	} else if (strcmp(key, "rcpt") == 0) {
 		env->rcpts = xreallocarray(env->rcpts, env->nrcpts + 1,
 		    sizeof(char *));
