@@ -187,7 +187,8 @@ pmtad_open(struct pmtad *d)
 		return -1;
 	}
 	d->mta = mta_new(d->loop, &d->model, d->spool, d->acct);
-	d->qm = queue_mgr_new(d->loop, d->spool, &d->model, mta_start, d->mta);
+	d->qm = queue_mgr_new(d->loop, d->spool, &d->model, NULL, mta_start,
+	    d->mta);
 	queue_mgr_set_expire(d->qm, mta_expire, d->mta);
 	d->smtpd = smtpd_new(d->loop, &d->model, d->spool, d->qm);
 	if ((n = spool_scan(d->spool, pmtad_recover_one, d->qm)) == -1) {

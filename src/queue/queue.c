@@ -4,14 +4,17 @@
  * Strategy: a queue with ready recipients asks the delivery side for a
  * session (queue_start_cb) as long as fewer than QUEUE_MAX_SMTP_OUT are
  * active; a session takes batches until none is ready.  Deferred
- * recipients wait on the queue's retry list, ordered by time because
- * every deferral of this version uses the same interval; one timer per
- * queue moves them back when due.  A message's spool files are removed
- * when its last recipient is finished.
+ * recipients wait in the queue's heap by retry time; each queue's next
+ * due work (its earliest retry, or the end of a rate-limit wait) sits in
+ * the manager's heap of queues, and one timer wakes the manager for the
+ * earliest of all.  Every step is O(log n) in queue depth and queue count.
+ * Time comes from a clock the tests replace.  A message's spool files are
+ * removed when its last recipient is finished.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,9 @@ struct queue_pool_rr {
 
 struct queue_mgr {
 	struct queue_pool_rr	*pools;
+	struct queue_clock	 clock;
+	struct heap		 wake;		/* queues by their next work */
+	ev_timer		 timer;
 	struct ev_loop	*loop;
 	struct spool	*spool;
 	struct model *const *model;
@@ -47,12 +53,77 @@ struct queue_mgr {
 	bool		 stopped;
 };
 
+static double
+queue_real_mono(void *arg)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static time_t
+queue_real_wall(void *arg)
+{
+	return time(NULL);
+}
+
+static double
+queue_now(const struct queue_mgr *mgr)
+{
+	return mgr->clock.mono(mgr->clock.arg);
+}
+
+static time_t
+queue_wall(const struct queue_mgr *mgr)
+{
+	return mgr->clock.wall(mgr->clock.arg);
+}
+
+static bool
+queue_rcpt_before(const void *a, const void *b)
+{
+	return ((const struct queue_rcpt *)a)->not_before <
+	    ((const struct queue_rcpt *)b)->not_before;
+}
+
+static void
+queue_rcpt_setidx(void *item, size_t idx)
+{
+	((struct queue_rcpt *)item)->widx = idx;
+}
+
+static bool
+queue_wake_before(const void *a, const void *b)
+{
+	return ((const struct queue *)a)->wake < ((const struct queue *)b)->wake;
+}
+
+static void
+queue_wake_setidx(void *item, size_t idx)
+{
+	((struct queue *)item)->hidx = idx;
+}
+
+static void
+queue_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	queue_mgr_run(w->data);
+}
+
 struct queue_mgr *
 queue_mgr_new(struct ev_loop *loop, struct spool *spool,
-    struct model *const *model, queue_start_cb *start, void *arg)
+    struct model *const *model, const struct queue_clock *clock,
+    queue_start_cb *start, void *arg)
 {
 	struct queue_mgr *mgr = xcalloc(1, sizeof(*mgr));
+	static const struct queue_clock real = { queue_real_mono,
+	    queue_real_wall, NULL };
 
+	mgr->clock = clock != NULL ? *clock : real;
+	heap_init(&mgr->wake, queue_wake_before, queue_wake_setidx);
+	ev_init(&mgr->timer, queue_on_timer);
+	mgr->timer.data = mgr;
 	mgr->loop = loop;
 	mgr->spool = spool;
 	mgr->model = model;
@@ -84,6 +155,18 @@ queue_free_list(struct queue_rcpt_list *l)
 	}
 }
 
+static void
+queue_free_heap(struct heap *h)
+{
+	struct queue_rcpt *r;
+
+	while ((r = heap_pop(h)) != NULL) {
+		queue_msg_unref(r->msg);
+		free(r);
+	}
+	heap_free(h);
+}
+
 void
 queue_mgr_free(struct queue_mgr *mgr)
 {
@@ -97,16 +180,17 @@ queue_mgr_free(struct queue_mgr *mgr)
 	}
 	while ((q = mgr->queues) != NULL) {
 		mgr->queues = q->next;
-		ev_timer_stop(mgr->loop, &q->retry);
-		ev_timer_stop(mgr->loop, &q->rate);
 		queue_free_list(&q->ready);
-		queue_free_list(&q->waiting);
+		queue_free_heap(&q->waiting);
 		free(q->name);
 		free(q->domain);
 		free(q->vmta);
 		free(q->retry_list);
 		free(q);
 	}
+	if (mgr->loop != NULL)
+		ev_timer_stop(mgr->loop, &mgr->timer);
+	heap_free(&mgr->wake);
 	free(mgr);
 }
 
@@ -137,24 +221,51 @@ queue_mgr_first(const struct queue_mgr *mgr)
 static void queue_kick(struct queue *q);
 static void queue_defer_all(struct queue *q, double seconds);
 
+/* Arm the manager's timer for the earliest due work of all queues. */
 static void
-queue_on_rate(struct ev_loop *loop, ev_timer *w, int revents)
+queue_mgr_arm(struct queue_mgr *mgr)
 {
-	queue_kick(w->data);
+	struct queue *top = heap_top(&mgr->wake);
+	double after;
+
+	if (mgr->loop == NULL)
+		return;
+	ev_timer_stop(mgr->loop, &mgr->timer);
+	if (top == NULL)
+		return;
+	after = top->wake - queue_now(mgr);
+	ev_timer_set(&mgr->timer, after > 0 ? after : 0., 0.);
+	ev_timer_start(mgr->loop, &mgr->timer);
 }
 
-/* Rate-limited and not yet due: arm the timer, say so. */
+/* Recompute when q next has work to do, and file it in the wake heap. */
+static void
+queue_wake_update(struct queue *q)
+{
+	struct queue_mgr *mgr = q->mgr;
+	struct queue_rcpt *r = heap_top(&q->waiting);
+	double wake = r != NULL ? r->not_before : INFINITY;
+
+	if (q->nready > 0 && q->interval > 0 && q->next_ok < wake &&
+	    q->next_ok > queue_now(mgr))
+		wake = q->next_ok;
+	q->wake = wake;
+	if (q->hidx != HEAP_NONE && isinf(wake))
+		heap_remove(&mgr->wake, q->hidx);
+	else if (q->hidx != HEAP_NONE)
+		heap_update(&mgr->wake, q->hidx);
+	else if (!isinf(wake))
+		heap_push(&mgr->wake, q);
+	queue_mgr_arm(mgr);
+}
+
+/* Rate-limited and not yet due: remember to come back, say so. */
 static bool
 queue_rate_wait(struct queue *q)
 {
-	ev_tstamp now = ev_now(q->mgr->loop);
-
-	if (q->interval <= 0 || now >= q->next_ok)
+	if (q->interval <= 0 || queue_now(q->mgr) >= q->next_ok)
 		return false;
-	if (!ev_is_active(&q->rate)) {
-		ev_timer_set(&q->rate, q->next_ok - now, 0.);
-		ev_timer_start(q->mgr->loop, &q->rate);
-	}
+	queue_wake_update(q);
 	return true;
 }
 
@@ -217,15 +328,13 @@ void
 queue_mgr_reconfigure(struct queue_mgr *mgr)
 {
 	for (struct queue *q = mgr->queues; q != NULL; q = q->next) {
-		ev_tstamp old = q->interval;
+		double old = q->interval;
 
 		queue_settings(q);
-		if (q->interval < old) {
-			/* a faster rate applies at once */
-			q->next_ok = ev_now(mgr->loop);
-			ev_timer_stop(mgr->loop, &q->rate);
-		}
+		if (q->interval < old)	/* a faster rate applies at once */
+			q->next_ok = queue_now(mgr);
 		queue_kick(q);
+		queue_wake_update(q);
 	}
 }
 
@@ -247,38 +356,21 @@ queue_kick(struct queue *q)
 	}
 }
 
-/* (Re)arm the retry timer for the earliest waiting recipient. */
-static void
-queue_arm_retry(struct queue *q)
-{
-	struct queue_rcpt *r = TAILQ_FIRST(&q->waiting);
-	struct ev_loop *loop = q->mgr->loop;
-	double after;
-
-	ev_timer_stop(loop, &q->retry);
-	if (r == NULL)
-		return;
-	after = r->not_before - ev_now(loop);
-	ev_timer_set(&q->retry, after > 0 ? after : 0., 0.);
-	ev_timer_start(loop, &q->retry);
-}
-
 bool
 queue_rcpt_expired(const struct queue_rcpt *r)
 {
-	return r->q->bounce_after > 0 &&
-	    time(NULL) - r->msg->env.queued >= r->q->bounce_after;
+	return r->q->bounce_after > 0 && queue_wall(r->q->mgr) -
+	    r->msg->env.queued >= r->q->bounce_after;
 }
 
+/* Due waiting recipients become ready (or expire). */
 static void
-queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+queue_due(struct queue *q, double now)
 {
-	struct queue *q = w->data;
-	ev_tstamp now = ev_now(loop);
 	struct queue_rcpt *r;
 
-	while ((r = TAILQ_FIRST(&q->waiting)) != NULL && r->not_before <= now) {
-		TAILQ_REMOVE(&q->waiting, r, entry);
+	while ((r = heap_top(&q->waiting)) != NULL && r->not_before <= now) {
+		heap_pop(&q->waiting);
 		q->nwaiting--;
 		if (queue_rcpt_expired(r) && q->mgr->expire != NULL) {
 			q->mgr->expire(r, q->mgr->expire_arg);
@@ -287,8 +379,29 @@ queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 		TAILQ_INSERT_TAIL(&q->ready, r, entry);
 		q->nready++;
 	}
-	queue_arm_retry(q);
-	queue_kick(q);
+}
+
+void
+queue_mgr_run(struct queue_mgr *mgr)
+{
+	double now = queue_now(mgr);
+	struct queue *q;
+
+	while ((q = heap_top(&mgr->wake)) != NULL && q->wake <= now) {
+		heap_pop(&mgr->wake);
+		queue_due(q, now);
+		queue_kick(q);
+		queue_wake_update(q);
+	}
+	queue_mgr_arm(mgr);
+}
+
+double
+queue_mgr_next_wakeup(const struct queue_mgr *mgr)
+{
+	const struct queue *q = heap_top(&mgr->wake);
+
+	return q != NULL ? q->wake : INFINITY;
 }
 
 static struct queue *
@@ -305,11 +418,9 @@ queue_get(struct queue_mgr *mgr, const char *domain, const char *vmta)
 	q->vmta = xstrdup(vmta);
 	q->name = xasprintf("%s/%s", domain, vmta);
 	TAILQ_INIT(&q->ready);
-	TAILQ_INIT(&q->waiting);
-	ev_init(&q->retry, queue_on_retry);
-	q->retry.data = q;
-	ev_init(&q->rate, queue_on_rate);
-	q->rate.data = q;
+	heap_init(&q->waiting, queue_rcpt_before, queue_rcpt_setidx);
+	q->hidx = HEAP_NONE;
+	q->wake = INFINITY;
 	queue_settings(q);
 	q->next = mgr->queues;
 	mgr->queues = q;
@@ -385,6 +496,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		r = xcalloc(1, sizeof(*r));
 		r->msg = m;
 		r->idx = i;
+		r->widx = HEAP_NONE;
 		r->q = queue_get(mgr, domain, queue_vmta_of(mgr, env->vmta));
 		free(domain);
 		m->refs++;
@@ -417,7 +529,7 @@ queue_take(struct queue *q, struct queue_batch *b)
 	    (r = TAILQ_FIRST(&q->ready)) == NULL || queue_rate_wait(q))
 		return false;
 	if (q->interval > 0) {
-		ev_tstamp now = ev_now(q->mgr->loop);
+		double now = queue_now(q->mgr);
 		q->next_ok = (q->next_ok > now ? q->next_ok : now) + q->interval;
 	}
 	b->msg = r->msg;
@@ -471,28 +583,19 @@ void
 queue_rcpt_defer(struct queue_rcpt *r, double seconds)
 {
 	struct queue *q = r->q;
-	ev_tstamp now = ev_now(q->mgr->loop);
-	struct queue_rcpt *after;
 	double left;
 
 	/* never wait past the moment the recipient expires */
 	if (q->bounce_after > 0) {
-		left = (double)(r->msg->env.queued + q->bounce_after - time(NULL));
+		left = (double)(r->msg->env.queued + q->bounce_after -
+		    queue_wall(q->mgr));
 		if (left < seconds)
 			seconds = left > 0 ? left : 0;
 	}
-	r->not_before = now + seconds;
-	/* keep the list ordered; new deferrals usually go last */
-	after = TAILQ_LAST(&q->waiting, queue_rcpt_list);
-	while (after != NULL && after->not_before > r->not_before)
-		after = TAILQ_PREV(after, queue_rcpt_list, entry);
-	if (after == NULL)
-		TAILQ_INSERT_HEAD(&q->waiting, r, entry);
-	else
-		TAILQ_INSERT_AFTER(&q->waiting, after, r, entry);
+	r->not_before = queue_now(q->mgr) + seconds;
+	heap_push(&q->waiting, r);
 	q->nwaiting++;
-	if (TAILQ_FIRST(&q->waiting) == r)
-		queue_arm_retry(q);
+	queue_wake_update(q);
 }
 
 void
@@ -553,11 +656,11 @@ queue_match(const struct queue *q, const char *pattern)
 time_t
 queue_retry_at(const struct queue *q)
 {
-	const struct queue_rcpt *r = TAILQ_FIRST(&q->waiting);
+	const struct queue_rcpt *r = heap_top(&q->waiting);
 
 	if (r == NULL)
 		return 0;
-	return time(NULL) + (time_t)(r->not_before - ev_now(q->mgr->loop));
+	return queue_wall(q->mgr) + (time_t)(r->not_before - queue_now(q->mgr));
 }
 
 void
@@ -573,15 +676,14 @@ queue_schedule(struct queue *q)
 {
 	struct queue_rcpt *r;
 
-	while ((r = TAILQ_FIRST(&q->waiting)) != NULL) {
-		TAILQ_REMOVE(&q->waiting, r, entry);
+	while ((r = heap_pop(&q->waiting)) != NULL) {
 		q->nwaiting--;
 		TAILQ_INSERT_TAIL(&q->ready, r, entry);
 		q->nready++;
 	}
 	q->retry_index = 0;
-	queue_arm_retry(q);
 	queue_kick(q);
+	queue_wake_update(q);
 }
 
 static size_t
@@ -611,10 +713,21 @@ queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
 	size_t n = queue_remove_list(&q->ready, &q->nready, match, match_arg,
 	    take, take_arg);
 
-	n += queue_remove_list(&q->waiting, &q->nwaiting, match, match_arg,
-	    take, take_arg);
-	queue_arm_retry(q);
-	return n;
+	struct queue_rcpt **found = xcalloc(q->waiting.n, sizeof(*found));
+	size_t nfound = 0;
+
+	/* first find them: removing reorders the heap */
+	for (size_t i = 0; i < q->waiting.n; i++)
+		if (match(q->waiting.v[i], match_arg))
+			found[nfound++] = q->waiting.v[i];
+	for (size_t i = 0; i < nfound; i++) {
+		heap_remove(&q->waiting, found[i]->widx);
+		q->nwaiting--;
+		take(found[i], take_arg);
+	}
+	free(found);
+	queue_wake_update(q);
+	return n + nfound;
 }
 
 void

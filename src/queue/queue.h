@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 #include <ev.h>
 
+#include "lib/heap.h"
 #include "model/model.h"
 #include "spool/spool.h"
 
@@ -36,11 +37,12 @@ struct queue_msg {
 };
 
 struct queue_rcpt {
-	TAILQ_ENTRY(queue_rcpt)	 entry;
+	TAILQ_ENTRY(queue_rcpt)	 entry;		/* in the ready list */
 	struct queue_msg	*msg;
 	struct queue		*q;
 	size_t			 idx;		/* index in msg->env.rcpts */
-	ev_tstamp		 not_before;
+	size_t			 widx;		/* in the waiting heap, or HEAP_NONE */
+	double			 not_before;	/* queue clock, while waiting */
 };
 TAILQ_HEAD(queue_rcpt_list, queue_rcpt);
 
@@ -51,14 +53,14 @@ struct queue {
 	char			*domain;
 	char			*vmta;
 	struct queue_rcpt_list	 ready;
-	struct queue_rcpt_list	 waiting;	/* ordered by not_before */
+	struct heap		 waiting;	/* by not_before (log depth) */
 	size_t			 nready, nwaiting;
 	int			 active;	/* delivery sessions */
-	ev_timer		 retry;
+	double			 wake;		/* next time the queue has work */
+	size_t			 hidx;		/* in the manager's wake heap */
 	/* max-msg-rate, smooth: one recipient every `interval` seconds */
 	double			 interval;	/* 0: unlimited */
-	ev_tstamp		 next_ok;	/* earliest next attempt */
-	ev_timer		 rate;
+	double			 next_ok;	/* earliest next attempt */
 	/* retries (pmta-reference §3.6), read from the queue's settings */
 	long long		*retry_list;	/* retry-after, seconds; last repeats */
 	size_t			 nretry;
@@ -83,9 +85,29 @@ typedef void queue_start_cb(struct queue *q, void *arg);
  * bounce and calls queue_rcpt_finished(). */
 typedef void queue_expire_cb(struct queue_rcpt *r, void *arg);
 
-/* *model is read when a queue is created and by queue_mgr_reconfigure(). */
+/*
+ * The queues' clock: monotonic seconds (retries, rates) and wall time
+ * (message ages).  NULL in queue_mgr_new() means the real clocks; tests
+ * pass a fake one.
+ */
+struct queue_clock {
+	double	(*mono)(void *arg);
+	time_t	(*wall)(void *arg);
+	void	*arg;
+};
+
+/*
+ * *model is read when a queue is created and by queue_mgr_reconfigure().
+ * With a loop, one libev timer wakes the manager when a queue has work
+ * due; with loop NULL the caller drives it with queue_mgr_run().
+ */
 struct queue_mgr *queue_mgr_new(struct ev_loop *loop, struct spool *spool,
-	    struct model *const *model, queue_start_cb *start, void *arg);
+	    struct model *const *model, const struct queue_clock *clock,
+	    queue_start_cb *start, void *arg);
+/* Do what is due now (retries, expiries, rate-limited starts). */
+void	queue_mgr_run(struct queue_mgr *mgr);
+/* The queue clock's time of the next due work, or INFINITY. */
+double	queue_mgr_next_wakeup(const struct queue_mgr *mgr);
 void	queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb,
 	    void *arg);
 /* The configuration changed: re-read every queue's settings. */
