@@ -1,9 +1,11 @@
 /*
- * mta_dsn: a failure report (RFC 3464, src/queue/dsn.c) to the envelope
- * sender of a message whose recipient bounced: composed from the
- * original's header section, spooled as a new message from <> and queued
- * like any other once the spool has made it durable.  Never for the null
- * sender (so reports cannot loop).
+ * mta_dsn: delivery status reports (RFC 3464, src/queue/dsn.c) to the
+ * envelope sender: a failure report when a recipient bounces, a success
+ * report when it was delivered and NOTIFY=SUCCESS asked for one, as the
+ * recipient's NOTIFY allows (RFC 3461); with the original's header
+ * section, or the whole message with RET=FULL; ENVID and ORCPT carried.
+ * Spooled as a new message from <> and queued like any other once the
+ * spool has made it durable.  Never for the null sender (no loops).
  */
 #include "config.h"
 
@@ -20,6 +22,7 @@
 #include "queue/dsn.h"
 
 #define MTA_DSN_HEADERS_MAX	(256 * 1024)	/* of the original we read */
+#define MTA_DSN_FULL_MAX	(10 * 1024 * 1024)	/* RET=FULL up to this */
 #define MTA_DSN_MAX		(1024 * 1024)
 
 /* Waits for the spool's commit, then queues the report. */
@@ -86,22 +89,23 @@ mta_dsn_spool(struct mta *m, struct queue_mgr *mgr, const char *to,
 }
 
 void
-mta_dsn_failure(struct mta *m, struct queue_rcpt *r, const char *status,
-    const char *remote_mta, const char *diagnostic)
+mta_dsn_report(struct mta *m, struct queue_rcpt *r, enum dsn_action action,
+    const char *status, const char *remote_mta, const char *diagnostic)
 {
 	const struct spool_envelope *env = &r->msg->env;
-	char *original = xmalloc(MTA_DSN_HEADERS_MAX), seed[DSN_SEED_MAX + 1];
+	size_t cap = env->ret == 2 ? MTA_DSN_FULL_MAX : MTA_DSN_HEADERS_MAX;
+	char *original, seed[DSN_SEED_MAX + 1];
 	struct dsn_rcpt dr;
 	struct dsn_message dm;
 	struct buf report;
 
-	if (!dsn_wanted(env->orig, DSN_NOTIFY_DEFAULT, DSN_FAILED)) {
-		free(original);
+	if (!dsn_wanted(env->orig, spool_envelope_notify(env, r->idx), action))
 		return;
-	}
+	original = xmalloc(cap);
 	memset(&dr, 0, sizeof(dr));
 	dr.final_rcpt = env->rcpts[r->idx];
-	dr.action = DSN_FAILED;
+	dr.orcpt = spool_envelope_orcpt(env, r->idx);
+	dr.action = action;
 	dr.status = status;
 	dr.remote_mta = remote_mta;
 	dr.diagnostic = diagnostic;
@@ -111,16 +115,17 @@ mta_dsn_failure(struct mta *m, struct queue_rcpt *r, const char *status,
 	    (unsigned long)getpid(), ++m->dsn_seq);
 	dm.reporting_mta = (*m->model)->host_name;
 	dm.to = env->orig;
+	dm.envid = env->envid;
 	dm.arrival = env->queued;
 	dm.now = time(NULL);
 	dm.boundary_seed = seed;
-	dm.ret = DSN_RET_HEADERS;
+	dm.ret = env->ret == 2 ? DSN_RET_FULL : DSN_RET_HEADERS;
 	dm.rcpts = &dr;
 	dm.nrcpts = 1;
 	dm.original = original;
-	dm.original_len = mta_dsn_original(m, env, original, MTA_DSN_HEADERS_MAX);
-	dm.max_original = MTA_DSN_HEADERS_MAX;
-	buf_init(&report, MTA_DSN_MAX);
+	dm.original_len = mta_dsn_original(m, env, original, cap);
+	dm.max_original = cap;
+	buf_init(&report, cap + MTA_DSN_MAX);
 	if (dsn_compose(&dm, &report) == -1)
 		log_warnx("dsn: cannot compose a report to %s", env->orig);
 	else

@@ -9,6 +9,7 @@
 
 #include "lib/conn.h"
 #include "mta/mta.h"
+#include "queue/dsn.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_reply.h"
 
@@ -83,9 +84,10 @@ void	mta_result_rcpt(struct mta_session *s, size_t i, int code,
 	    const char *text);
 /* Every recipient of the batch gets the same outcome. */
 void	mta_result_batch(struct mta_session *s, int code, const char *text);
-/* mta_dsn.c: a failure report to the sender of r's message. */
-void	mta_dsn_failure(struct mta *m, struct queue_rcpt *r, const char *status,
-	    const char *remote_mta, const char *diagnostic);
+/* mta_dsn.c: a report to the sender of r's message, if its NOTIFY wants it. */
+void	mta_dsn_report(struct mta *m, struct queue_rcpt *r,
+	    enum dsn_action action, const char *status, const char *remote_mta,
+	    const char *diagnostic);
 
 /* Transient failure before a transaction: the queue waits for its retry. */
 void	mta_result_queue_failure(struct mta_session *s, const char *why);

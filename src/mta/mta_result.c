@@ -51,6 +51,8 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 	rec.queued = env->queued;
 	rec.orig = env->orig;
 	rec.rcpt = env->rcpts[r->idx];
+	rec.orcpt = spool_envelope_orcpt(env, r->idx);
+	rec.env_id = env->envid;
 	rec.dsn_action = type == 'b' ? "failed" :
 	    (s->ext & SMTP_EXT_DSN) ? "delivered" : "relayed";
 	rec.dsn_status = status;
@@ -70,7 +72,10 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 		rec.vmta_pool = env->vmta;
 	acct_write(s->mta->acct, &rec);
 	if (type == 'b')
-		mta_dsn_failure(s->mta, r, enhanced, dsn_mta, diag);
+		mta_dsn_report(s->mta, r, DSN_FAILED, enhanced, dsn_mta, diag);
+	else
+		mta_dsn_report(s->mta, r, (s->ext & SMTP_EXT_DSN) ?
+		    DSN_DELIVERED : DSN_RELAYED, enhanced, dsn_mta, diag);
 }
 
 void
@@ -138,6 +143,8 @@ mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
 	rec.queued = env->queued;
 	rec.orig = env->orig;
 	rec.rcpt = env->rcpts[r->idx];
+	rec.orcpt = spool_envelope_orcpt(env, r->idx);
+	rec.env_id = env->envid;
 	rec.dsn_action = "failed";
 	rec.dsn_status = status;
 	rec.dsn_diag = diag;
@@ -162,7 +169,7 @@ mta_delete(struct queue_rcpt *r, void *arg)
 	if (del->accounting)
 		mta_account_local(del->mta, r, "5.0.0", diag, "other");
 	if (del->dsn)
-		mta_dsn_failure(del->mta, r, "5.0.0", NULL, diag);
+		mta_dsn_report(del->mta, r, DSN_FAILED, "5.0.0", NULL, diag);
 	del->count++;
 	queue_rcpt_finished(r);
 }
@@ -183,7 +190,7 @@ mta_expire(struct queue_rcpt *r, void *arg)
 	else
 		snprintf(diag, sizeof(diag), "x-pmta;message expired");
 	mta_account_local(m, r, "4.4.7", diag, "message-expired");
-	mta_dsn_failure(m, r, "4.4.7", NULL, diag);
+	mta_dsn_report(m, r, DSN_FAILED, "4.4.7", NULL, diag);
 	m->stats.bounced++;
 	log_info("%s: %s expired (bounce-after)", r->q->name,
 	    r->msg->env.rcpts[r->idx]);

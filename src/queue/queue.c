@@ -445,9 +445,20 @@ queue_env_copy(struct spool_envelope *dst, const struct spool_envelope *src)
 	dst->orig = xstrdup(src->orig);
 	dst->srcmta = xstrdup(src->srcmta);
 	dst->vmta = src->vmta ? xstrdup(src->vmta) : NULL;
+	dst->envid = src->envid ? xstrdup(src->envid) : NULL;
+	dst->notify = NULL;
+	dst->orcpt = NULL;
+	dst->nalloc_notify = dst->nalloc_orcpt = 0;
 	dst->rcpts = xcalloc(src->nrcpts, sizeof(char *));
-	for (size_t i = 0; i < src->nrcpts; i++)
+	for (size_t i = 0; i < src->nrcpts; i++) {
 		dst->rcpts[i] = xstrdup(src->rcpts[i]);
+		if (spool_envelope_notify(src, i) != 0)
+			spool_envelope_set_notify(dst, i,
+			    spool_envelope_notify(src, i));
+		if (spool_envelope_orcpt(src, i) != NULL)
+			spool_envelope_set_orcpt(dst, i,
+			    spool_envelope_orcpt(src, i));
+	}
 }
 
 /*

@@ -424,3 +424,45 @@ smtp_cmd_parse(const char *line, size_t len, unsigned addr_flags,
 	}
 	return smtp_cmd_arg(cmd, def->arg, addr_flags, error_r);
 }
+
+static int
+smtp_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+smtp_xtext_decode(const char *s, size_t len, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (size == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '+') {
+			int hi, lo;
+
+			if (i + 2 >= len)
+				return -1;
+			hi = smtp_hex((unsigned char)s[i + 1]);
+			lo = smtp_hex((unsigned char)s[i + 2]);
+			if (hi == -1 || lo == -1)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f || n + 1 >= size)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return 0;
+}

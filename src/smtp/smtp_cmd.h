@@ -77,6 +77,13 @@ enum smtp_cmd_result smtp_cmd_parse(const char *line, size_t len,
 const struct smtp_param *smtp_cmd_param(const struct smtp_cmd *cmd,
 	    const char *key);
 
+/*
+ * Decode RFC 3461 xtext ("+2B" for '+') from s[0..len) into out[0..size)
+ * as a string.  0, or -1 for a malformed escape, a decoded control
+ * character, or an output that does not fit.
+ */
+int	smtp_xtext_decode(const char *s, size_t len, char *out, size_t size);
+
 /* The verb's name in upper case ("MAIL"), "?" for unknown. */
 const char *smtp_verb_name(enum smtp_verb verb);
 

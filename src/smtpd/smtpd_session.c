@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/magic.h"
 #include "lib/xmalloc.h"
+#include "queue/dsn.h"
 #include "smtp/smtp_header.h"
 #include "smtpd/smtpd_private.h"
 
@@ -145,35 +146,95 @@ smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-PIPELINING");
 	smtpd_reply(s, "250-8BITMIME");
+	smtpd_reply(s, "250-DSN");
 	smtpd_reply(s, "250 SIZE 0");
+}
+
+static bool
+smtpd_param_is(const struct smtp_param *p, const char *key)
+{
+	return p->key_len == strlen(key) && strncasecmp(p->key, key, p->key_len) == 0;
+}
+
+/* MAIL's ESMTP parameters: SIZE and BODY are noted by the parser;
+ * RET and ENVID (RFC 3461) are kept for the reports. */
+static int
+smtpd_mail_params(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	char envid[SMTP_ADDR_MAX + 1];
+
+	for (size_t i = 0; i < c->nparams; i++) {
+		const struct smtp_param *p = &c->params[i];
+
+		if (smtpd_param_is(p, "BODY") || smtpd_param_is(p, "SIZE"))
+			continue;
+		if (smtpd_param_is(p, "RET") && p->value != NULL) {
+			s->env.ret = strncasecmp(p->value, "FULL", 4) == 0 ? 2 : 1;
+			continue;
+		}
+		if (smtpd_param_is(p, "ENVID") && p->value != NULL &&
+		    smtp_xtext_decode(p->value, p->value_len, envid,
+		    sizeof(envid)) == 0) {
+			s->env.envid = xstrdup(envid);
+			continue;
+		}
+		smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
+		    (int)p->key_len, p->key);
+		return -1;
+	}
+	return 0;
 }
 
 static void
 smtpd_cmd_mail(struct smtpd_session *s, struct smtp_cmd *c)
 {
-	for (size_t i = 0; i < c->nparams; i++) {
-		const struct smtp_param *p = &c->params[i];
-		if ((p->key_len == 4 && strncasecmp(p->key, "BODY", 4) == 0) ||
-		    (p->key_len == 4 && strncasecmp(p->key, "SIZE", 4) == 0))
-			continue;
-		smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
-		    (int)p->key_len, p->key);
+	smtpd_transaction_reset(s);
+	if (smtpd_mail_params(s, c) == -1) {
+		smtpd_transaction_reset(s);
 		return;
 	}
-	smtpd_transaction_reset(s);
 	s->env.orig = xstrdup(c->path.addr);
 	s->state = SMTPD_MAIL;
 	smtpd_reply(s, "250 2.1.0 MAIL ok");
 }
 
+/* RCPT's NOTIFY and ORCPT (RFC 3461), for recipient i of the envelope. */
+static int
+smtpd_rcpt_params(struct smtpd_session *s, struct smtp_cmd *c, unsigned *notify,
+    char *orcpt, size_t size)
+{
+	*notify = 0;
+	orcpt[0] = '\0';
+	for (size_t i = 0; i < c->nparams; i++) {
+		const struct smtp_param *p = &c->params[i];
+
+		if (smtpd_param_is(p, "NOTIFY") && p->value != NULL) {
+			char *v = xstrndup(p->value, p->value_len), *save = NULL;
+			for (char *w = strtok_r(v, ",", &save); w != NULL;
+			    w = strtok_r(NULL, ",", &save))
+				*notify |= strcasecmp(w, "NEVER") == 0 ? DSN_NOTIFY_NEVER :
+				    strcasecmp(w, "SUCCESS") == 0 ? DSN_NOTIFY_SUCCESS :
+				    strcasecmp(w, "DELAY") == 0 ? DSN_NOTIFY_DELAY :
+				    DSN_NOTIFY_FAILURE;
+			free(v);
+		} else if (!smtpd_param_is(p, "ORCPT") || p->value == NULL ||
+		    smtp_xtext_decode(p->value, p->value_len, orcpt, size) == -1) {
+			smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
+			    (int)p->key_len, p->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 {
-	if (c->nparams > 0) {
-		smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
-		    (int)c->params[0].key_len, c->params[0].key);
+	char orcpt[SMTP_ADDR_MAX + 16];
+	unsigned notify;
+
+	if (smtpd_rcpt_params(s, c, &notify, orcpt, sizeof(orcpt)) == -1)
 		return;
-	}
 	if (c->path.at >= c->path.len) {
 		smtpd_reply(s, "550 5.1.3 a recipient needs a domain");
 		return;
@@ -189,6 +250,10 @@ smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 	s->env.rcpts = xreallocarray(s->env.rcpts, s->env.nrcpts + 1,
 	    sizeof(char *));
 	s->env.rcpts[s->env.nrcpts++] = xstrdup(c->path.addr);
+	if (notify != 0)
+		spool_envelope_set_notify(&s->env, s->env.nrcpts - 1, notify);
+	if (orcpt[0] != '\0')
+		spool_envelope_set_orcpt(&s->env, s->env.nrcpts - 1, orcpt);
 	smtpd_reply(s, "250 2.1.5 RCPT ok");
 }
 

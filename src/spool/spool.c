@@ -127,8 +127,19 @@ spool_envelope_text(const struct spool_envelope *env, struct buf *b)
 	    env->srcmta);
 	if (env->vmta != NULL && env->vmta[0] != '\0')
 		(void)buf_printf(b, "vmta %s\n", env->vmta);
-	for (size_t i = 0; i < env->nrcpts; i++)
+	if (env->envid != NULL)
+		(void)buf_printf(b, "envid %s\n", env->envid);
+	if (env->ret != 0)
+		(void)buf_printf(b, "ret %s\n", env->ret == 2 ? "full" : "hdrs");
+	for (size_t i = 0; i < env->nrcpts; i++) {
 		(void)buf_printf(b, "rcpt %s\n", env->rcpts[i]);
+		if (spool_envelope_notify(env, i) != 0)
+			(void)buf_printf(b, "rnotify %u\n",
+			    spool_envelope_notify(env, i));
+		if (spool_envelope_orcpt(env, i) != NULL)
+			(void)buf_printf(b, "rorcpt %s\n",
+			    spool_envelope_orcpt(env, i));
+	}
 	(void)buf_puts(b, "\n");
 }
 
@@ -284,11 +295,49 @@ spool_open_message(struct spool *s, const char *id)
 }
 
 void
+spool_envelope_set_notify(struct spool_envelope *env, size_t i, unsigned bits)
+{
+	env->notify = xreallocarray(env->notify, env->nrcpts, 1);
+	for (size_t k = env->nalloc_notify; k < env->nrcpts; k++)
+		env->notify[k] = 0;
+	env->nalloc_notify = env->nrcpts;
+	env->notify[i] = (unsigned char)bits;
+}
+
+void
+spool_envelope_set_orcpt(struct spool_envelope *env, size_t i, const char *v)
+{
+	env->orcpt = xreallocarray(env->orcpt, env->nrcpts, sizeof(char *));
+	for (size_t k = env->nalloc_orcpt; k < env->nrcpts; k++)
+		env->orcpt[k] = NULL;
+	env->nalloc_orcpt = env->nrcpts;
+	free(env->orcpt[i]);
+	env->orcpt[i] = xstrdup(v);
+}
+
+unsigned
+spool_envelope_notify(const struct spool_envelope *env, size_t i)
+{
+	return env->notify != NULL && i < env->nalloc_notify ? env->notify[i] : 0;
+}
+
+const char *
+spool_envelope_orcpt(const struct spool_envelope *env, size_t i)
+{
+	return env->orcpt != NULL && i < env->nalloc_orcpt ? env->orcpt[i] : NULL;
+}
+
+void
 spool_envelope_free(struct spool_envelope *env)
 {
 	for (size_t i = 0; i < env->nrcpts; i++)
 		free(env->rcpts[i]);
+	for (size_t i = 0; env->orcpt != NULL && i < env->nalloc_orcpt; i++)
+		free(env->orcpt[i]);
 	free(env->rcpts);
+	free(env->orcpt);
+	free(env->notify);
+	free(env->envid);
 	free(env->orig);
 	free(env->srcmta);
 	free(env->vmta);

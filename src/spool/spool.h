@@ -14,7 +14,11 @@
  *	from <address or empty>
  *	srcmta <text>
  *	vmta <name>			(optional: the VirtualMTA or pool selected)
+ *	envid <text>			(optional)
+ *	ret full|hdrs			(optional)
  *	rcpt <address>			(one per recipient, in order)
+ *	rnotify <bits>			(optional, for the rcpt line before it)
+ *	rorcpt <text>			(optional, likewise)
  *	<empty line>
  *	<body>
  */
@@ -38,6 +42,11 @@ struct spool_envelope {
 	char	 *orig;		/* "" for the null sender */
 	char	 *srcmta;	/* "helo-name (ip)" */
 	char	 *vmta;		/* VirtualMTA or pool selected, or NULL */
+	char	 *envid;	/* MAIL ... ENVID= (decoded), or NULL */
+	int	  ret;		/* MAIL ... RET=: 0 not given, 1 HDRS, 2 FULL */
+	unsigned char *notify;	/* per recipient: dsn_notify bits; NULL = none */
+	char	**orcpt;	/* per recipient: ORCPT= (decoded), or NULL */
+	size_t	  nalloc_notify, nalloc_orcpt;	/* entries initialised */
 	char	**rcpts;
 	size_t	  nrcpts;
 	off_t	  body_offset;	/* where the body starts in the file */
@@ -104,5 +113,14 @@ typedef void spool_scan_cb(const struct spool_envelope *env, const bool *done,
 int	spool_scan(struct spool *s, spool_scan_cb *cb, void *arg);
 
 void	spool_envelope_free(struct spool_envelope *env);
+/* Per-recipient DSN data for recipient i (< nrcpts); arrays grow as
+ * recipients are added. */
+void	spool_envelope_set_notify(struct spool_envelope *env, size_t i,
+	    unsigned bits);
+void	spool_envelope_set_orcpt(struct spool_envelope *env, size_t i,
+	    const char *orcpt);
+/* The NOTIFY bits / ORCPT of recipient i (0 / NULL when not given). */
+unsigned spool_envelope_notify(const struct spool_envelope *env, size_t i);
+const char *spool_envelope_orcpt(const struct spool_envelope *env, size_t i);
 
 #endif

@@ -41,6 +41,18 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 	} else if (strcmp(key, "vmta") == 0) {
 		free(env->vmta);
 		env->vmta = xstrdup(val);
+	} else if (strcmp(key, "envid") == 0) {
+		free(env->envid);
+		env->envid = xstrdup(val);
+	} else if (strcmp(key, "ret") == 0) {
+		env->ret = strcmp(val, "full") == 0 ? 2 : 1;
+	} else if (strcmp(key, "rnotify") == 0 && env->nrcpts > 0) {
+		long long bits = strtonum(val, 0, 255, &errstr);
+		if (errstr != NULL)
+			return -1;
+		spool_envelope_set_notify(env, env->nrcpts - 1, (unsigned)bits);
+	} else if (strcmp(key, "rorcpt") == 0 && env->nrcpts > 0) {
+		spool_envelope_set_orcpt(env, env->nrcpts - 1, val);
 	} else if (strcmp(key, "rcpt") == 0) {
 		env->rcpts = xreallocarray(env->rcpts, env->nrcpts + 1,
 		    sizeof(char *));

@@ -1,6 +1,10 @@
-"""Failure reports (RFC 3464): a recipient refused with 5xx, or expired,
-gets a multipart/report to the envelope sender, from the null sender;
-a message from the null sender gets none (no loops)."""
+"""Delivery status reports (RFC 3464/3461): a recipient refused with 5xx,
+or expired, gets a multipart/report to the envelope sender, from the null
+sender; a message from the null sender gets none (no loops); NOTIFY=NEVER
+gets none, NOTIFY=SUCCESS gets a success report; ENVID and ORCPT are
+carried into the report and the accounting file; RET=FULL returns the
+whole message."""
+import smtplib
 import email
 import email.policy
 import time
@@ -25,16 +29,29 @@ original = "From: sender@demo.test\r\nSubject: the original\r\nX-Trace: 42\r\n\r
 tern.send(["nobody+r550@demo.test"], original, mail_from="sender@demo.test")
 tern.send(["slow+r450@demo.test"], original, mail_from="sender@demo.test")
 tern.send(["nobody+r550@demo.test"], original, mail_from="")
+with smtplib.SMTP(tern.ip, tern.port, timeout=10) as c:
+    c.ehlo("dsn.test")
+    c.sendmail("sender@demo.test", ["quiet+r550@demo.test"], original,
+               rcpt_options=["NOTIFY=NEVER"])
+    c.sendmail("sender@demo.test", ["happy@demo.test"], original,
+               mail_options=["RET=FULL", "ENVID=job+2B7"],
+               rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;orig+2Bx@demo.test"])
+    c.sendmail("sender@demo.test", ["full+r550@demo.test"], original,
+               mail_options=["RET=FULL"])
 
 
 def reports():
     return [m for m in sink.messages() if m["mail_from"] == ""]
 
 
-wait_for(lambda: len(reports()) >= 2, 15)
+wait_for(lambda: len(reports()) >= 4, 15)
 time.sleep(1)
 got = reports()
-t.eq(len(got), 2, "two reports: the 5xx and the expiry; none for the null sender")
+t.eq(len(got), 4, "four reports: two 5xx, the expiry and the success; none for "
+     "the null sender or NOTIFY=NEVER")
+success = [m for m in got if b"happy@demo.test" in sink.message_bytes(m)]
+full = [m for m in got if b"full+r550@demo.test" in sink.message_bytes(m)]
+got = [m for m in got if m not in success and m not in full]
 parsed = []
 for m in got:
     t.eq(m["rcpts"], ["sender@demo.test"], "a report goes to the envelope sender")
@@ -67,6 +84,23 @@ t.ok("550" in f.get("diagnostic-code", ""), "5xx: the remote reply as Diagnostic
 e = by_rcpt.get("rfc822; slow+r450@demo.test") or by_rcpt.get("rfc822;slow+r450@demo.test", {})
 t.ok(e.get("status", "").startswith("4.4.7"), "expiry: Status 4.4.7", e)
 t.eq(e.get("action"), "failed", "expiry: Action failed")
+if success:
+    msg = email.message_from_bytes(sink.message_bytes(success[0]), policy=email.policy.default)
+    f = status(msg)
+    t.eq(f.get("action"), "delivered", "NOTIFY=SUCCESS: Action delivered (the sink offers DSN)")
+    t.ok("job+7" in f.get("original-envelope-id", ""), "ENVID decoded from xtext", f)
+    t.ok("orig+x@demo.test" in f.get("original-recipient", ""), "ORCPT carried", f)
+else:
+    t.ok(False, "a success report arrived")
+if full:
+    msg = email.message_from_bytes(sink.message_bytes(full[0]), policy=email.policy.default)
+    t.eq(list(msg.iter_parts())[2].get_content_type(), "message/rfc822",
+         "RET=FULL: a failure report returns the whole message")
+else:
+    t.ok(False, "a RET=FULL failure report arrived")
+row = [r for r in tern.acct_rows()[1] if r["rcpt"] == "happy@demo.test"]
+t.ok(row and row[0]["envId"] == "job+7" and row[0]["orcpt"] == "rfc822;orig+x@demo.test",
+     "accounting carries envId and orcpt", row)
 t.eq(tern.stop(), 0, "pmtad exits 0")
 w.remove()
 t.done()

@@ -384,5 +384,17 @@ main(void)
 	test_params();
 	test_bad_params();
 	test_param_limit();
+	{
+		char out[32];
+
+		ok(smtp_xtext_decode("a+2Bb+3Dc", 9, out, sizeof(out)) == 0 &&
+		    strcmp(out, "a+b=c") == 0, "xtext: +2B and +3D decode");
+		ok(smtp_xtext_decode("x+2", 3, out, sizeof(out)) == -1,
+		    "xtext: a cut escape is refused");
+		ok(smtp_xtext_decode("x+0A", 4, out, sizeof(out)) == -1,
+		    "xtext: a control character is refused");
+		ok(smtp_xtext_decode("abcdef", 6, out, 4) == -1,
+		    "xtext: output that does not fit is refused");
+	}
 	return done_testing();
 }
