@@ -117,6 +117,9 @@ static const struct ctl_command {
 	{ { "resume", "queue", NULL }, 1, 1, ctl_resume_queue },
 	{ { "schedule", NULL, NULL }, 1, 1, ctl_schedule },
 	{ { "delete", NULL, NULL }, 1, 8, ctl_delete },
+	{ { "show", "jobs", NULL }, 0, 1, ctl_show_jobs },
+	{ { "pause", "job", NULL }, 1, 1, ctl_pause_job },
+	{ { "resume", "job", NULL }, 1, 1, ctl_resume_job },
 };
 
 enum ctl_status
@@ -138,6 +141,7 @@ ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	    "show version, show settings domain[/vmta], show queues [pattern], "
 	    "pause queue pattern, resume queue pattern, schedule pattern, "
 	    "delete [--dsn] [--no-accounting] [--queue=pattern] [--orig=addr] "
-	    "[--rcpt=addr] [--older-than=time], reload\n");
+	    "[--rcpt=addr] [--jobId=id] [--older-than=time], show jobs, "
+	    "pause job id, resume job id, reload\n");
 	return CTL_USAGE;
 }

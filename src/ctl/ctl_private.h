@@ -17,5 +17,11 @@ enum ctl_status ctl_schedule(const struct ctl_ctx *ctx, int argc,
 	    char **argv, struct buf *out);
 enum ctl_status ctl_delete(const struct ctl_ctx *ctx, int argc, char **argv,
 	    struct buf *out);
+enum ctl_status ctl_show_jobs(const struct ctl_ctx *ctx, int argc,
+	    char **argv, struct buf *out);
+enum ctl_status ctl_pause_job(const struct ctl_ctx *ctx, int argc,
+	    char **argv, struct buf *out);
+enum ctl_status ctl_resume_job(const struct ctl_ctx *ctx, int argc,
+	    char **argv, struct buf *out);
 
 #endif

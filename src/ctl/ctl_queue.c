@@ -1,7 +1,8 @@
 /*
- * ctl_queue: the runtime controls on queues (pmta-interfaces.md §2.3,
- * pmta-reference §3.8): show queues, pause/resume queue, schedule and
- * delete.  Patterns are "domain[/vmta]" with '*' wildcards.
+ * ctl_queue: the runtime controls on queues and jobs (pmta-interfaces.md
+ * §2.3, pmta-reference §3.8): show queues, pause/resume queue, schedule,
+ * delete, show jobs, pause/resume job.  Queue patterns are
+ * "domain[/vmta]" with '*' wildcards.
  */
 #include "config.h"
 
@@ -126,9 +127,10 @@ ctl_schedule(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	    "scheduled", out);
 }
 
-/* delete's filters: --orig, --rcpt (case-insensitive), --older-than. */
+/* delete's filters: --orig, --rcpt (case-insensitive), --jobId,
+ * --older-than. */
 struct ctl_delete_filter {
-	const char	*orig, *rcpt;
+	const char	*orig, *rcpt, *job;
 	long long	 older_than;
 };
 
@@ -138,7 +140,9 @@ ctl_delete_match(const struct queue_rcpt *r, void *arg)
 	const struct ctl_delete_filter *f = arg;
 	const struct spool_envelope *env = &r->msg->env;
 
-	return (f->orig == NULL || strcasecmp(env->orig, f->orig) == 0) &&
+	return (f->job == NULL || (r->msg->job != NULL &&
+	    strcmp(r->msg->job->name, f->job) == 0)) &&
+	    (f->orig == NULL || strcasecmp(env->orig, f->orig) == 0) &&
 	    (f->rcpt == NULL || strcasecmp(env->rcpts[r->idx], f->rcpt) == 0) &&
 	    (f->older_than == 0 || time(NULL) - env->queued >= f->older_than);
 }
@@ -146,7 +150,7 @@ ctl_delete_match(const struct queue_rcpt *r, void *arg)
 enum ctl_status
 ctl_delete(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 {
-	struct ctl_delete_filter f = { NULL, NULL, 0 };
+	struct ctl_delete_filter f = { NULL, NULL, NULL, 0 };
 	struct mta_delete del = { ctx->mta, false, true, 0 };
 	const char *pattern = NULL;
 	size_t n, total;
@@ -163,14 +167,16 @@ ctl_delete(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 			f.orig = argv[i] + 7;
 		else if (strncmp(argv[i], "--rcpt=", 7) == 0)
 			f.rcpt = argv[i] + 7;
+		else if (strncmp(argv[i], "--jobId=", 8) == 0)
+			f.job = argv[i] + 8;
 		else if (strncmp(argv[i], "--older-than=", 13) != 0 ||
 		    conf_parse_time(argv[i] + 13, &f.older_than) == -1) {
 			(void)buf_printf(out, "delete: unknown option %s\n", argv[i]);
 			return CTL_USAGE;
 		}
 	}
-	if (pattern == NULL && f.orig == NULL && f.rcpt == NULL) {
-		(void)buf_puts(out, "delete: give --queue, --orig or --rcpt\n");
+	if (pattern == NULL && f.orig == NULL && f.rcpt == NULL && f.job == NULL) {
+		(void)buf_puts(out, "delete: give --queue, --orig, --rcpt or --jobId\n");
 		return CTL_USAGE;
 	}
 	v = ctl_queues(ctx, pattern ? pattern : "*/*", &n, &total);
@@ -179,4 +185,50 @@ ctl_delete(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	free(v);
 	(void)buf_printf(out, "%zu recipient(s) deleted\n", del.count);
 	return CTL_OK;
+}
+
+/* show jobs: the layout of pmta-interfaces.md §2.3. */
+enum ctl_status
+ctl_show_jobs(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	size_t n = 0;
+
+	(void)buf_puts(out, "-----------------------------job-id ----#rcpt ---kbytes\n");
+	for (const struct queue_job *job = queue_mgr_jobs(ctx->qm); job != NULL;
+	    job = job->next, n++)
+		(void)buf_printf(out, "%35s %9zu %9.1f%s\n", job->name,
+		    job->nrcpts, (double)job->bytes / 1024.,
+		    job->paused ? " paused" : "");
+	(void)buf_printf(out, "\nTotal of %zu job(s).\n", n);
+	return CTL_OK;
+}
+
+static enum ctl_status
+ctl_job_pause(const struct ctl_ctx *ctx, const char *name, bool paused,
+    struct buf *out)
+{
+	struct queue_job *job = queue_job_find(ctx->qm, name);
+
+	if (job == NULL) {
+		(void)buf_printf(out, "no job \"%s\" in the queues\n", name);
+		return CTL_ERROR;
+	}
+	queue_job_pause(ctx->qm, job, paused);
+	(void)buf_printf(out, "job %s %s\n", name, paused ? "paused" : "resumed");
+	return CTL_OK;
+}
+
+enum ctl_status
+ctl_pause_job(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	return ctl_job_pause(ctx, argv[0], true, out);
+}
+
+enum ctl_status
+ctl_resume_job(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	return ctl_job_pause(ctx, argv[0], false, out);
 }

@@ -53,6 +53,7 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 	rec.rcpt = env->rcpts[r->idx];
 	rec.orcpt = spool_envelope_orcpt(env, r->idx);
 	rec.env_id = env->envid;
+	rec.job_id = env->jobid;
 	rec.dsn_action = type == 'b' ? "failed" :
 	    (s->ext & SMTP_EXT_DSN) ? "delivered" : "relayed";
 	rec.dsn_status = status;
@@ -145,6 +146,7 @@ mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
 	rec.rcpt = env->rcpts[r->idx];
 	rec.orcpt = spool_envelope_orcpt(env, r->idx);
 	rec.env_id = env->envid;
+	rec.job_id = env->jobid;
 	rec.dsn_action = "failed";
 	rec.dsn_status = status;
 	rec.dsn_diag = diag;

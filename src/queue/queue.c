@@ -49,6 +49,8 @@ struct queue_mgr {
 	queue_expire_cb	*expire;
 	void		*expire_arg;
 	struct queue	*queues;
+	struct queue_job *jobs;
+	struct queue_rcpt_list parked;	/* recipients of paused jobs */
 	size_t		 nrcpts, nmsgs;
 	bool		 stopped;
 };
@@ -121,6 +123,7 @@ queue_mgr_new(struct ev_loop *loop, struct spool *spool,
 	    queue_real_wall, NULL };
 
 	mgr->clock = clock != NULL ? *clock : real;
+	TAILQ_INIT(&mgr->parked);
 	heap_init(&mgr->wake, queue_wake_before, queue_wake_setidx);
 	ev_init(&mgr->timer, queue_on_timer);
 	mgr->timer.data = mgr;
@@ -172,7 +175,14 @@ queue_mgr_free(struct queue_mgr *mgr)
 {
 	struct queue *q;
 	struct queue_pool_rr *rr;
+	struct queue_job *job;
 
+	queue_free_list(&mgr->parked);
+	while ((job = mgr->jobs) != NULL) {
+		mgr->jobs = job->next;
+		free(job->name);
+		free(job);
+	}
 	while ((rr = mgr->pools) != NULL) {
 		mgr->pools = rr->next;
 		free(rr->pool);
@@ -363,6 +373,106 @@ queue_rcpt_expired(const struct queue_rcpt *r)
 	    r->msg->env.queued >= r->q->bounce_after;
 }
 
+static bool
+queue_parked(const struct queue_rcpt *r)
+{
+	return r->msg->job != NULL && r->msg->job->paused;
+}
+
+/* A recipient becomes ready, or parked while its job is paused. */
+static void
+queue_make_ready(struct queue_rcpt *r, bool head)
+{
+	struct queue *q = r->q;
+
+	if (queue_parked(r)) {
+		TAILQ_INSERT_TAIL(&q->mgr->parked, r, entry);
+		return;
+	}
+	if (head)
+		TAILQ_INSERT_HEAD(&q->ready, r, entry);
+	else
+		TAILQ_INSERT_TAIL(&q->ready, r, entry);
+	q->nready++;
+}
+
+static struct queue_job *
+queue_job_get(struct queue_mgr *mgr, const char *name)
+{
+	struct queue_job *job;
+
+	if (name == NULL)
+		return NULL;
+	if ((job = queue_job_find(mgr, name)) != NULL)
+		return job;
+	job = xcalloc(1, sizeof(*job));
+	job->name = xstrdup(name);
+	job->next = mgr->jobs;
+	mgr->jobs = job;
+	return job;
+}
+
+struct queue_job *
+queue_job_find(const struct queue_mgr *mgr, const char *name)
+{
+	for (struct queue_job *job = mgr->jobs; job != NULL; job = job->next)
+		if (strcmp(job->name, name) == 0)
+			return job;
+	return NULL;
+}
+
+struct queue_job *
+queue_mgr_jobs(const struct queue_mgr *mgr)
+{
+	return mgr->jobs;
+}
+
+static void
+queue_job_release(struct queue_mgr *mgr, struct queue_job *job)
+{
+	struct queue_job **pp;
+
+	if (job == NULL || job->nrcpts > 0 || job->paused)
+		return;
+	for (pp = &mgr->jobs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == job) {
+			*pp = job->next;
+			free(job->name);
+			free(job);
+			return;
+		}
+}
+
+void
+queue_job_pause(struct queue_mgr *mgr, struct queue_job *job, bool paused)
+{
+	struct queue_rcpt *r, *next;
+
+	job->paused = paused;
+	if (paused) {
+		for (struct queue *q = mgr->queues; q != NULL; q = q->next)
+			for (r = TAILQ_FIRST(&q->ready); r != NULL; r = next) {
+				next = TAILQ_NEXT(r, entry);
+				if (r->msg->job != job)
+					continue;
+				TAILQ_REMOVE(&q->ready, r, entry);
+				q->nready--;
+				TAILQ_INSERT_TAIL(&mgr->parked, r, entry);
+			}
+		return;
+	}
+	for (r = TAILQ_FIRST(&mgr->parked); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->msg->job != job)
+			continue;
+		TAILQ_REMOVE(&mgr->parked, r, entry);
+		queue_make_ready(r, false);
+	}
+	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
+		queue_kick(q);
+	queue_job_release(mgr, job);
+}
+
 /* Due waiting recipients become ready (or expire). */
 static void
 queue_due(struct queue *q, double now)
@@ -376,8 +486,7 @@ queue_due(struct queue *q, double now)
 			q->mgr->expire(r, q->mgr->expire_arg);
 			continue;
 		}
-		TAILQ_INSERT_TAIL(&q->ready, r, entry);
-		q->nready++;
+		queue_make_ready(r, false);
 	}
 }
 
@@ -446,6 +555,7 @@ queue_env_copy(struct spool_envelope *dst, const struct spool_envelope *src)
 	dst->srcmta = xstrdup(src->srcmta);
 	dst->vmta = src->vmta ? xstrdup(src->vmta) : NULL;
 	dst->envid = src->envid ? xstrdup(src->envid) : NULL;
+	dst->jobid = src->jobid ? xstrdup(src->jobid) : NULL;
 	dst->notify = NULL;
 	dst->orcpt = NULL;
 	dst->nalloc_notify = dst->nalloc_orcpt = 0;
@@ -496,6 +606,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 
 	OBJ_INIT(m, QUEUE_MSG_MAGIC);
 	queue_env_copy(&m->env, env);
+	m->job = queue_job_get(mgr, env->jobid);
 	m->refs = 1;	/* held while adding */
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		struct queue_rcpt *r;
@@ -514,8 +625,11 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		m->pending++;
 		mgr->nrcpts++;
 		r->q->bytes += (unsigned long long)env->body_size;
-		TAILQ_INSERT_TAIL(&r->q->ready, r, entry);
-		r->q->nready++;
+		if (m->job != NULL) {
+			m->job->nrcpts++;
+			m->job->bytes += (unsigned long long)env->body_size;
+		}
+		queue_make_ready(r, false);
 	}
 	m->done_file = done != NULL;
 	if (m->pending == 0)	/* everything was already finished */
@@ -575,6 +689,13 @@ queue_rcpt_finished(struct queue_rcpt *r)
 	struct queue_mgr *mgr = r->q->mgr;
 
 	r->q->bytes -= (unsigned long long)m->env.body_size;
+	if (m->job != NULL) {
+		m->job->nrcpts--;
+		m->job->bytes -= (unsigned long long)m->env.body_size;
+		queue_job_release(mgr, m->job);
+		if (m->pending == 1)
+			m->job = NULL;	/* may be gone now */
+	}
 	mgr->nrcpts--;
 	if (--m->pending == 0) {
 		/* the last one: the message goes, no need to note it */
@@ -612,8 +733,7 @@ queue_rcpt_defer(struct queue_rcpt *r, double seconds)
 void
 queue_rcpt_return(struct queue_rcpt *r)
 {
-	TAILQ_INSERT_HEAD(&r->q->ready, r, entry);
-	r->q->nready++;
+	queue_make_ready(r, true);
 }
 
 void
@@ -689,8 +809,7 @@ queue_schedule(struct queue *q)
 
 	while ((r = heap_pop(&q->waiting)) != NULL) {
 		q->nwaiting--;
-		TAILQ_INSERT_TAIL(&q->ready, r, entry);
-		q->nready++;
+		queue_make_ready(r, false);
 	}
 	q->retry_index = 0;
 	queue_kick(q);
@@ -722,7 +841,8 @@ queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
     queue_take_cb *take, void *take_arg)
 {
 	size_t n = queue_remove_list(&q->ready, &q->nready, match, match_arg,
-	    take, take_arg);
+	    take, take_arg), nparked = 0;
+	struct queue_rcpt *r, *next;
 
 	struct queue_rcpt **found = xcalloc(q->waiting.n, sizeof(*found));
 	size_t nfound = 0;
@@ -737,8 +857,16 @@ queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
 		take(found[i], take_arg);
 	}
 	free(found);
+	for (r = TAILQ_FIRST(&q->mgr->parked); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->q != q || !match(r, match_arg))
+			continue;
+		TAILQ_REMOVE(&q->mgr->parked, r, entry);
+		nparked++;
+		take(r, take_arg);
+	}
 	queue_wake_update(q);
-	return n + nfound;
+	return n + nfound + nparked;
 }
 
 void

@@ -28,8 +28,18 @@
 struct queue;
 struct queue_mgr;
 
+/* A job (X-Job): its recipients can be paused, resumed, deleted together. */
+struct queue_job {
+	struct queue_job	*next;
+	char			*name;
+	bool			 paused;
+	size_t			 nrcpts;	/* queued recipients */
+	unsigned long long	 bytes;
+};
+
 struct queue_msg {
 	unsigned		 magic;
+	struct queue_job	*job;		/* or NULL */
 	int			 refs;		/* pending recipients + batches */
 	struct spool_envelope	 env;
 	size_t			 pending;	/* recipients not finished */
@@ -164,6 +174,14 @@ typedef bool queue_filter_cb(const struct queue_rcpt *r, void *arg);
 typedef void queue_take_cb(struct queue_rcpt *r, void *arg);
 size_t	queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
 	    queue_take_cb *take, void *take_arg);
+
+/* Jobs: the list, one by name, pause/resume (recipients of a paused job
+ * are parked until it resumes). */
+struct queue_job *queue_mgr_jobs(const struct queue_mgr *mgr);
+struct queue_job *queue_job_find(const struct queue_mgr *mgr,
+	    const char *name);
+void	queue_job_pause(struct queue_mgr *mgr, struct queue_job *job,
+	    bool paused);
 
 /* Give back a batch's reference once every recipient has an outcome. */
 void	queue_batch_release(struct queue_batch *b);

@@ -478,6 +478,37 @@ smtpd_select_vmta(struct smtpd_session *s, size_t *hdr)
 	s->env.vmta = name[0] != '\0' ? xstrdup(name) : NULL;
 }
 
+/*
+ * The job of a message (pmta-interfaces §4.3): X-Job when the source
+ * processes it (removed unless retained), else the source's jobid-header;
+ * with the source's jobid-prefix in front.  Job IDs are printable and
+ * without white space: anything else becomes '_'.
+ */
+static void
+smtpd_select_job(struct smtpd_session *s, size_t *hdr)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&s->peer;
+	const struct conf_value *alt, *prefix;
+	char job[256] = "";
+
+	if (smtpd_source_bool(s, CONF_ID_PROCESS_X_JOB))
+		(void)smtp_header_take(&s->body, hdr, "X-Job",
+		    !smtpd_source_bool(s, CONF_ID_RETAIN_X_JOB), job, sizeof(job));
+	if (job[0] == '\0' && (alt = model_source_value(s->model, peer,
+	    CONF_ID_JOBID_HEADER)) != NULL && alt->u.s != NULL)
+		(void)smtp_header_take(&s->body, hdr, alt->u.s, false, job,
+		    sizeof(job));
+	if (job[0] == '\0')
+		return;
+	for (char *p = job; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			*p = '_';
+	prefix = model_source_value(s->model, peer, CONF_ID_JOBID_PREFIX);
+	free(s->env.jobid);
+	s->env.jobid = prefix != NULL && prefix->u.s != NULL ?
+	    xasprintf("%s%s", prefix->u.s, job) : xstrdup(job);
+}
+
 /* The header section is in (or the message ended, or it is too long):
  * process the X-headers, then start the spool file. */
 static void
@@ -490,6 +521,7 @@ smtpd_headers(struct smtpd_session *s)
 	if (hdr == 0)
 		hdr = s->body.len;	/* no end seen: all of it is header */
 	smtpd_select_vmta(s, &hdr);
+	smtpd_select_job(s, &hdr);
 	if (s->vmta_bad)
 		return;
 	if (spool_writer_begin(s->smtpd->spool, &s->env, &s->writer,

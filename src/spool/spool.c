@@ -129,6 +129,8 @@ spool_envelope_text(const struct spool_envelope *env, struct buf *b)
 		(void)buf_printf(b, "vmta %s\n", env->vmta);
 	if (env->envid != NULL)
 		(void)buf_printf(b, "envid %s\n", env->envid);
+	if (env->jobid != NULL)
+		(void)buf_printf(b, "jobid %s\n", env->jobid);
 	if (env->ret != 0)
 		(void)buf_printf(b, "ret %s\n", env->ret == 2 ? "full" : "hdrs");
 	for (size_t i = 0; i < env->nrcpts; i++) {
@@ -338,6 +340,7 @@ spool_envelope_free(struct spool_envelope *env)
 	free(env->orcpt);
 	free(env->notify);
 	free(env->envid);
+	free(env->jobid);
 	free(env->orig);
 	free(env->srcmta);
 	free(env->vmta);

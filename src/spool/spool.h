@@ -15,6 +15,7 @@
  *	srcmta <text>
  *	vmta <name>			(optional: the VirtualMTA or pool selected)
  *	envid <text>			(optional)
+ *	jobid <text>			(optional)
  *	ret full|hdrs			(optional)
  *	rcpt <address>			(one per recipient, in order)
  *	rnotify <bits>			(optional, for the rcpt line before it)
@@ -43,6 +44,7 @@ struct spool_envelope {
 	char	 *srcmta;	/* "helo-name (ip)" */
 	char	 *vmta;		/* VirtualMTA or pool selected, or NULL */
 	char	 *envid;	/* MAIL ... ENVID= (decoded), or NULL */
+	char	 *jobid;	/* X-Job (or jobid-header), or NULL */
 	int	  ret;		/* MAIL ... RET=: 0 not given, 1 HDRS, 2 FULL */
 	unsigned char *notify;	/* per recipient: dsn_notify bits; NULL = none */
 	char	**orcpt;	/* per recipient: ORCPT= (decoded), or NULL */

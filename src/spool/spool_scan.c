@@ -41,6 +41,9 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 	} else if (strcmp(key, "vmta") == 0) {
 		free(env->vmta);
 		env->vmta = xstrdup(val);
+	} else if (strcmp(key, "jobid") == 0) {
+		free(env->jobid);
+		env->jobid = xstrdup(val);
 	} else if (strcmp(key, "envid") == 0) {
 		free(env->envid);
 		env->envid = xstrdup(val);
