@@ -294,6 +294,8 @@ model_default_from(int id)
 		return CONF_ID_MAX_CONNECT_RATE;
 	case CONF_ID_BACKOFF_MAX_DATA_VOLUME_RATE:
 		return CONF_ID_MAX_DATA_VOLUME_RATE;
+	case CONF_ID_MAX_RCPT_PER_TRANSACTION:	/* its <domain> synonym */
+		return CONF_ID_DOMAIN_MAX_RCPT_PER_MESSAGE;
 	default:
 		return -1;
 	}

@@ -38,9 +38,17 @@ void
 mta_start(struct queue *q, void *arg)
 {
 	struct mta *m = arg;
+	const struct conf_value *v = model_settings_get(&(*m->model)->global,
+	    CONF_ID_TOTAL_MAX_SMTP_OUT);
+	long long total = v != NULL ? v->u.i :
+	    strtoll(conf_directives[CONF_ID_TOTAL_MAX_SMTP_OUT].def, NULL, 10);
 
 	if (m->stopping)
 		return;
+	if (total > 0 && m->stats.active >= total) {
+		m->full = true;		/* the queue waits for a free slot */
+		return;
+	}
 	(void)mta_session_new(m, q);
 }
 

@@ -40,6 +40,7 @@ struct mta {
 	struct mta_stats	 stats;
 	unsigned long		 dsn_seq;
 	unsigned long		 source_rr;	/* smtp-source-host rotation */
+	bool			 full;		/* a start was refused: total-max-smtp-out */
 	bool			 stopping;
 	LIST_HEAD(, mta_session) sessions;
 };
@@ -63,6 +64,8 @@ struct mta_session {
 	unsigned		 ext;
 	char			 esmtp[512];	/* dlvEsmtpAvailable */
 	struct queue_batch	 batch;
+	unsigned		 transactions;	/* on this connection */
+	unsigned		 max_transactions; /* max-msg-per-connection; 0 = no limit */
 	size_t			 replies;	/* envelope replies received */
 	bool			 mail_ok;
 	int			 rcpt_code[QUEUE_BATCH_MAX];

@@ -136,6 +136,16 @@ mta_session_connect(struct mta_session *s)
 	return -1;
 }
 
+/* max-msg-per-connection of the queue (0: no limit). */
+static unsigned
+mta_session_msg_limit(const struct mta_session *s)
+{
+	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, CONF_ID_MAX_MSG_PER_CONNECTION);
+
+	return v != NULL && !v->unlimited ? (unsigned)v->u.i : 0;
+}
+
 struct mta_session *
 mta_session_new(struct mta *m, struct queue *q)
 {
@@ -146,6 +156,7 @@ mta_session_new(struct mta *m, struct queue *q)
 	s->q = q;
 	s->model = model_ref(*m->model);
 	s->body_fd = -1;
+	s->max_transactions = mta_session_msg_limit(s);
 	LIST_INSERT_HEAD(&m->sessions, s, entry);
 	m->stats.active++;
 	queue_session_begin(q);
@@ -168,6 +179,7 @@ void
 mta_session_free(struct mta_session *s)
 {
 	struct queue *q = s->q;
+	struct mta *m = s->mta;
 
 	OBJ_CHECK(s, MTA_SESSION_MAGIC);
 	LIST_REMOVE(s, entry);
@@ -183,6 +195,10 @@ mta_session_free(struct mta_session *s)
 	OBJ_WIPE(s);
 	free(s);
 	queue_session_end(q);
+	if (m->full) {		/* a global slot is free again */
+		m->full = false;
+		queue_mgr_kick_all(q->mgr);
+	}
 }
 
 static void
@@ -209,6 +225,7 @@ mta_session_send_envelope(struct mta_session *s, size_t from)
 static void
 mta_session_transaction(struct mta_session *s)
 {
+	s->transactions++;
 	s->replies = 0;
 	s->rcpt_ok = 0;
 	s->mail_ok = false;
@@ -221,7 +238,9 @@ static void
 mta_session_next(struct mta_session *s)
 {
 	queue_batch_release(&s->batch);
-	if (s->mta->stopping || !queue_take(s->q, &s->batch)) {
+	if (s->mta->stopping || (s->max_transactions > 0 &&
+	    s->transactions >= s->max_transactions) ||
+	    !queue_take(s->q, &s->batch)) {
 		s->state = MTA_QUIT;
 		(void)conn_printf(&s->conn, "QUIT\r\n");
 		return;

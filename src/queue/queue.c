@@ -2,7 +2,7 @@
  * queue: per-domain/vmta queues and their recipients (see queue.h).
  *
  * Strategy: a queue with ready recipients asks the delivery side for a
- * session (queue_start_cb) as long as fewer than QUEUE_MAX_SMTP_OUT are
+ * session (queue_start_cb) as long as fewer than its max-smtp-out are
  * active; a session takes batches until none is ready.  Deferred
  * recipients wait in the queue's heap by retry time; each queue's next
  * due work (its earliest retry, or the end of a rate-limit wait) sits in
@@ -318,13 +318,29 @@ queue_retry_settings(struct queue *q)
 	q->bounce_after = queue_time(q, CONF_ID_BOUNCE_AFTER);
 }
 
+/* An integer setting of the queue, or the table's default. */
+static long long
+queue_int(struct queue *q, int id)
+{
+	const struct conf_value *v = model_queue_value(*q->mgr->model,
+	    q->domain, q->vmta, id);
+
+	if (v != NULL)
+		return v->unlimited ? 0 : v->u.i;
+	return strtoll(conf_directives[id].def, NULL, 10);
+}
+
 static void
 queue_settings(struct queue *q)
 {
 	const struct conf_value *v = model_queue_value(*q->mgr->model,
 	    q->domain, q->vmta, CONF_ID_MAX_MSG_RATE);
+	long long n;
 
 	queue_retry_settings(q);
+	q->max_out = (int)queue_int(q, CONF_ID_MAX_SMTP_OUT);
+	n = queue_int(q, CONF_ID_MAX_RCPT_PER_TRANSACTION);
+	q->batch_max = n > 0 && n < QUEUE_BATCH_MAX ? (size_t)n : QUEUE_BATCH_MAX;
 
 	q->interval = 0;
 	if (v != NULL && !v->unlimited && v->u.rate.count > 0)
@@ -332,6 +348,14 @@ queue_settings(struct queue *q)
 	else if (v == NULL && (v = model_queue_value(*q->mgr->model, q->domain,
 	    q->vmta, CONF_ID_MAX_MSG_PER_HOUR)) != NULL && v->u.i > 0)
 		q->interval = 3600. / (double)v->u.i;	/* legacy form of N/h */
+}
+
+void
+queue_mgr_kick_all(struct queue_mgr *mgr)
+{
+	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
+		if (q->nready > 0)
+			queue_kick(q);
 }
 
 void
@@ -357,8 +381,8 @@ queue_kick(struct queue *q)
 	if (q->mgr->stopped || q->paused || queue_rate_wait(q))
 		return;
 	/* one session per batch's worth of ready recipients, capped */
-	want = (int)((q->nready + QUEUE_BATCH_MAX - 1) / QUEUE_BATCH_MAX);
-	while (q->active < want && q->active < QUEUE_MAX_SMTP_OUT) {
+	want = (int)((q->nready + q->batch_max - 1) / q->batch_max);
+	while (q->active < want && q->active < q->max_out) {
 		int before = q->active;
 		q->mgr->start(q, q->mgr->arg);
 		if (q->active == before)
@@ -647,7 +671,7 @@ queue_take(struct queue *q, struct queue_batch *b)
 {
 	struct queue_rcpt *r, *next;
 
-	size_t max = q->interval > 0 ? 1 : QUEUE_BATCH_MAX;
+	size_t max = q->interval > 0 ? 1 : q->batch_max;
 
 	memset(b, 0, sizeof(*b));
 	if (q->mgr->stopped || q->paused ||

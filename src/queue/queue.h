@@ -23,7 +23,6 @@
 #define QUEUE_DEFAULT_VMTA	"{default}"
 #define QUEUE_BATCH_MAX		100	/* recipients per transaction */
 #define QUEUE_RETRY_DEFAULT	600.	/* PMTA's retry-after default, 10m */
-#define QUEUE_MAX_SMTP_OUT	20	/* PMTA's max-smtp-out default */
 
 struct queue;
 struct queue_mgr;
@@ -71,6 +70,8 @@ struct queue {
 	/* max-msg-rate, smooth: one recipient every `interval` seconds */
 	double			 interval;	/* 0: unlimited */
 	double			 next_ok;	/* earliest next attempt */
+	int			 max_out;	/* max-smtp-out */
+	size_t			 batch_max;	/* max-rcpt-per-transaction, capped */
 	/* retries (pmta-reference §3.6), read from the queue's settings */
 	long long		*retry_list;	/* retry-after, seconds; last repeats */
 	size_t			 nretry;
@@ -120,6 +121,9 @@ void	queue_mgr_run(struct queue_mgr *mgr);
 double	queue_mgr_next_wakeup(const struct queue_mgr *mgr);
 void	queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb,
 	    void *arg);
+/* Offer every queue with ready recipients a session (a global slot
+ * became free). */
+void	queue_mgr_kick_all(struct queue_mgr *mgr);
 /* The configuration changed: re-read every queue's settings. */
 void	queue_mgr_reconfigure(struct queue_mgr *mgr);
 void	queue_mgr_free(struct queue_mgr *mgr);
