@@ -22,6 +22,7 @@
 
 #include "acct/acct.h"
 #include "ctl/ctl.h"
+#include "dns/dns.h"
 #include "lib/log.h"
 #include "model/model.h"
 #include "mta/mta.h"
@@ -39,6 +40,7 @@ struct pmtad {
 	struct acct		*acct;
 	struct queue_mgr	*qm;
 	struct mta		*mta;
+	struct dns		*dns;
 	struct smtpd		*smtpd;
 	struct ctl_server	*ctl;
 	struct ctl_ctx		 ctx;
@@ -187,6 +189,9 @@ pmtad_open(struct pmtad *d)
 		return -1;
 	}
 	d->mta = mta_new(d->loop, &d->model, d->spool, d->acct);
+	if ((d->dns = dns_new(d->loop, d->model, &error)) == NULL)
+		log_warnx("dns: %s; only smtp-hosts routes work", error);
+	mta_set_dns(d->mta, d->dns);
 	d->qm = queue_mgr_new(d->loop, d->spool, &d->model, NULL, mta_start,
 	    d->mta);
 	queue_mgr_set_expire(d->qm, mta_expire, d->mta);
@@ -217,6 +222,7 @@ pmtad_close(struct pmtad *d)
 		smtpd_free(d->smtpd);
 	if (d->mta != NULL)
 		mta_free(d->mta);
+	dns_free(d->dns);
 	if (d->qm != NULL)
 		queue_mgr_free(d->qm);
 	acct_close(d->acct);

@@ -53,6 +53,12 @@ mta_start(struct queue *q, void *arg)
 }
 
 void
+mta_set_dns(struct mta *m, struct dns *d)
+{
+	m->dns = d;
+}
+
+void
 mta_stop(struct mta *m)
 {
 	m->stopping = true;

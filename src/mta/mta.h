@@ -13,6 +13,7 @@
 #include <ev.h>
 
 #include "acct/acct.h"
+#include "dns/dns.h"
 #include "model/model.h"
 #include "queue/queue.h"
 
@@ -32,6 +33,8 @@ struct mta_stats {
 struct mta *mta_new(struct ev_loop *loop, struct model *const *model,
 	    struct spool *spool, struct acct *acct);
 void	mta_free(struct mta *m);
+/* Deliver domains without smtp-hosts to their MX hosts through d. */
+void	mta_set_dns(struct mta *m, struct dns *d);
 /* The queue_start_cb for queue_mgr_new(). */
 void	mta_start(struct queue *q, void *arg);
 /* The queue_expire_cb: a recipient past bounce-after bounces. */

@@ -7,6 +7,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "dns/dns.h"
 #include "lib/conn.h"
 #include "mta/mta.h"
 #include "queue/dsn.h"
@@ -20,7 +21,15 @@
 #define MTA_DOT_TIMEOUT		600.	/* smtp-data-termination-timeout */
 #define MTA_BODY_CHUNK		(256 * 1024)
 
+/* One address to try: a host of smtp-hosts or of the MX answer. */
+struct mta_target {
+	char			 name[256];
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+};
+
 enum mta_state {
+	MTA_RESOLVING,
 	MTA_CONNECTING,
 	MTA_GREETING,
 	MTA_EHLO,
@@ -37,6 +46,7 @@ struct mta {
 	struct model *const	*model;
 	struct acct		*acct;
 	struct spool		*spool;
+	struct dns		*dns;		/* MX lookups, or NULL */
 	struct mta_stats	 stats;
 	unsigned long		 dsn_seq;
 	unsigned long		 source_rr;	/* smtp-source-host rotation */
@@ -54,8 +64,9 @@ struct mta_session {
 	struct conn		 conn;
 	bool			 conn_open;
 	enum mta_state		 state;
-	const struct conf_host	*hosts;		/* route, by preference */
-	size_t			 nhosts, host;
+	struct mta_target	*targets;	/* addresses to try, in order */
+	size_t			 ntargets, target;
+	struct dns_query	*dnsq;		/* while resolving */
 	char			 dest_name[256];
 	char			 dest_ip[64];
 	char			 src_ip[64];
@@ -91,6 +102,10 @@ void	mta_result_batch(struct mta_session *s, int code, const char *text);
 void	mta_dsn_report(struct mta *m, struct queue_rcpt *r,
 	    enum dsn_action action, const char *status, const char *remote_mta,
 	    const char *diagnostic);
+
+/* Every queued recipient of q bounces (the domain cannot get mail). */
+void	mta_bounce_queue(struct mta *m, struct queue *q, const char *code,
+	    const char *diag);
 
 /* Transient failure before a transaction: the queue waits for its retry. */
 void	mta_result_queue_failure(struct mta_session *s, const char *why);

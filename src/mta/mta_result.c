@@ -198,3 +198,40 @@ mta_expire(struct queue_rcpt *r, void *arg)
 	    r->msg->env.rcpts[r->idx]);
 	queue_rcpt_finished(r);
 }
+
+/* mta_bounce_queue: every queued recipient of a queue bounces. */
+struct mta_bounce {
+	struct mta	*mta;
+	const char	*code;
+	const char	*diag;
+};
+
+static bool
+mta_bounce_any(const struct queue_rcpt *r, void *arg)
+{
+	return true;
+}
+
+static void
+mta_bounce_one(struct queue_rcpt *r, void *arg)
+{
+	struct mta_bounce *b = arg;
+	char status[128], diag[600];
+
+	bounce_dsn_status(b->code, status, sizeof(status));
+	snprintf(diag, sizeof(diag), "smtp;%s", b->diag);
+	mta_account_local(b->mta, r, b->code, diag, bounce_category(status, diag));
+	mta_dsn_report(b->mta, r, DSN_FAILED, b->code, NULL, diag);
+	b->mta->stats.bounced++;
+	queue_rcpt_finished(r);
+}
+
+void
+mta_bounce_queue(struct mta *m, struct queue *q, const char *code,
+    const char *diag)
+{
+	struct mta_bounce b = { m, code, diag };
+	size_t n = queue_remove(q, mta_bounce_any, NULL, mta_bounce_one, &b);
+
+	log_info("%s: %zu recipient(s) bounced: %s", q->name, n, diag);
+}

@@ -41,21 +41,64 @@ mta_session_fail(struct mta_session *s, const char *why)
 	mta_session_free(s);
 }
 
-/* Route: smtp-hosts (or the legacy route) of the queue's settings. */
+/* The port for hosts that give none: default-smtp-port (25). */
 static int
+mta_session_port(const struct mta_session *s)
+{
+	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, CONF_ID_DEFAULT_SMTP_PORT);
+
+	return v != NULL ? (int)v->u.i : MTA_DEFAULT_PORT;
+}
+
+static void
+mta_session_add_target(struct mta_session *s, const char *name,
+    const struct sockaddr *sa, socklen_t len)
+{
+	struct mta_target *t;
+
+	s->targets = xreallocarray(s->targets, s->ntargets + 1, sizeof(*t));
+	t = &s->targets[s->ntargets++];
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	memcpy(&t->ss, sa, len);
+	t->len = len;
+}
+
+/*
+ * Route from smtp-hosts (or the legacy route): IP literals become targets
+ * at once.  Returns the domain whose MX to look up instead ("lookup-mx:X",
+ * or the queue's domain when no smtp-hosts is set), or NULL.
+ */
+static const char *
 mta_session_route(struct mta_session *s)
 {
 	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
 	    s->q->vmta, CONF_ID_SMTP_HOSTS);
+	int port = mta_session_port(s);
 
 	if (v == NULL || v->u.hosts.n == 0)
 		v = model_queue_value(s->model, s->q->domain, s->q->vmta,
 		    CONF_ID_ROUTE);
 	if (v == NULL || v->u.hosts.n == 0)
-		return -1;
-	s->hosts = v->u.hosts.v;
-	s->nhosts = v->u.hosts.n;
-	return 0;
+		return s->q->domain;
+	for (size_t i = 0; i < v->u.hosts.n; i++) {
+		const struct conf_host *h = &v->u.hosts.v[i];
+		struct sockaddr_storage ss;
+		socklen_t len;
+		const char *error;
+
+		if (h->lookup_mx)
+			return s->ntargets == 0 ? h->name : NULL;
+		if (addr_parse_hostport(h->name, h->port ? h->port : port,
+		    false, &ss, &len, &error) == -1) {
+			log_warnx("%s: smtp-hosts entry \"%s\" skipped: host "
+			    "names are not resolved yet, only IP addresses and "
+			    "lookup-mx:", s->q->name, h->name);
+			continue;
+		}
+		mta_session_add_target(s, h->name, (struct sockaddr *)&ss, len);
+	}
+	return NULL;
 }
 
 /*
@@ -97,29 +140,24 @@ mta_session_source(struct mta_session *s, struct sockaddr_storage *src,
 	return 1;
 }
 
-/* Connect to the next host of the route; -1 when none is left. */
+/* Connect to the next target; -1 when none is left. */
 static int
 mta_session_connect(struct mta_session *s)
 {
-	while (s->host < s->nhosts) {
-		const struct conf_host *h = &s->hosts[s->host++];
-		struct sockaddr_storage ss, src;
-		socklen_t len, srclen = 0;
-		const char *error;
+	while (s->target < s->ntargets) {
+		const struct mta_target *t = &s->targets[s->target++];
+		struct sockaddr_storage src;
+		socklen_t srclen = 0;
 		int fd, bound;
 
-		if (h->lookup_mx || addr_parse_hostport(h->name, h->port ?
-		    h->port : MTA_DEFAULT_PORT, false, &ss, &len, &error) == -1) {
-			log_warnx("%s: host \"%s\" skipped: only IP addresses are "
-			    "routed until DNS support lands", s->q->name, h->name);
-			continue;
-		}
-		strlcpy(s->dest_name, h->name, sizeof(s->dest_name));
-		addr_ntop((struct sockaddr *)&ss, s->dest_ip, sizeof(s->dest_ip));
+		strlcpy(s->dest_name, t->name, sizeof(s->dest_name));
+		addr_ntop((const struct sockaddr *)&t->ss, s->dest_ip,
+		    sizeof(s->dest_ip));
 		if ((bound = mta_session_source(s, &src, &srclen)) == -1)
 			continue;
-		if ((fd = conn_connect_socket((struct sockaddr *)&ss, len,
-		    bound ? (struct sockaddr *)&src : NULL, srclen)) == -1) {
+		if ((fd = conn_connect_socket((const struct sockaddr *)&t->ss,
+		    t->len, bound ? (struct sockaddr *)&src : NULL,
+		    srclen)) == -1) {
 			log_warn("%s: connect to %s", s->q->name, s->dest_ip);
 			continue;
 		}
@@ -136,6 +174,44 @@ mta_session_connect(struct mta_session *s)
 	return -1;
 }
 
+/* The MX answer: targets in preference order, or the queue's fate. */
+static void
+mta_session_resolved(void *arg, const struct dns_result *r)
+{
+	struct mta_session *s = OBJ_CAST(mta_session, arg, MTA_SESSION_MAGIC);
+	char why[512];
+	int port = mta_session_port(s);
+
+	s->dnsq = NULL;
+	if (r->status == DNS_NXDOMAIN || r->status == DNS_NULL_MX ||
+	    r->status == DNS_NO_ADDRESS) {
+		snprintf(why, sizeof(why), "%s %s: %s", r->status == DNS_NULL_MX ?
+		    "556 5.1.10" : "550 5.1.2", s->q->domain, r->error);
+		mta_bounce_queue(s->mta, s->q, r->status == DNS_NULL_MX ?
+		    "5.1.10" : "5.1.2", why);
+		mta_session_free(s);
+		return;
+	}
+	if (r->status != DNS_OK) {
+		snprintf(why, sizeof(why), "451 4.4.3 %s: DNS: %s", s->q->domain,
+		    r->error ? r->error : "lookup failed");
+		mta_session_fail(s, why);
+		return;
+	}
+	for (size_t i = 0; i < r->nhosts; i++)
+		for (size_t j = 0; j < r->hosts[i].naddr; j++) {
+			struct sockaddr_storage ss = r->hosts[i].addr[j];
+			if (ss.ss_family == AF_INET)
+				((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+			else
+				((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+			mta_session_add_target(s, r->hosts[i].name,
+			    (struct sockaddr *)&ss, r->hosts[i].addrlen[j]);
+		}
+	if (mta_session_connect(s) == -1)
+		mta_session_fail(s, "451 4.4.1 no MX host could be connected");
+}
+
 /* max-msg-per-connection of the queue (0: no limit). */
 static unsigned
 mta_session_msg_limit(const struct mta_session *s)
@@ -150,6 +226,7 @@ struct mta_session *
 mta_session_new(struct mta *m, struct queue *q)
 {
 	struct mta_session *s = xcalloc(1, sizeof(*s));
+	const char *mx;
 
 	OBJ_INIT(s, MTA_SESSION_MAGIC);
 	s->mta = m;
@@ -160,13 +237,15 @@ mta_session_new(struct mta *m, struct queue *q)
 	LIST_INSERT_HEAD(&m->sessions, s, entry);
 	m->stats.active++;
 	queue_session_begin(q);
-	if (mta_session_route(s) == -1) {
-		log_warnx("%s: no smtp-hosts for this domain (MX delivery is "
-		    "not available yet)", q->name);
-		queue_failure(q, "451 4.4.4 no route: MX delivery is not "
-		    "available yet; set smtp-hosts");
-		mta_session_free(s);
-		return NULL;
+	if ((mx = mta_session_route(s)) != NULL) {
+		if (m->dns == NULL) {
+			queue_failure(q, "451 4.4.3 no DNS resolver");
+			mta_session_free(s);
+			return NULL;
+		}
+		s->state = MTA_RESOLVING;
+		s->dnsq = dns_resolve_mx(m->dns, mx, mta_session_resolved, s);
+		return s;	/* (the callback may already have run) */
 	}
 	if (mta_session_connect(s) == -1) {
 		mta_session_fail(s, "451 4.4.1 no host could be connected");
@@ -188,6 +267,9 @@ mta_session_free(struct mta_session *s)
 		conn_free(&s->conn);
 	if (s->body_fd != -1)
 		close(s->body_fd);
+	if (s->dnsq != NULL)
+		dns_cancel(s->dnsq);
+	free(s->targets);
 	for (size_t i = 0; i < QUEUE_BATCH_MAX; i++)
 		free(s->rcpt_text[i]);
 	queue_batch_release(&s->batch);

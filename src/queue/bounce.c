@@ -30,6 +30,7 @@ static const struct {
 	{ "*.1.6", "mailbox has moved" },
 	{ "*.1.7", "bad sender's mailbox address syntax" },
 	{ "*.1.8", "bad sender's system address" },
+	{ "*.1.10", "recipient address has null MX" },
 	{ "*.2.0", "other or undefined mailbox status" },
 	{ "*.2.1", "mailbox disabled, not accepting messages" },
 	{ "*.2.2", "mailbox full" },

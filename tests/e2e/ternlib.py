@@ -150,7 +150,7 @@ class Sink:
 class Tern:
     """A pmtad with its own config, spool and accounting file."""
 
-    def __init__(self, work, body, ip="127.0.0.1", port=None):
+    def __init__(self, work, body, ip="127.0.0.1", port=None, dns_port=None):
         self.work = work
         self.ip = ip
         self.port = port or free_port(ip)
@@ -162,6 +162,9 @@ class Tern:
         with open(self.config, "w") as f:
             f.write("smtp-listener %s:%d\n" % (ip, self.port))
             f.write("host-name tern.test\n")
+            # DNS stays on loopback: a port where nothing answers, unless
+            # the test runs its own DNS server (dns_port)
+            f.write("name-server 127.0.0.1:%d\n" % (dns_port or free_port()))
             f.write("spool %s\nlog-file %s\n" % (self.spool, self.log))
             f.write("<acct-file %s>\n    records d,b\n</acct-file>\n" % self.acct)
             f.write(body)
