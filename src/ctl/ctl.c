@@ -46,35 +46,52 @@ ctl_count_domains(const struct queue_mgr *qm)
 	return n;
 }
 
+/* One traffic row of show status: inbound then outbound. */
+static void
+ctl_traffic_row(struct buf *out, const char *label, struct meter_count in,
+    struct meter_count o)
+{
+	(void)buf_printf(out, "%11s%11llu%10llu%12.1f%11llu%10llu%12.1f\n", label,
+	    in.rcpts, in.msgs, (double)in.bytes / 1024., o.rcpts, o.msgs,
+	    (double)o.bytes / 1024.);
+}
+
 static enum ctl_status
 ctl_show_status(const struct ctl_ctx *ctx, int argc, char **argv,
     struct buf *out)
 {
-	const struct smtpd_stats *in = smtpd_stats(ctx->smtpd);
+	const struct meter *in = &smtpd_stats(ctx->smtpd)->traffic;
 	const struct mta_stats *o = mta_stats(ctx->mta);
 	time_t now = time(NULL);
 	long up = (long)(now - ctx->started);
-	char nowstr[32], started[32], inkb[32], outkb[32];
+	unsigned long long kb = 0;
+	char nowstr[32], started[32];
 
+	for (const struct queue *q = queue_mgr_first(ctx->qm); q != NULL;
+	    q = q->next)
+		kb += q->bytes;
 	ctl_time(now, nowstr, sizeof(nowstr));
 	ctl_time(ctx->started, started, sizeof(started));
-	snprintf(inkb, sizeof(inkb), "%.1f", (double)in->bytes / 1024.);
-	snprintf(outkb, sizeof(outkb), "%.1f", (double)o->bytes / 1024.);
-	(void)buf_printf(out,
-	    "Tern v%s status on %s on %s\n\n"
+	(void)buf_printf(out, "Tern v%s status on %s on %s\n\n"
 	    "  Traffic    ------------inbound------------  ------------outbound-----------\n"
-	    "                 rcpts      msgs      kbytes      rcpts      msgs      kbytes\n"
-	    "      Total %10lu%10lu%12s%11lu%10lu%12s\n\n"
-	    " Connections    active       top     maximum\n"
-	    "    Inbound %10d\n"
-	    "   Outbound %10d\n\n"
-	    "     Queues      rcpts   domains\n"
-	    "       SMTP %10zu%10zu\n\n"
+	    "                 rcpts      msgs      kbytes      rcpts      msgs      kbytes\n",
+	    PACKAGE_VERSION, (*ctx->model)->host_name, nowstr);
+	ctl_traffic_row(out, "Total", in->total, o->traffic.total);
+	ctl_traffic_row(out, "Last Hour", meter_last_hour(in, now),
+	    meter_last_hour(&o->traffic, now));
+	ctl_traffic_row(out, "Top/Hour", meter_top_hour(in, now),
+	    meter_top_hour(&o->traffic, now));
+	ctl_traffic_row(out, "Last Min.", meter_last_minute(in, now),
+	    meter_last_minute(&o->traffic, now));
+	ctl_traffic_row(out, "Top/Min.", meter_top_minute(in, now),
+	    meter_top_minute(&o->traffic, now));
+	(void)buf_printf(out, "\n Connections    active       top     maximum\n"
+	    "    Inbound %10d\n   Outbound %10d\n\n"
+	    "     Queues      rcpts   domains      kbytes\n"
+	    "       SMTP %10zu%10zu%12.1f\n\n"
 	    "     Status    running    Started  %s    Uptime %3ld %2ld:%02ld:%02ld\n",
-	    PACKAGE_VERSION, (*ctx->model)->host_name, nowstr,
-	    in->recipients, in->messages, inkb, o->delivered,
-	    o->messages, outkb, in->active, o->active,
-	    queue_mgr_rcpts(ctx->qm), ctl_count_domains(ctx->qm), started,
+	    smtpd_stats(ctx->smtpd)->active, o->active, queue_mgr_rcpts(ctx->qm),
+	    ctl_count_domains(ctx->qm), (double)kb / 1024., started,
 	    up / 86400, up / 3600 % 24, up / 60 % 60, up % 60);
 	return CTL_OK;
 }

@@ -14,6 +14,7 @@
 
 #include "acct/acct.h"
 #include "dns/dns.h"
+#include "lib/meter.h"
 #include "model/model.h"
 #include "queue/queue.h"
 
@@ -27,6 +28,7 @@ struct mta_stats {
 	unsigned long	messages;	/* transactions with a delivery */
 	unsigned long long bytes;	/* of those messages */
 	int		active;		/* sessions now */
+	struct meter	traffic;	/* delivered: recipients, messages, bytes */
 };
 
 /* *model is read at each session start (the daemon swaps it on reload). */

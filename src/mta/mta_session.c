@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -480,6 +481,8 @@ mta_session_reply(struct mta_session *s)
 		if (code / 100 == 2 && s->rcpt_ok > 0) {
 			s->mta->stats.messages++;
 			s->mta->stats.bytes += (unsigned long long)s->body_size;
+			meter_add(&s->mta->stats.traffic, time(NULL), s->rcpt_ok, 1,
+			    (unsigned long long)s->body_size);
 		}
 		for (size_t i = 0; i < s->batch.n; i++)
 			if (s->rcpt_code[i] / 100 == 2)

@@ -8,6 +8,7 @@
 
 #include <ev.h>
 
+#include "lib/meter.h"
 #include "model/model.h"
 #include "queue/queue.h"
 #include "spool/spool.h"
@@ -20,6 +21,7 @@ struct smtpd_stats {
 	unsigned long	recipients;	/* of accepted messages */
 	unsigned long long bytes;	/* message bytes accepted */
 	int		active;		/* sessions now */
+	struct meter	traffic;	/* accepted: recipients, messages, bytes */
 };
 
 struct smtpd *smtpd_new(struct ev_loop *loop, struct model *const *model,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "lib/log.h"
 #include "lib/magic.h"
@@ -390,6 +391,8 @@ smtpd_message_committed(void *arg, int error)
 		d->stats.messages++;
 		d->stats.recipients += s->env.nrcpts;
 		d->stats.bytes += s->rx.bytes;
+		meter_add(&d->stats.traffic, time(NULL), s->env.nrcpts, 1,
+		    s->rx.bytes);
 		log_debug("(in) %s: message %s accepted for %zu recipient(s)",
 		    s->peer_ip, s->env.id, s->env.nrcpts);
 		smtpd_reply(s, "250 2.6.0 message received");
