@@ -111,6 +111,22 @@ pmtad_log_unacted(const struct model *m)
 }
 
 /*
+ * After a reload: the recipients queued for a VirtualMTA the new
+ * configuration no longer has bounce (pmta-reference §3.2).
+ */
+static void
+pmtad_vmtas_gone(struct pmtad *d)
+{
+	for (struct queue *q = queue_mgr_first(d->qm); q != NULL; q = q->next)
+		if (strcmp(q->vmta, QUEUE_DEFAULT_VMTA) != 0 &&
+		    model_vmta_find(d->model, q->vmta) == NULL &&
+		    q->nready + q->nwaiting > 0)
+			mta_bounce_queue(d->mta, q,
+			    "5.3.5 (specified VirtualMTA does not exist)",
+			    "550 5.3.5 specified VirtualMTA does not exist");
+}
+
+/*
  * Reload: parse the file into a new snapshot; only if it is valid swap
  * it in.  Sessions keep the snapshot they started with; queues re-read
  * their settings; accounting files are reopened.  The spool and the
@@ -148,6 +164,7 @@ pmtad_reload(void *arg, struct buf *out)
 	model_unref(d->model);
 	d->model = m;
 	queue_mgr_reconfigure(d->qm);
+	pmtad_vmtas_gone(d);
 	log_info("configuration %s reloaded", m->config_path);
 	pmtad_log_unacted(m);
 	return 0;

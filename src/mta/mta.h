@@ -39,6 +39,10 @@ void	mta_free(struct mta *m);
 void	mta_set_dns(struct mta *m, struct dns *d);
 /* The queue_start_cb for queue_mgr_new(). */
 void	mta_start(struct queue *q, void *arg);
+/* Every queued recipient of q bounces with status code and reply diag
+ * (the domain cannot get mail, the VirtualMTA is gone ...). */
+void	mta_bounce_queue(struct mta *m, struct queue *q, const char *code,
+	    const char *diag);
 /* The queue_expire_cb: a recipient past bounce-after bounces. */
 void	mta_expire(struct queue_rcpt *r, void *arg);
 /* Finish the transactions in flight, then close every session. */

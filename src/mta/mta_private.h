@@ -103,10 +103,6 @@ void	mta_dsn_report(struct mta *m, struct queue_rcpt *r,
 	    enum dsn_action action, const char *status, const char *remote_mta,
 	    const char *diagnostic);
 
-/* Every queued recipient of q bounces (the domain cannot get mail). */
-void	mta_bounce_queue(struct mta *m, struct queue *q, const char *code,
-	    const char *diag);
-
 /* Transient failure before a transaction: the queue waits for its retry. */
 void	mta_result_queue_failure(struct mta_session *s, const char *why);
 

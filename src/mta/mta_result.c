@@ -137,7 +137,11 @@ mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
 	struct acct_record rec;
 	char status[128];
 
-	bounce_dsn_status(code, status, sizeof(status));
+	/* "5.3.5 (text)": a status with its own text; else the RFC 3463 one */
+	if (strchr(code, ' ') != NULL)
+		snprintf(status, sizeof(status), "%s", code);
+	else
+		bounce_dsn_status(code, status, sizeof(status));
 	memset(&rec, 0, sizeof(rec));
 	rec.type = 'b';
 	rec.logged = time(NULL);
@@ -216,12 +220,16 @@ static void
 mta_bounce_one(struct queue_rcpt *r, void *arg)
 {
 	struct mta_bounce *b = arg;
-	char status[128], diag[600];
+	char status[128], code[16], diag[600];
 
-	bounce_dsn_status(b->code, status, sizeof(status));
+	snprintf(code, sizeof(code), "%.*s", (int)strcspn(b->code, " "), b->code);
+	if (strchr(b->code, ' ') != NULL)
+		snprintf(status, sizeof(status), "%s", b->code);
+	else
+		bounce_dsn_status(code, status, sizeof(status));
 	snprintf(diag, sizeof(diag), "smtp;%s", b->diag);
 	mta_account_local(b->mta, r, b->code, diag, bounce_category(status, diag));
-	mta_dsn_report(b->mta, r, DSN_FAILED, b->code, NULL, diag);
+	mta_dsn_report(b->mta, r, DSN_FAILED, code, NULL, diag);
 	b->mta->stats.bounced++;
 	queue_rcpt_finished(r);
 }

@@ -4,7 +4,7 @@ reload is swapped in without dropping queued mail, and a changed
 max-msg-rate takes effect (the held messages are delivered)."""
 import signal
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port
 
 t = Tap()
 w = Workdir("b09")
@@ -72,6 +72,33 @@ wait_for(lambda: len(sink.messages()) >= 4, 15)
 got = sorted(r for m in sink.messages() for r in m["rcpts"])
 t.eq(got, ["user%d@demo.test" % i for i in range(4)],
      "after the reload the held messages are delivered (nothing lost)")
+# A VirtualMTA removed by a reload: its queued recipients bounce with
+# 5.3.5 (specified VirtualMTA does not exist).
+gone = base.replace("max-msg-rate 1/h", "max-msg-rate 100/s") + """
+<virtual-mta gone>
+</virtual-mta>
+<domain nowhere.test>
+    smtp-hosts [127.0.0.1]:%d
+</domain>
+<source 127.0.0.2>
+    always-allow-relaying yes
+    default-virtual-mta gone
+</source>
+""" % free_port()
+write_config(gone)
+t.eq(tern.pmta("reload").returncode, 0, "reload with a new VirtualMTA")
+import smtplib
+with smtplib.SMTP(timeout=10, source_address=("127.0.0.2", 0)) as c:
+    c.connect(tern.ip, tern.port)
+    c.sendmail("s@demo.test", ["x@nowhere.test"], "Subject: v\r\n\r\nbody\r\n")
+time.sleep(0.5)
+write_config(base.replace("max-msg-rate 1/h", "max-msg-rate 100/s"))
+t.eq(tern.pmta("reload").returncode, 0, "reload without it")
+wait_for(lambda: any(r["rcpt"] == "x@nowhere.test" for r in tern.acct_rows()[1]), 10)
+row = [r for r in tern.acct_rows()[1] if r["rcpt"] == "x@nowhere.test"]
+t.ok(row and row[0]["type"] == "b" and
+     row[0]["dsnStatus"] == "5.3.5 (specified VirtualMTA does not exist)",
+     "its queued recipients bounce with 5.3.5", row)
 t.eq(tern.stop(), 0, "pmtad exits 0")
 w.remove()
 t.done()
