@@ -339,6 +339,7 @@ queue_settings(struct queue *q)
 
 	queue_retry_settings(q);
 	q->max_out = (int)queue_int(q, CONF_ID_MAX_SMTP_OUT);
+	q->priority = (int)queue_int(q, CONF_ID_QUEUE_PRIORITY);
 	n = queue_int(q, CONF_ID_MAX_RCPT_PER_TRANSACTION);
 	q->batch_max = n > 0 && n < QUEUE_BATCH_MAX ? (size_t)n : QUEUE_BATCH_MAX;
 
@@ -350,12 +351,31 @@ queue_settings(struct queue *q)
 		q->interval = 3600. / (double)v->u.i;	/* legacy form of N/h */
 }
 
+static int
+queue_priority_cmp(const void *a, const void *b)
+{
+	const struct queue *x = *(const struct queue *const *)a;
+	const struct queue *y = *(const struct queue *const *)b;
+
+	return y->priority - x->priority;
+}
+
 void
 queue_mgr_kick_all(struct queue_mgr *mgr)
 {
+	struct queue **v = NULL;
+	size_t n = 0;
+
 	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
-		if (q->nready > 0)
-			queue_kick(q);
+		if (q->nready > 0) {
+			v = xreallocarray(v, n + 1, sizeof(*v));
+			v[n++] = q;
+		}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), queue_priority_cmp);
+	for (size_t i = 0; i < n; i++)
+		queue_kick(v[i]);
+	free(v);
 }
 
 void

@@ -71,6 +71,7 @@ struct queue {
 	double			 interval;	/* 0: unlimited */
 	double			 next_ok;	/* earliest next attempt */
 	int			 max_out;	/* max-smtp-out */
+	int			 priority;	/* queue-priority, 0..100 */
 	size_t			 batch_max;	/* max-rcpt-per-transaction, capped */
 	/* retries (pmta-reference §3.6), read from the queue's settings */
 	long long		*retry_list;	/* retry-after, seconds; last repeats */
@@ -121,8 +122,8 @@ void	queue_mgr_run(struct queue_mgr *mgr);
 double	queue_mgr_next_wakeup(const struct queue_mgr *mgr);
 void	queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb,
 	    void *arg);
-/* Offer every queue with ready recipients a session (a global slot
- * became free). */
+/* Offer every queue with ready recipients a session, the highest
+ * queue-priority first (a global slot became free). */
 void	queue_mgr_kick_all(struct queue_mgr *mgr);
 /* The configuration changed: re-read every queue's settings. */
 void	queue_mgr_reconfigure(struct queue_mgr *mgr);

@@ -1,7 +1,8 @@
 /*
  * Fake-clock tests for the queue manager: the retry-after series (the
  * last interval repeats, a delivery starts it over), recipient holds,
- * bounce-after expiry, smooth max-msg-rate, pause/resume, oldest first.
+ * bounce-after expiry, smooth max-msg-rate, pause/resume, oldest first,
+ * queue-priority for a free global slot.
  * The manager runs without libev: the test moves the clock and calls
  * queue_mgr_run(), and plays the delivery side itself.
  */
@@ -33,9 +34,14 @@ static struct queue *started[64];
 static int nstarted;
 static int nexpired;
 
+static int slot_cap, slots_used;	/* total-max-smtp-out, played here */
+
 static void
 on_start(struct queue *q, void *arg)
 {
+	if (slot_cap > 0 && slots_used >= slot_cap)
+		return;			/* declined: no global slot */
+	slots_used++;
 	queue_session_begin(q);
 	if (nstarted < 64)
 		started[nstarted++] = q;
@@ -87,6 +93,7 @@ attempt(struct queue *q, int outcome)
 	}
 	if (outcome == 0)
 		queue_failure(q, "451 4.4.1 no answer");
+	slots_used--;
 	queue_session_end(q);
 	return n;
 }
@@ -194,6 +201,7 @@ test_pause_order(struct queue_mgr *mgr)
 	if (q == NULL)
 		return;
 	queue_pause(q, true);
+	slots_used--;
 	queue_session_end(q);	/* the session found the queue paused */
 	add(mgr, "second@order.test");
 	add(mgr, "third@order.test");
@@ -206,6 +214,38 @@ test_pause_order(struct queue_mgr *mgr)
 		queue_rcpt_finished(b.rcpts[0]);
 		queue_batch_release(&b);
 	}
+}
+
+static void
+test_priority(struct queue_mgr *mgr)
+{
+	struct queue *busy, *q;
+
+	nstarted = 0;
+	slot_cap = 1;
+	slots_used = 0;		/* sessions of the tests above are left open */
+	add(mgr, "x@busy.test");
+	busy = last_start();
+	/* high first: the manager's list then has low.test in front, so only
+	 * the priority order can give the slot to high.test */
+	add(mgr, "z@high.test");
+	add(mgr, "y@low.test");
+	is_int(nstarted, 1, "one global slot: the other queues wait");
+	if (busy == NULL)
+		return;
+	attempt(busy, 2);		/* frees the slot ... */
+	queue_mgr_kick_all(mgr);	/* ... which goes to the best queue */
+	q = last_start();
+	ok(nstarted == 2 && q != NULL && strcmp(q->domain, "high.test") == 0,
+	    "queue-priority 90 gets the free slot before 10");
+	if (q != NULL)
+		attempt(q, 2);
+	queue_mgr_kick_all(mgr);
+	q = last_start();
+	ok(q != NULL && strcmp(q->domain, "low.test") == 0, "then the lower one");
+	if (q != NULL)
+		attempt(q, 2);
+	slot_cap = 0;
 }
 
 int
@@ -228,7 +268,9 @@ main(void)
 	fprintf(f, "spool %s/spool\n"
 	    "<domain retry.test>\n retry-after 1m,5m,30m\n</domain>\n"
 	    "<domain expire.test>\n retry-recipients-after 2m\n bounce-after 1h\n</domain>\n"
-	    "<domain rated.test>\n max-msg-rate 6/m\n</domain>\n", dir);
+	    "<domain rated.test>\n max-msg-rate 6/m\n</domain>\n"
+	    "<domain low.test>\n queue-priority 10\n</domain>\n"
+	    "<domain high.test>\n queue-priority 90\n</domain>\n", dir);
 	fclose(f);
 	conf_errors_init(&e);
 	m = model_load(path, &e);
@@ -244,6 +286,7 @@ main(void)
 	test_expiry(mgr);
 	test_rate(mgr);
 	test_pause_order(mgr);
+	test_priority(mgr);
 	queue_mgr_free(mgr);
 	spool_close(spool);
 	model_unref(m);
