@@ -110,6 +110,8 @@ mta_dsn_report(struct mta *m, struct queue_rcpt *r, enum dsn_action action,
 	dr.remote_mta = remote_mta;
 	dr.diagnostic = diagnostic;
 	dr.last_attempt = time(NULL);
+	if (action == DSN_DELAYED && r->q->bounce_after > 0)
+		dr.will_retry_until = env->queued + (time_t)r->q->bounce_after;
 	memset(&dm, 0, sizeof(dm));
 	snprintf(seed, sizeof(seed), "%llx.%lx.%lx", (long long)time(NULL),
 	    (unsigned long)getpid(), ++m->dsn_seq);

@@ -79,6 +79,38 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 		    DSN_DELIVERED : DSN_RELAYED, enhanced, dsn_mta, diag);
 }
 
+/*
+ * NOTIFY=DELAY (RFC 3461): once a message has waited notify-of-delay-every
+ * (4h), a deferred recipient that asked for it gets a delay report, at
+ * most one per message and interval.
+ */
+static void
+mta_delay_report(struct mta_session *s, struct queue_rcpt *r, int code,
+    const char *text)
+{
+	const struct conf_value *v = model_queue_value(s->model, r->q->domain,
+	    r->q->vmta, CONF_ID_NOTIFY_OF_DELAY_EVERY);
+	long long every = 4 * 3600;
+	time_t now = time(NULL);
+	char enhanced[16], diag[SMTP_REPLY_TEXT_MAX + 8], dsn_mta[400];
+
+	if ((spool_envelope_notify(&r->msg->env, r->idx) & DSN_NOTIFY_DELAY) == 0)
+		return;
+	if (v != NULL && v->never)
+		return;
+	if (v != NULL)
+		every = v->u.i;
+	if (now - r->msg->env.queued < every || (r->msg->delay_sent != 0 &&
+	    now - r->msg->delay_sent < every))
+		return;
+	r->msg->delay_sent = now;
+	mta_enhanced(code, text, enhanced, sizeof(enhanced));
+	snprintf(diag, sizeof(diag), "smtp;%s", text);
+	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
+	mta_dsn_report(s->mta, r, DSN_DELAYED, enhanced,
+	    s->dest_ip[0] ? dsn_mta : NULL, diag);
+}
+
 void
 mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
 {
@@ -101,6 +133,7 @@ mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
 		    r->msg->env.rcpts[r->idx], text);
 		s->mta->stats.deferred++;
 		snprintf(r->q->last_error, sizeof(r->q->last_error), "%s", text);
+		mta_delay_report(s, r, code, text);
 		queue_rcpt_retry(r);
 	}
 }

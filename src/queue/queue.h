@@ -43,6 +43,7 @@ struct queue_msg {
 	struct spool_envelope	 env;
 	size_t			 pending;	/* recipients not finished */
 	bool			 done_file;	/* a .done list may exist */
+	time_t			 delay_sent;	/* last delay report (NOTIFY=DELAY) */
 };
 
 struct queue_rcpt {

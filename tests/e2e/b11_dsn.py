@@ -20,7 +20,8 @@ tern = Tern(w, """
 <domain demo.test>
     smtp-hosts [127.0.0.1]:%d
     retry-recipients-after 1s
-    bounce-after 2s
+    bounce-after 3s
+    notify-of-delay-every 1s
 </domain>
 """ % sink.port)
 tern.start()
@@ -38,15 +39,26 @@ with smtplib.SMTP(tern.ip, tern.port, timeout=10) as c:
                rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;orig+2Bx@demo.test"])
     c.sendmail("sender@demo.test", ["full+r550@demo.test"], original,
                mail_options=["RET=FULL"])
+    c.sendmail("sender@demo.test", ["late+r450@demo.test"], original,
+               rcpt_options=["NOTIFY=DELAY,FAILURE"])
 
 
 def reports():
     return [m for m in sink.messages() if m["mail_from"] == ""]
 
 
-wait_for(lambda: len(reports()) >= 4, 15)
+def is_late(m):
+    return b"late+r450@demo.test" in sink.message_bytes(m)
+
+
+def late_failed():
+    return any(b"Action: failed" in sink.message_bytes(m) for m in reports() if is_late(m))
+
+
+wait_for(lambda: len([m for m in reports() if not is_late(m)]) >= 4 and late_failed(), 20)
 time.sleep(1)
-got = reports()
+late = [m for m in reports() if is_late(m)]
+got = [m for m in reports() if not is_late(m)]
 t.eq(len(got), 4, "four reports: two 5xx, the expiry and the success; none for "
      "the null sender or NOTIFY=NEVER")
 success = [m for m in got if b"happy@demo.test" in sink.message_bytes(m)]
@@ -92,6 +104,11 @@ if success:
     t.ok("orig+x@demo.test" in f.get("original-recipient", ""), "ORCPT carried", f)
 else:
     t.ok(False, "a success report arrived")
+actions = sorted(status(email.message_from_bytes(sink.message_bytes(m),
+                  policy=email.policy.default)).get("action") for m in late)
+t.ok(actions.count("failed") == 1 and 1 <= actions.count("delayed") <= 2,
+     "NOTIFY=DELAY: a delay report every notify-of-delay-every (1s) until the "
+     "failure at bounce-after (3s)", actions)
 if full:
     msg = email.message_from_bytes(sink.message_bytes(full[0]), policy=email.policy.default)
     t.eq(list(msg.iter_parts())[2].get_content_type(), "message/rfc822",
