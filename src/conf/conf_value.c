@@ -1484,3 +1484,35 @@ conf_value_free(struct conf_value *v)
 	}
 	memset(v, 0, sizeof(*v));
 }
+
+long long
+conf_value_num(const struct conf_value *v, const struct conf_directive *d)
+{
+	long long n = 0;
+
+	if (v != NULL)
+		return v->unlimited || v->never ? 0 : v->u.i;
+	switch (d->type) {
+	case CONF_T_TIME:
+		(void)conf_parse_time(d->def, &n);
+		break;
+	case CONF_T_SIZE:
+		(void)conf_parse_size(d->def, &n);
+		break;
+	default:
+		n = strtoll(d->def, NULL, 10);	/* "unlimited", "": 0 */
+		break;
+	}
+	return n;
+}
+
+bool
+conf_value_bool(const struct conf_value *v, const struct conf_directive *d)
+{
+	bool b = false;
+
+	if (v != NULL)
+		return v->u.b;
+	(void)conf_parse_bool(d->def, &b);
+	return b;
+}

@@ -77,6 +77,16 @@ int	conf_value_parse(const struct conf_directive *d, char *const *args,
 void	conf_value_format(const struct conf_directive *d,
 	    const struct conf_value *v, struct buf *out);
 
+/*
+ * The number of a value (INT, TIME in seconds, SIZE in bytes; 0 for
+ * "unlimited" and "never"), or of d's default when v is NULL (unset).
+ */
+long long conf_value_num(const struct conf_value *v,
+	    const struct conf_directive *d);
+/* A BOOL value, or d's default when v is NULL. */
+bool	conf_value_bool(const struct conf_value *v,
+	    const struct conf_directive *d);
+
 void	conf_value_copy(struct conf_value *dst, const struct conf_value *src);
 void	conf_value_free(struct conf_value *v);
 

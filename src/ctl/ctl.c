@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -35,15 +36,31 @@ ctl_show_version(const struct ctl_ctx *ctx, int argc, char **argv,
 	return CTL_OK;
 }
 
+static int
+ctl_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Distinct recipient domains with queued mail (a domain may have a
+ * queue per VirtualMTA). */
 static size_t
 ctl_count_domains(const struct queue_mgr *qm)
 {
-	size_t n = 0;
+	const char **v = NULL;
+	size_t n = 0, distinct = 0;
 
 	for (const struct queue *q = queue_mgr_first(qm); q != NULL; q = q->next)
-		if (q->nready + q->nwaiting > 0 || q->active > 0)
-			n++;
-	return n;
+		if (q->nready + q->nwaiting > 0 || q->active > 0) {
+			v = xreallocarray(v, n + 1, sizeof(*v));
+			v[n++] = q->domain;
+		}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), ctl_strcmp);
+	for (size_t i = 0; i < n; i++)
+		distinct += i == 0 || strcmp(v[i], v[i - 1]) != 0;
+	free(v);
+	return distinct;
 }
 
 /* One traffic row of show status: inbound then outbound. */

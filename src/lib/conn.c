@@ -206,6 +206,12 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	return conn_write(c, tmp, (size_t)n);
 }
 
+void
+conn_flush(struct conn *c)
+{
+	conn_update(c);
+}
+
 size_t
 conn_pending(const struct conn *c)
 {

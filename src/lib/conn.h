@@ -66,6 +66,8 @@ int	conn_write(struct conn *c, const void *p, size_t n);
 int	conn_printf(struct conn *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 size_t	conn_pending(const struct conn *c);
+/* The owner appended to c->out itself (e.g. encoding in place): send it. */
+void	conn_flush(struct conn *c);
 /*
  * Take the next line from c->in, without its line end (CRLF or LF).
  * Returns 1 and sets line and len (valid until the next conn call),

@@ -38,10 +38,9 @@ void
 mta_start(struct queue *q, void *arg)
 {
 	struct mta *m = arg;
-	const struct conf_value *v = model_settings_get(&(*m->model)->global,
-	    CONF_ID_TOTAL_MAX_SMTP_OUT);
-	long long total = v != NULL ? v->u.i :
-	    strtoll(conf_directives[CONF_ID_TOTAL_MAX_SMTP_OUT].def, NULL, 10);
+	long long total = conf_value_num(model_settings_get(&(*m->model)->global,
+	    CONF_ID_TOTAL_MAX_SMTP_OUT),
+	    &conf_directives[CONF_ID_TOTAL_MAX_SMTP_OUT]);
 
 	if (m->stopping)
 		return;

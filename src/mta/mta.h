@@ -25,10 +25,9 @@ struct mta_stats {
 	unsigned long	bounced;
 	unsigned long	deferred;
 	unsigned long	connections;	/* opened */
-	unsigned long	messages;	/* transactions with a delivery */
-	unsigned long long bytes;	/* of those messages */
 	int		active;		/* sessions now */
-	struct meter	traffic;	/* delivered: recipients, messages, bytes */
+	struct meter	traffic;	/* delivered: recipients, messages (with a
+					   delivery), bytes; .total for all time */
 };
 
 /* *model is read at each session start (the daemon swaps it on reload). */

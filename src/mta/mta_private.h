@@ -15,7 +15,6 @@
 #include "smtp/smtp_reply.h"
 
 #define MTA_SESSION_MAGIC	0x6d746173u
-#define MTA_DEFAULT_PORT	25
 #define MTA_TIMEOUT		300.	/* greeting, commands (5m) */
 #define MTA_CONNECT_TIMEOUT	120.	/* connect-timeout (2m) */
 #define MTA_DOT_TIMEOUT		600.	/* smtp-data-termination-timeout */
@@ -85,6 +84,7 @@ struct mta_session {
 	int			 body_fd;
 	off_t			 body_left;
 	off_t			 body_size;
+	char			*chunk;		/* body read buffer, once needed */
 	struct smtp_data_tx	 tx;
 };
 

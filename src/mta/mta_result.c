@@ -90,16 +90,15 @@ mta_delay_report(struct mta_session *s, struct queue_rcpt *r, int code,
 {
 	const struct conf_value *v = model_queue_value(s->model, r->q->domain,
 	    r->q->vmta, CONF_ID_NOTIFY_OF_DELAY_EVERY);
-	long long every = 4 * 3600;
+	long long every = conf_value_num(v,
+	    &conf_directives[CONF_ID_NOTIFY_OF_DELAY_EVERY]);
 	time_t now = time(NULL);
 	char enhanced[16], diag[SMTP_REPLY_TEXT_MAX + 8], dsn_mta[400];
 
 	if ((spool_envelope_notify(&r->msg->env, r->idx) & DSN_NOTIFY_DELAY) == 0)
 		return;
-	if (v != NULL && v->never)
+	if (every == 0)			/* never */
 		return;
-	if (v != NULL)
-		every = v->u.i;
 	if (now - r->msg->env.queued < every || (r->msg->delay_sent != 0 &&
 	    now - r->msg->delay_sent < every))
 		return;

@@ -46,10 +46,9 @@ mta_session_fail(struct mta_session *s, const char *why)
 static int
 mta_session_port(const struct mta_session *s)
 {
-	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
-	    s->q->vmta, CONF_ID_DEFAULT_SMTP_PORT);
-
-	return v != NULL ? (int)v->u.i : MTA_DEFAULT_PORT;
+	return (int)conf_value_num(model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, CONF_ID_DEFAULT_SMTP_PORT),
+	    &conf_directives[CONF_ID_DEFAULT_SMTP_PORT]);
 }
 
 static void
@@ -217,10 +216,9 @@ mta_session_resolved(void *arg, const struct dns_result *r)
 static unsigned
 mta_session_msg_limit(const struct mta_session *s)
 {
-	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
-	    s->q->vmta, CONF_ID_MAX_MSG_PER_CONNECTION);
-
-	return v != NULL && !v->unlimited ? (unsigned)v->u.i : 0;
+	return (unsigned)conf_value_num(model_queue_value(s->model,
+	    s->q->domain, s->q->vmta, CONF_ID_MAX_MSG_PER_CONNECTION),
+	    &conf_directives[CONF_ID_MAX_MSG_PER_CONNECTION]);
 }
 
 struct mta_session *
@@ -271,6 +269,7 @@ mta_session_free(struct mta_session *s)
 	if (s->dnsq != NULL)
 		dns_cancel(s->dnsq);
 	free(s->targets);
+	free(s->chunk);
 	for (size_t i = 0; i < QUEUE_BATCH_MAX; i++)
 		free(s->rcpt_text[i]);
 	queue_batch_release(&s->batch);
@@ -353,38 +352,30 @@ mta_session_open_body(struct mta_session *s)
 static int
 mta_session_pump(struct mta_session *s)
 {
-	char *chunk = xmalloc(MTA_BODY_CHUNK);
-	struct buf out;
 	ssize_t n;
 	int r = 0;
 
-	buf_init(&out, 2 * MTA_BODY_CHUNK + 8);
+	if (s->chunk == NULL)
+		s->chunk = xmalloc(MTA_BODY_CHUNK);
+	/* dot-stuffed straight into the connection's output buffer (its cap,
+	 * 4 chunks, holds what is pending plus a stuffed chunk) */
 	while (r == 0 && conn_pending(&s->conn) < MTA_BODY_CHUNK &&
 	    s->body_left > 0) {
-		n = read(s->body_fd, chunk, (size_t)s->body_left < MTA_BODY_CHUNK ?
-		    (size_t)s->body_left : MTA_BODY_CHUNK);
-		if (n <= 0) {
-			r = -1;
-			break;
-		}
+		n = read(s->body_fd, s->chunk, (size_t)s->body_left <
+		    MTA_BODY_CHUNK ? (size_t)s->body_left : MTA_BODY_CHUNK);
+		if (n <= 0)
+			return -1;
 		s->body_left -= n;
-		buf_reset(&out);
-		if (smtp_data_tx_feed(&s->tx, chunk, (size_t)n, &out) == -1 ||
-		    conn_write(&s->conn, out.data, out.len) == -1)
-			r = -1;
+		r = smtp_data_tx_feed(&s->tx, s->chunk, (size_t)n, &s->conn.out);
 	}
 	if (r == 0 && s->body_left == 0) {
-		buf_reset(&out);
-		if (smtp_data_tx_finish(&s->tx, &out) == -1 ||
-		    conn_write(&s->conn, out.data, out.len) == -1)
-			r = -1;
+		r = smtp_data_tx_finish(&s->tx, &s->conn.out);
 		close(s->body_fd);
 		s->body_fd = -1;
 		s->state = MTA_DOT;
 		conn_set_timeout(&s->conn, MTA_DOT_TIMEOUT);
 	}
-	buf_free(&out);
-	free(chunk);
+	conn_flush(&s->conn);
 	return r;
 }
 
@@ -479,8 +470,6 @@ mta_session_reply(struct mta_session *s)
 		return mta_session_envelope_reply(s, code, text);
 	case MTA_DOT:
 		if (code / 100 == 2 && s->rcpt_ok > 0) {
-			s->mta->stats.messages++;
-			s->mta->stats.bytes += (unsigned long long)s->body_size;
 			meter_add(&s->mta->stats.traffic, time(NULL), s->rcpt_ok, 1,
 			    (unsigned long long)s->body_size);
 		}

@@ -286,19 +286,12 @@ queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb, void *arg)
 	mgr->expire_arg = arg;
 }
 
-/* A time setting of the queue, or the table's default. */
+/* A number setting of the queue (time in seconds), or the table's default. */
 static long long
-queue_time(struct queue *q, int id)
+queue_num(struct queue *q, int id)
 {
-	const struct conf_value *v = model_queue_value(*q->mgr->model,
-	    q->domain, q->vmta, id);
-	long long secs = 0;
-
-	if (v != NULL)
-		return v->never ? 0 : v->u.i;
-	if (conf_parse_time(conf_directives[id].def, &secs) == -1)
-		secs = 0;
-	return secs;
+	return conf_value_num(model_queue_value(*q->mgr->model, q->domain,
+	    q->vmta, id), &conf_directives[id]);
 }
 
 static void
@@ -314,20 +307,8 @@ queue_retry_settings(struct queue *q)
 		memcpy(q->retry_list, v->u.nums.v, q->nretry * sizeof(long long));
 	else
 		q->retry_list[0] = (long long)QUEUE_RETRY_DEFAULT;
-	q->retry_rcpt = queue_time(q, CONF_ID_RETRY_RECIPIENTS_AFTER);
-	q->bounce_after = queue_time(q, CONF_ID_BOUNCE_AFTER);
-}
-
-/* An integer setting of the queue, or the table's default. */
-static long long
-queue_int(struct queue *q, int id)
-{
-	const struct conf_value *v = model_queue_value(*q->mgr->model,
-	    q->domain, q->vmta, id);
-
-	if (v != NULL)
-		return v->unlimited ? 0 : v->u.i;
-	return strtoll(conf_directives[id].def, NULL, 10);
+	q->retry_rcpt = queue_num(q, CONF_ID_RETRY_RECIPIENTS_AFTER);
+	q->bounce_after = queue_num(q, CONF_ID_BOUNCE_AFTER);
 }
 
 static void
@@ -338,9 +319,9 @@ queue_settings(struct queue *q)
 	long long n;
 
 	queue_retry_settings(q);
-	q->max_out = (int)queue_int(q, CONF_ID_MAX_SMTP_OUT);
-	q->priority = (int)queue_int(q, CONF_ID_QUEUE_PRIORITY);
-	n = queue_int(q, CONF_ID_MAX_RCPT_PER_TRANSACTION);
+	q->max_out = (int)queue_num(q, CONF_ID_MAX_SMTP_OUT);
+	q->priority = (int)queue_num(q, CONF_ID_QUEUE_PRIORITY);
+	n = queue_num(q, CONF_ID_MAX_RCPT_PER_TRANSACTION);
 	q->batch_max = n > 0 && n < QUEUE_BATCH_MAX ? (size_t)n : QUEUE_BATCH_MAX;
 
 	q->interval = 0;

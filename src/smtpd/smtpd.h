@@ -17,11 +17,9 @@ struct smtpd;
 
 struct smtpd_stats {
 	unsigned long	connections;	/* accepted */
-	unsigned long	messages;	/* accepted (250 after DATA) */
-	unsigned long	recipients;	/* of accepted messages */
-	unsigned long long bytes;	/* message bytes accepted */
 	int		active;		/* sessions now */
-	struct meter	traffic;	/* accepted: recipients, messages, bytes */
+	struct meter	traffic;	/* accepted (250 after DATA): recipients,
+					   messages, bytes; .total for all time */
 };
 
 struct smtpd *smtpd_new(struct ev_loop *loop, struct model *const *model,

@@ -388,9 +388,6 @@ smtpd_message_committed(void *arg, int error)
 	if (error != 0)
 		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
 	else {
-		d->stats.messages++;
-		d->stats.recipients += s->env.nrcpts;
-		d->stats.bytes += s->rx.bytes;
 		meter_add(&d->stats.traffic, time(NULL), s->env.nrcpts, 1,
 		    s->rx.bytes);
 		log_debug("(in) %s: message %s accepted for %zu recipient(s)",
@@ -442,7 +439,7 @@ smtpd_source_bool(const struct smtpd_session *s, int id)
 	const struct conf_value *v = model_source_value(s->model,
 	    (const struct sockaddr *)&s->peer, id);
 
-	return v != NULL ? v->u.b : strcmp(conf_directives[id].def, "yes") == 0;
+	return conf_value_bool(v, &conf_directives[id]);
 }
 
 /*

@@ -69,6 +69,15 @@ if msgs:
     want = hashlib.sha256(body.encode()).hexdigest()
     t.eq(m["sha256"], want, "the body arrived byte for byte (dot-stuffing undone)")
     t.eq(d.get("dlvSize"), str(len(body)), "d: dlvSize is the message size")
+# A large message streams from the spool in chunks as the socket drains.
+big = "Subject: big\r\n\r\n" + "".join(
+    (".%06d dot-led line\r\n" % i) if i % 7 == 0 else ("line %06d %s\r\n" % (i, "y" * 60))
+    for i in range(25000))
+tern.send(["large@demo.test"], big)
+wait_for(lambda: any(m["rcpts"] == ["large@demo.test"] for m in sink.messages()), 20)
+m = [m for m in sink.messages() if m["rcpts"] == ["large@demo.test"]]
+t.ok(m and m[0]["sha256"] == hashlib.sha256(big.encode()).hexdigest() and len(big) > 1500000,
+     "a %d-byte message arrives intact" % len(big))
 t.eq(tern.stop(), 0, "SIGTERM: pmtad exits 0")
 w.remove()
 t.done()

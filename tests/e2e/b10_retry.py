@@ -3,26 +3,19 @@ recipient for retry-recipients-after; an unreachable host puts the queue
 in retry with the retry-after list; a recipient older than bounce-after
 bounces with status 4.4.7 and category message-expired."""
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port
+from ternlib import relay_config, Tap, Workdir, Sink, Tern, wait_for, free_port
 
 t = Tap()
 w = Workdir("b10")
 sink = Sink(w)
 down_port = free_port()
-tern = Tern(w, """
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
-<domain demo.test>
-    smtp-hosts [127.0.0.1]:%d
-    retry-recipients-after 1s
-    bounce-after 3s
-</domain>
+tern = Tern(w, relay_config(sink.port, settings=("retry-recipients-after 1s",
+                                                  "bounce-after 3s"), more="""
 <domain later.test>
     smtp-hosts [127.0.0.1]:%d
     retry-after 1s,2s
 </domain>
-""" % (sink.port, down_port))
+""" % down_port))
 tern.start()
 
 # 1. 450 at RCPT every time: tried about once a second, bounced at 3 s.

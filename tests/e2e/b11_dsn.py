@@ -8,22 +8,13 @@ import smtplib
 import email
 import email.policy
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for
+from ternlib import relay_config, Tap, Workdir, Sink, Tern, wait_for
 
 t = Tap()
 w = Workdir("b11")
 sink = Sink(w, maildir=True)
-tern = Tern(w, """
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
-<domain demo.test>
-    smtp-hosts [127.0.0.1]:%d
-    retry-recipients-after 1s
-    bounce-after 3s
-    notify-of-delay-every 1s
-</domain>
-""" % sink.port)
+tern = Tern(w, relay_config(sink.port, settings=(
+    "retry-recipients-after 1s", "bounce-after 3s", "notify-of-delay-every 1s")))
 tern.start()
 
 original = "From: sender@demo.test\r\nSubject: the original\r\nX-Trace: 42\r\n\r\nbody\r\n"

@@ -212,16 +212,18 @@ class Tern:
             return s.sendmail(mail_from, rcpts, data)
 
 
-def relay_config(sink_port, domain="demo.test"):
-    """Config body: 127.0.0.1 may relay; `domain` goes to the sink."""
+def relay_config(sink_port, domain="demo.test", settings=(), more=""):
+    """Config body: 127.0.0.1 may relay; `domain` goes to the sink, with
+    extra `settings` lines in its <domain> block; `more` is appended."""
+    lines = "".join("    %s\n" % l for l in settings)
     return """
 <source 127.0.0.1>
     always-allow-relaying yes
 </source>
 <domain %s>
     smtp-hosts [127.0.0.1]:%d
-</domain>
-""" % (domain, sink_port)
+%s</domain>
+""" % (domain, sink_port, lines) + more
 
 
 DEFAULT_HEADER = ("type,timeLogged,timeQueued,orig,rcpt,orcpt,dsnAction,dsnStatus,"
