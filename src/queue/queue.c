@@ -583,7 +583,8 @@ queue_env_copy(struct spool_envelope *dst, const struct spool_envelope *src)
 	dst->jobid = src->jobid ? xstrdup(src->jobid) : NULL;
 	dst->notify = NULL;
 	dst->orcpt = NULL;
-	dst->nalloc_notify = dst->nalloc_orcpt = 0;
+	dst->rvmta = NULL;
+	dst->nalloc_notify = dst->nalloc_orcpt = dst->nalloc_rvmta = 0;
 	dst->rcpts = xcalloc(src->nrcpts, sizeof(char *));
 	for (size_t i = 0; i < src->nrcpts; i++) {
 		dst->rcpts[i] = xstrdup(src->rcpts[i]);
@@ -593,6 +594,9 @@ queue_env_copy(struct spool_envelope *dst, const struct spool_envelope *src)
 		if (spool_envelope_orcpt(src, i) != NULL)
 			spool_envelope_set_orcpt(dst, i,
 			    spool_envelope_orcpt(src, i));
+		if (spool_envelope_rvmta(src, i) != NULL)
+			spool_envelope_set_rvmta(dst, i,
+			    spool_envelope_rvmta(src, i));
 	}
 }
 

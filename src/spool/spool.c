@@ -133,6 +133,8 @@ spool_envelope_text(const struct spool_envelope *env, struct buf *b)
 		(void)buf_printf(b, "jobid %s\n", env->jobid);
 	if (env->ret != 0)
 		(void)buf_printf(b, "ret %s\n", env->ret == 2 ? "full" : "hdrs");
+	if (env->prio != 0)
+		(void)buf_printf(b, "priority %d\n", spool_envelope_priority(env));
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		(void)buf_printf(b, "rcpt %s\n", env->rcpts[i]);
 		if (spool_envelope_notify(env, i) != 0)
@@ -141,6 +143,9 @@ spool_envelope_text(const struct spool_envelope *env, struct buf *b)
 		if (spool_envelope_orcpt(env, i) != NULL)
 			(void)buf_printf(b, "rorcpt %s\n",
 			    spool_envelope_orcpt(env, i));
+		if (spool_envelope_rvmta(env, i) != NULL)
+			(void)buf_printf(b, "rvmta %s\n",
+			    spool_envelope_rvmta(env, i));
 	}
 	(void)buf_puts(b, "\n");
 }
@@ -306,15 +311,49 @@ spool_envelope_set_notify(struct spool_envelope *env, size_t i, unsigned bits)
 	env->notify[i] = (unsigned char)bits;
 }
 
+/* Grow a per-recipient string array to nrcpts entries and set entry i. */
+static void
+spool_envelope_set_str(char ***arr, size_t *nalloc, size_t nrcpts, size_t i,
+    const char *v)
+{
+	*arr = xreallocarray(*arr, nrcpts, sizeof(char *));
+	for (size_t k = *nalloc; k < nrcpts; k++)
+		(*arr)[k] = NULL;
+	*nalloc = nrcpts;
+	free((*arr)[i]);
+	(*arr)[i] = xstrdup(v);
+}
+
 void
 spool_envelope_set_orcpt(struct spool_envelope *env, size_t i, const char *v)
 {
-	env->orcpt = xreallocarray(env->orcpt, env->nrcpts, sizeof(char *));
-	for (size_t k = env->nalloc_orcpt; k < env->nrcpts; k++)
-		env->orcpt[k] = NULL;
-	env->nalloc_orcpt = env->nrcpts;
-	free(env->orcpt[i]);
-	env->orcpt[i] = xstrdup(v);
+	spool_envelope_set_str(&env->orcpt, &env->nalloc_orcpt, env->nrcpts,
+	    i, v);
+}
+
+void
+spool_envelope_set_rvmta(struct spool_envelope *env, size_t i, const char *v)
+{
+	spool_envelope_set_str(&env->rvmta, &env->nalloc_rvmta, env->nrcpts,
+	    i, v);
+}
+
+const char *
+spool_envelope_rvmta(const struct spool_envelope *env, size_t i)
+{
+	return env->rvmta != NULL && i < env->nalloc_rvmta ? env->rvmta[i] : NULL;
+}
+
+int
+spool_envelope_priority(const struct spool_envelope *env)
+{
+	return env->prio == 0 ? SPOOL_PRIORITY_DEFAULT : env->prio - 1;
+}
+
+void
+spool_envelope_set_priority(struct spool_envelope *env, int priority)
+{
+	env->prio = 1 + (priority < 0 ? 0 : priority > 100 ? 100 : priority);
 }
 
 unsigned
@@ -336,8 +375,11 @@ spool_envelope_free(struct spool_envelope *env)
 		free(env->rcpts[i]);
 	for (size_t i = 0; env->orcpt != NULL && i < env->nalloc_orcpt; i++)
 		free(env->orcpt[i]);
+	for (size_t i = 0; env->rvmta != NULL && i < env->nalloc_rvmta; i++)
+		free(env->rvmta[i]);
 	free(env->rcpts);
 	free(env->orcpt);
+	free(env->rvmta);
 	free(env->notify);
 	free(env->envid);
 	free(env->jobid);

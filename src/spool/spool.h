@@ -17,9 +17,12 @@
  *	envid <text>			(optional)
  *	jobid <text>			(optional)
  *	ret full|hdrs			(optional)
+ *	priority <0..100>		(optional: recipient-priority; default 50)
  *	rcpt <address>			(one per recipient, in order)
  *	rnotify <bits>			(optional, for the rcpt line before it)
  *	rorcpt <text>			(optional, likewise)
+ *	rvmta <name>			(optional, likewise: this recipient's
+ *					VirtualMTA, e.g. a cold-virtual-mta)
  *	<empty line>
  *	<body>
  */
@@ -34,6 +37,7 @@
 
 #define SPOOL_ID_MAX	32
 #define SPOOL_FORMAT	1
+#define SPOOL_PRIORITY_DEFAULT	50	/* recipient-priority when not set */
 
 struct spool;
 
@@ -48,7 +52,9 @@ struct spool_envelope {
 	int	  ret;		/* MAIL ... RET=: 0 not given, 1 HDRS, 2 FULL */
 	unsigned char *notify;	/* per recipient: dsn_notify bits; NULL = none */
 	char	**orcpt;	/* per recipient: ORCPT= (decoded), or NULL */
-	size_t	  nalloc_notify, nalloc_orcpt;	/* entries initialised */
+	char	**rvmta;	/* per recipient: VirtualMTA overriding vmta */
+	size_t	  nalloc_notify, nalloc_orcpt, nalloc_rvmta; /* initialised */
+	int	  prio;		/* 1 + recipient-priority; 0: not set (default) */
 	char	**rcpts;
 	size_t	  nrcpts;
 	off_t	  body_offset;	/* where the body starts in the file */
@@ -121,8 +127,16 @@ void	spool_envelope_set_notify(struct spool_envelope *env, size_t i,
 	    unsigned bits);
 void	spool_envelope_set_orcpt(struct spool_envelope *env, size_t i,
 	    const char *orcpt);
-/* The NOTIFY bits / ORCPT of recipient i (0 / NULL when not given). */
+void	spool_envelope_set_rvmta(struct spool_envelope *env, size_t i,
+	    const char *vmta);
+/* The NOTIFY bits / ORCPT / VirtualMTA of recipient i (0 / NULL when not
+ * given). */
 unsigned spool_envelope_notify(const struct spool_envelope *env, size_t i);
 const char *spool_envelope_orcpt(const struct spool_envelope *env, size_t i);
+const char *spool_envelope_rvmta(const struct spool_envelope *env, size_t i);
+/* The message's recipient-priority (0..100): SPOOL_PRIORITY_DEFAULT
+ * unless set; set clamps to 0..100. */
+int	spool_envelope_priority(const struct spool_envelope *env);
+void	spool_envelope_set_priority(struct spool_envelope *env, int priority);
 
 #endif

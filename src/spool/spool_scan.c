@@ -56,6 +56,13 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 		spool_envelope_set_notify(env, env->nrcpts - 1, (unsigned)bits);
 	} else if (strcmp(key, "rorcpt") == 0 && env->nrcpts > 0) {
 		spool_envelope_set_orcpt(env, env->nrcpts - 1, val);
+	} else if (strcmp(key, "rvmta") == 0 && env->nrcpts > 0) {
+		spool_envelope_set_rvmta(env, env->nrcpts - 1, val);
+	} else if (strcmp(key, "priority") == 0) {
+		long long prio = strtonum(val, 0, 100, &errstr);
+		if (errstr != NULL)
+			return -1;
+		spool_envelope_set_priority(env, (int)prio);
 	} else if (strcmp(key, "rcpt") == 0) {
 		env->rcpts = xreallocarray(env->rcpts, env->nrcpts + 1,
 		    sizeof(char *));

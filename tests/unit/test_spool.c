@@ -20,6 +20,9 @@ struct seen {
 	size_t		nrcpts;
 	bool		done[4];
 	long long	body_size;
+	int		priority;
+	char		rvmta[64];
+	char		orcpt[64];
 };
 
 static void
@@ -33,6 +36,11 @@ on_msg(const struct spool_envelope *env, const bool *done, void *arg)
 	for (size_t i = 0; i < env->nrcpts && i < 4; i++)
 		s->done[i] = done[i];
 	s->body_size = (long long)env->body_size;
+	s->priority = spool_envelope_priority(env);
+	snprintf(s->rvmta, sizeof(s->rvmta), "%s",
+	    spool_envelope_rvmta(env, 2) ? spool_envelope_rvmta(env, 2) : "-");
+	snprintf(s->orcpt, sizeof(s->orcpt), "%s",
+	    spool_envelope_orcpt(env, 0) ? spool_envelope_orcpt(env, 0) : "-");
 }
 
 static int
@@ -71,6 +79,12 @@ main(void)
 	env.srcmta = "client (127.0.0.1)";
 	env.rcpts = rcpts;
 	env.nrcpts = 3;
+	is_int(spool_envelope_priority(&env), 50, "priority defaults to 50");
+	spool_envelope_set_priority(&env, 90);
+	spool_envelope_set_rvmta(&env, 2, "cold1");
+	spool_envelope_set_orcpt(&env, 0, "rfc822;a@x.test");
+	is_str(spool_envelope_rvmta(&env, 2), "cold1", "a recipient's VirtualMTA");
+	ok(spool_envelope_rvmta(&env, 0) == NULL, "others have none");
 	ok(spool_writer_begin(s, &env, &w, &err) == 0, "a message starts");
 	ok(spool_writer_write(&w, "Subject: x\r\n\r\nbody\r\n", 20) == 0, "body written");
 	ok(spool_writer_commit(s, &w, &err) == 0, "commit succeeds");
@@ -94,6 +108,9 @@ main(void)
 	is_int((long long)seen.nrcpts, 3, "with its recipients");
 	ok(!seen.done[0] && seen.done[1] && !seen.done[2], "and its done-list");
 	is_int(seen.body_size, 20, "the body size is known");
+	is_int(seen.priority, 90, "the priority reads back");
+	is_str(seen.rvmta, "cold1", "the recipient's VirtualMTA reads back");
+	is_str(seen.orcpt, "rfc822;a@x.test", "ORCPT reads back");
 	snprintf(path, sizeof(path), "%s/tmp", dir);
 	is_int(count_files(path), 0, "tmp/ leftovers are removed");
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
@@ -108,6 +125,10 @@ main(void)
 
 	ok(spool_writer_begin(s, &env, &w, &err) == 0, "another message starts");
 	spool_writer_abort(&w);
+	spool_envelope_set_priority(&env, 200);
+	is_int(spool_envelope_priority(&env), 100, "priority is clamped to 100");
+	free(env.rvmta[0]); free(env.rvmta[1]); free(env.rvmta[2]); free(env.rvmta);
+	free(env.orcpt[0]); free(env.orcpt[1]); free(env.orcpt[2]); free(env.orcpt);
 	snprintf(path, sizeof(path), "%s/tmp", dir);
 	is_int(count_files(path), 0, "abort removes the temporary file");
 	spool_close(s);
