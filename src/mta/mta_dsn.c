@@ -50,7 +50,7 @@ static size_t
 mta_dsn_original(struct mta *m, const struct spool_envelope *env, char *dst,
     size_t size)
 {
-	int fd = spool_open_message(m->spool, env->id);
+	int fd = spool_open_message(m->spool, env);
 	ssize_t n;
 
 	if (fd == -1)

@@ -337,7 +337,7 @@ mta_session_open_body(struct mta_session *s)
 	const struct spool_envelope *env = &s->batch.msg->env;
 	off_t end;
 
-	s->body_fd = spool_open_message(s->mta->spool, env->id);
+	s->body_fd = spool_open_message(s->mta->spool, env);
 	if (s->body_fd == -1)
 		return -1;
 	if ((end = lseek(s->body_fd, 0, SEEK_END)) == -1 ||

@@ -660,9 +660,8 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		}
 		queue_make_ready(r, false);
 	}
-	m->done_file = done != NULL;
 	if (m->pending == 0)	/* everything was already finished */
-		(void)spool_remove(mgr->spool, m->env.id, true);
+		(void)spool_remove(mgr->spool, &m->env);
 	else
 		mgr->nmsgs++;
 	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
@@ -728,14 +727,12 @@ queue_rcpt_finished(struct queue_rcpt *r)
 	mgr->nrcpts--;
 	if (--m->pending == 0) {
 		/* the last one: the message goes, no need to note it */
-		if (spool_remove(mgr->spool, m->env.id, m->done_file) == -1)
+		if (spool_remove(mgr->spool, &m->env) == -1)
 			log_warn("spool: cannot remove %s", m->env.id);
 		mgr->nmsgs--;
-	} else if (spool_mark_done(mgr->spool, m->env.id, r->idx) == -1)
+	} else if (spool_mark_done(mgr->spool, &m->env, r->idx) == -1)
 		log_warn("spool: cannot record recipient %zu of %s as done",
 		    r->idx, m->env.id);
-	else
-		m->done_file = true;
 	free(r);
 	queue_msg_unref(m);
 }

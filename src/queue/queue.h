@@ -42,7 +42,6 @@ struct queue_msg {
 	int			 refs;		/* pending recipients + batches */
 	struct spool_envelope	 env;
 	size_t			 pending;	/* recipients not finished */
-	bool			 done_file;	/* a .done list may exist */
 	time_t			 delay_sent;	/* last delay report (NOTIFY=DELAY) */
 };
 

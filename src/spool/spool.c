@@ -1,18 +1,15 @@
 /*
- * spool: durable message files (see spool.h for the format).
+ * spool: message bodies and the commit path (see spool.h for the layout).
  *
- * Durability order for a message: write tmp/<id>, fsync it, rename it to
- * msg/<id>, fsync msg/.  The rename is atomic, so msg/ only ever holds
- * complete messages; tmp/ leftovers after a crash were never
- * acknowledged and are deleted at start.
- *
- * This first version syncs on the calling (loop) thread, one fsync pair
- * per message; group commit across sessions is the spool issue's work
- * (docs/design.md).
+ * Durability order for a message: its body file msg/<seg>/<id> is
+ * written (page cache), then made durable, then its record is appended
+ * to log/<seg> and the log is made durable; only then is the message
+ * committed.  With group commit (spool_sync.c) one syncfs covers every
+ * body of a batch and one fdatasync per segment its records.  A body
+ * file without a record was never acknowledged; recovery removes it.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,7 +25,6 @@
 #include "lib/xmalloc.h"
 #include "spool/spool_private.h"
 
-
 static int
 spool_mkdir(const char *path)
 {
@@ -40,6 +36,7 @@ spool_mkdir(const char *path)
 struct spool *
 spool_open(const char *dir, const char **error_r)
 {
+	static const char *const sub[] = { "tmp", "msg", "log", "quarantine" };
 	struct spool *s;
 	char path[4096];
 
@@ -47,22 +44,22 @@ spool_open(const char *dir, const char **error_r)
 		*error_r = "cannot create the spool directory";
 		return NULL;
 	}
-	for (int i = 0; i < 3; i++) {
-		static const char *const sub[] = { "tmp", "msg", "quarantine" };
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, sub[i]);
 		if (spool_mkdir(path) == -1) {
 			*error_r = "cannot create the spool's subdirectories";
 			return NULL;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/msg", dir);
 	s = xcalloc(1, sizeof(*s));
 	s->dir = xstrdup(dir);
+	s->seg_bytes = SPOOL_SEG_BYTES;
+	snprintf(path, sizeof(path), "%s/msg", dir);
 	s->msg_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "%s/tmp", dir);
-	s->tmp_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->msg_dirfd == -1 || s->tmp_dirfd == -1) {
-		*error_r = "cannot open the spool's msg directory";
+	snprintf(path, sizeof(path), "%s/log", dir);
+	s->log_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->msg_dirfd == -1 || s->log_dirfd == -1) {
+		*error_r = "cannot open the spool's msg and log directories";
 		spool_close(s);
 		return NULL;
 	}
@@ -75,10 +72,11 @@ spool_close(struct spool *s)
 	if (s == NULL)
 		return;
 	spool_sync_stop(s);
+	spool_segs_free(s);
 	if (s->msg_dirfd != -1)
 		close(s->msg_dirfd);
-	if (s->tmp_dirfd != -1)
-		close(s->tmp_dirfd);
+	if (s->log_dirfd != -1)
+		close(s->log_dirfd);
 	free(s->dir);
 	free(s);
 }
@@ -119,8 +117,8 @@ spool_new_id(struct spool *s, char *id, size_t size)
 	    ++s->seq);
 }
 
-static void
-spool_envelope_text(const struct spool_envelope *env, struct buf *b)
+void
+spool_envelope_format(const struct spool_envelope *env, struct buf *b)
 {
 	(void)buf_printf(b, "TERN-SPOOL %d\nid %s\nqueued %lld\nfrom %s\nsrcmta %s\n",
 	    SPOOL_FORMAT, env->id, (long long)env->queued, env->orig,
@@ -154,31 +152,47 @@ int
 spool_writer_begin(struct spool *s, struct spool_envelope *env,
     struct spool_writer *w, const char **error_r)
 {
+	struct spool_seg *g;
 	struct buf hdr;
+	char name[SPOOL_ID_MAX + 32];
 
 	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	if ((g = spool_seg_current(s, error_r)) == NULL)
+		return -1;
 	spool_new_id(s, env->id, sizeof(env->id));
 	env->queued = time(NULL);
+	env->seg = g->no;
 	memcpy(w->id, env->id, sizeof(w->id));
-	w->tmp_path = xasprintf("%s/tmp/%s", s->dir, w->id);
-	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (w->fd == -1) {
-		*error_r = strerror(errno);
-		free(w->tmp_path);
-		w->tmp_path = NULL;
-		return -1;
-	}
-	buf_init(&hdr, 16 * 1024 * 1024);
-	spool_envelope_text(env, &hdr);
-	if (hdr.err || spool_write_all(w->fd, hdr.data, hdr.len) == -1) {
-		*error_r = hdr.err ? "envelope too large" : strerror(errno);
+	w->seg = g->no;
+	buf_init(&hdr, SPOOL_RECORD_MAX / 2);
+	spool_envelope_format(env, &hdr);
+	if (hdr.err) {
+		*error_r = "envelope too large";
 		buf_free(&hdr);
-		spool_writer_abort(w);
 		return -1;
 	}
-	w->size = (off_t)hdr.len;
-	env->body_offset = (off_t)hdr.len;
-	buf_free(&hdr);
+	snprintf(name, sizeof(name), "%08x/%s", w->seg, w->id);
+	w->fd = openat(s->msg_dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0640);
+	if (w->fd == -1 || spool_write_all(w->fd, hdr.data, hdr.len) == -1) {
+		*error_r = strerror(errno);
+		if (w->fd != -1)
+			(void)unlinkat(s->msg_dirfd, name, 0);
+		if (w->fd != -1)
+			close(w->fd);
+		w->fd = -1;
+		buf_free(&hdr);
+		return -1;
+	}
+	w->path = xstrdup(name);
+	w->text_len = hdr.len;
+	w->text = buf_take(&hdr);
+	w->size = (off_t)w->text_len;
+	env->body_offset = (off_t)w->text_len;
+	g->pending++;
+	g->bytes += w->text_len + 64;
+	w->spool = s;
 	return 0;
 }
 
@@ -195,29 +209,45 @@ spool_writer_write(struct spool_writer *w, const void *p, size_t n)
 	return 0;
 }
 
+/* The writer is done with its file and text (the record is taken). */
+static void
+spool_writer_clear(struct spool_writer *w)
+{
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
+	free(w->path);
+	free(w->text);
+	w->path = w->text = NULL;
+	w->spool = NULL;
+}
+
 int
 spool_writer_commit(struct spool *s, struct spool_writer *w,
     const char **error_r)
 {
-	char final[4096];
+	struct spool_seg *g = spool_seg_find(s, w->seg);
+	char *rec;
+	size_t len;
+	int r;
 
-	snprintf(final, sizeof(final), "%s/msg/%s", s->dir, w->id);
 	if (w->failed) {
 		*error_r = "write to the spool failed";
 		goto fail;
 	}
-	if (fsync(w->fd) == -1 || close(w->fd) == -1) {
-		w->fd = -1;
+	if (fsync(w->fd) == -1 || syncfs(s->msg_dirfd) == -1) {
 		*error_r = strerror(errno);
 		goto fail;
 	}
-	w->fd = -1;
-	if (rename(w->tmp_path, final) == -1 || fsync(s->msg_dirfd) == -1) {
+	rec = spool_log_record(w, &len);
+	r = spool_log_append(s->log_dirfd, w->seg, &g->log_fd, rec, len);
+	free(rec);
+	if (r == -1) {
 		*error_r = strerror(errno);
 		goto fail;
 	}
-	free(w->tmp_path);
-	w->tmp_path = NULL;
+	spool_writer_clear(w);
+	spool_seg_committed(s, g->no);
 	return 0;
 fail:
 	log_warnx("spool: cannot commit message %s: %s", w->id, *error_r);
@@ -230,6 +260,8 @@ spool_writer_commit_async(struct spool *s, struct spool_writer *w,
     spool_commit_cb *cb, void *arg)
 {
 	const char *error;
+	size_t len;
+	char *rec;
 	int err;
 
 	if (s->sync == NULL) {
@@ -244,61 +276,26 @@ spool_writer_commit_async(struct spool *s, struct spool_writer *w,
 		return;
 	}
 	w->fd = -1;
-	spool_sync_submit(s, w->tmp_path, xasprintf("%s/msg/%s", s->dir, w->id),
-	    cb, arg);
-	w->tmp_path = NULL;	/* the sync thread owns it now */
+	rec = spool_log_record(w, &len);
+	spool_sync_submit(s, w->seg, rec, len, w->path, cb, arg);
+	w->path = NULL;		/* the sync thread owns it now */
+	spool_writer_clear(w);
 }
 
 void
 spool_writer_abort(struct spool_writer *w)
 {
+	struct spool *s = w->spool;
+
+	if (s == NULL)
+		return;
 	if (w->fd != -1)
 		close(w->fd);
 	w->fd = -1;
-	if (w->tmp_path != NULL)
-		unlink(w->tmp_path);
-	free(w->tmp_path);
-	w->tmp_path = NULL;
-}
-
-int
-spool_mark_done(struct spool *s, const char *id, size_t idx)
-{
-	char path[4096], line[32];
-	int fd, n, r;
-
-	snprintf(path, sizeof(path), "%s/msg/%s.done", s->dir, id);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd == -1)
-		return -1;
-	n = snprintf(line, sizeof(line), "%zu\n", idx);
-	r = spool_write_all(fd, line, (size_t)n);
-	close(fd);
-	return r;
-}
-
-int
-spool_remove(struct spool *s, const char *id, bool done_list)
-{
-	char path[4096];
-	int r = 0;
-
-	snprintf(path, sizeof(path), "%s/msg/%s", s->dir, id);
-	if (unlink(path) == -1 && errno != ENOENT)
-		r = -1;
-	snprintf(path, sizeof(path), "%s/msg/%s.done", s->dir, id);
-	if (done_list && unlink(path) == -1 && errno != ENOENT)
-		r = -1;
-	return r;
-}
-
-int
-spool_open_message(struct spool *s, const char *id)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/msg/%s", s->dir, id);
-	return open(path, O_RDONLY | O_CLOEXEC);
+	if (w->path != NULL)
+		(void)unlinkat(s->msg_dirfd, w->path, 0);
+	spool_seg_aborted(s, w->seg);
+	spool_writer_clear(w);
 }
 
 void

@@ -1,13 +1,18 @@
 /*
- * spool: the durable message store.  A message is one file holding a
- * versioned envelope header and the body; it is written in tmp/, then
- * fsynced, renamed into msg/ and the directory fsynced, and only then
- * may the server answer 250.  Finished recipients are appended to a
- * companion "<id>.done" file; when every recipient is finished both
- * files are removed.  Recovery reads msg/ back; a file it cannot parse
- * is moved to quarantine/ and logged, never a crash.
+ * spool: the durable message store (docs/design.md, "Spool").
  *
- * Format version 1 (text header, then the body with CRLF line ends):
+ * Bodies: one file per message, msg/<seg>/<id>, holding the envelope
+ * text below and then the body with CRLF line ends.  Envelopes: an
+ * append-only log in segments, log/<seg> (seg: 8 hex digits), one
+ * checksummed record per committed message, and log/<seg>.done, one
+ * "<id> <index>" line per finished recipient.  A message is committed
+ * when its log record is durable, which happens only after its body
+ * file is; only then may the server answer 250.  Recovery reads the
+ * logs, not the body files.  A segment whose messages are all finished
+ * is deleted; one that is mostly finished is rewritten with only its
+ * live records.
+ *
+ * Envelope text, format version 1:
  *	TERN-SPOOL 1
  *	id <id>
  *	queued <unix time>
@@ -23,8 +28,12 @@
  *	rorcpt <text>			(optional, likewise)
  *	rvmta <name>			(optional, likewise: this recipient's
  *					VirtualMTA, e.g. a cold-virtual-mta)
+ *	body <offset> <size>		(log records only: where the body
+ *					starts in the file, its length)
  *	<empty line>
- *	<body>
+ *
+ * A log segment starts with "TERN-LOG 1\n"; a record is
+ * "M <length> <crc32 hex>\n" followed by <length> bytes of envelope text.
  */
 #ifndef TERN_SPOOL_H
 #define TERN_SPOOL_H
@@ -59,12 +68,17 @@ struct spool_envelope {
 	size_t	  nrcpts;
 	off_t	  body_offset;	/* where the body starts in the file */
 	off_t	  body_size;
+	unsigned  seg;		/* the log segment of its record */
 };
 
 struct spool_writer {
+	struct spool *spool;	/* while a message is being written */
 	int	 fd;
 	char	 id[SPOOL_ID_MAX];
-	char	*tmp_path;
+	unsigned seg;
+	char	*path;		/* the body file, until committed */
+	char	*text;		/* the envelope text, for the log record */
+	size_t	 text_len;
 	off_t	 size;
 	bool	 failed;
 };
@@ -73,14 +87,16 @@ struct spool *spool_open(const char *dir, const char **error_r);
 void	spool_close(struct spool *s);
 const char *spool_dir(const struct spool *s);
 
-/* Start a message: creates tmp/<id> and writes the envelope (env->id and
- * env->queued are filled in).  0, or -1 with *error_r. */
+/* Start a message: creates its body file and writes the envelope
+ * (env->id, env->queued and env->seg are filled in).  0, or -1 with
+ * *error_r. */
 int	spool_writer_begin(struct spool *s, struct spool_envelope *env,
 	    struct spool_writer *w, const char **error_r);
 /* Append body bytes (CRLF line ends).  0 or -1. */
 int	spool_writer_write(struct spool_writer *w, const void *p, size_t n);
-/* Make the message durable: fsync, rename into msg/, fsync msg/.
- * Only after 0 is returned may the message be acknowledged. */
+/* Make the message durable now (fsync the body, append the log record,
+ * fdatasync the log).  Only after 0 is returned may the message be
+ * acknowledged. */
 int	spool_writer_commit(struct spool *s, struct spool_writer *w,
 	    const char **error_r);
 
@@ -102,19 +118,27 @@ void	spool_writer_commit_async(struct spool *s, struct spool_writer *w,
 	    spool_commit_cb *cb, void *arg);
 void	spool_writer_abort(struct spool_writer *w);
 
-/* Mark recipient `idx` of message `id` finished. */
-int	spool_mark_done(struct spool *s, const char *id, size_t idx);
-/* Remove a message whose recipients are all finished (and its done-list
- * when it may have one). */
-int	spool_remove(struct spool *s, const char *id, bool done_list);
+/* Mark recipient `idx` of a committed message finished. */
+int	spool_mark_done(struct spool *s, const struct spool_envelope *env,
+	    size_t idx);
+/* Remove a committed message whose recipients are all finished. */
+int	spool_remove(struct spool *s, const struct spool_envelope *env);
 /* Open the message file for reading; the body starts at env->body_offset. */
-int	spool_open_message(struct spool *s, const char *id);
+int	spool_open_message(struct spool *s, const struct spool_envelope *env);
+/* Messages whose log records are kept, and segments (for show status). */
+size_t	spool_live(const struct spool *s);
+size_t	spool_segments(const struct spool *s);
+/* Start a new log segment after this many record bytes (tests). */
+void	spool_set_segment_bytes(struct spool *s, size_t bytes);
 
 /*
- * Recovery: call cb for every committed message with its envelope and
- * a done[] array (done[i] true if recipient i was finished).  Leftover
- * files in tmp/ (never acknowledged) are removed.  Returns the number of
- * messages found, or -1.
+ * Recovery: call cb for every committed message that has unfinished
+ * recipients, with its envelope and a done[] array (done[i] true if
+ * recipient i was finished).  Body files without a record (never
+ * acknowledged) are removed, or moved to quarantine/ when their
+ * segment had a damaged record.  Messages of the earlier layout
+ * (msg/<id> files) are moved into the log.  Returns the number of
+ * messages found, or -1.  Call once, before the first spool_writer_begin().
  */
 typedef void spool_scan_cb(const struct spool_envelope *env, const bool *done,
 	    void *arg);

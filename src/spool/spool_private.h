@@ -4,20 +4,87 @@
 #ifndef TERN_SPOOL_PRIVATE_H
 #define TERN_SPOOL_PRIVATE_H
 
+#include <stdint.h>
+
+#include "lib/buf.h"
 #include "spool/spool.h"
 
+#define SPOOL_LOG_MAGIC		"TERN-LOG 1\n"
+#define SPOOL_SEG_BYTES		(4 * 1024 * 1024) /* then a new segment */
+#define SPOOL_SEG_AGE		600	/* seconds; likewise, if not empty */
+#define SPOOL_DONE_OPEN		64	/* recent segments keep .done open */
+#define SPOOL_RECORD_MAX	(16 * 1024 * 1024)
+
 struct spool_sync;
+
+/* A log segment, as the loop thread knows it. */
+struct spool_seg {
+	unsigned	 no;
+	size_t		 live;		/* committed, not yet removed */
+	size_t		 total;		/* records in its log file */
+	size_t		 pending;	/* begun, not committed or aborted */
+	size_t		 bytes;		/* record bytes handed to it */
+	time_t		 created;
+	int		 done_fd;	/* log/<no>.done, or -1 */
+	int		 log_fd;	/* log/<no> without the sync thread */
+};
 
 struct spool {
 	char			*dir;
 	int			 msg_dirfd;
-	int			 tmp_dirfd;
+	int			 log_dirfd;
 	unsigned long		 seq;
 	struct spool_sync	*sync;		/* group commit, once started */
+	struct spool_seg	*segs;		/* sorted by no */
+	size_t			 nsegs, nalloc;
+	unsigned		 cur;		/* where new messages go */
+	bool			 cur_open;	/* cur exists (dir made) */
+	size_t			 live;
+	size_t			 seg_bytes;	/* SPOOL_SEG_BYTES; tests lower it */
 };
 
-/* spool_sync.c: queue a written file for the next batch (takes the paths). */
-void	spool_sync_submit(struct spool *s, char *tmp_path, char *final_path,
-	    spool_commit_cb *cb, void *arg);
+/* spool_sync.c: queue a written message's log record for the next batch
+ * (takes the record and the body path). */
+void	spool_sync_submit(struct spool *s, unsigned seg, char *record,
+	    size_t len, char *path, spool_commit_cb *cb, void *arg);
+
+/* spool_log.c, all on the loop thread except spool_log_append(). */
+uint32_t spool_crc32(const void *p, size_t n);
+/* The record for a written message: "M len crc\n" + envelope text +
+ * "body off size\n\n".  Malloc'ed, length in *len. */
+char	*spool_log_record(const struct spool_writer *w, size_t *len);
+/* Append records to segment `no` and fdatasync it; on failure the file
+ * is cut back to its old length.  fd is opened when -1. */
+/* Likewise for a parsed envelope (body_offset and body_size set). */
+char	*spool_log_record_env(const struct spool_envelope *env, size_t *len);
+int	spool_log_append(int dirfd, unsigned no, int *fd, const char *p,
+	    size_t n);
+struct spool_seg *spool_seg_find(struct spool *s, unsigned no);
+struct spool_seg *spool_seg_add(struct spool *s, unsigned no);
+/* The segment a new message goes to (a new one when full or old). */
+struct spool_seg *spool_seg_current(struct spool *s, const char **error_r);
+/* A message of segment `no` was committed / given up / removed. */
+void	spool_seg_committed(struct spool *s, unsigned no);
+void	spool_seg_aborted(struct spool *s, unsigned no);
+void	spool_seg_released(struct spool *s, unsigned no);
+/* Delete or compact segment `no` when its messages allow it. */
+void	spool_seg_reclaim(struct spool *s, unsigned no);
+void	spool_segs_free(struct spool *s);
+/* "<no in 8 hex digits><suffix>", in msg/ or log/ */
+void	spool_seg_name(char *buf, size_t size, unsigned no, const char *suffix);
+#define SPOOL_DONE_ALL	((size_t)-1)	/* "<id> *" in a done-list */
+/* spool.c: the envelope text of format 1, ending with its empty line. */
+void	spool_envelope_format(const struct spool_envelope *env, struct buf *b);
+
+/* spool_scan.c: parse envelope text (NUL-terminated, modified in place);
+ * 0, or -1 when it is not a complete, valid envelope. */
+int	spool_env_parse(char *text, struct spool_envelope *env);
+/* Read a segment's log and done-list: each record whose recipients are
+ * not all finished goes to cb; returns the records read, -1 when the
+ * file cannot be read, and sets *damaged when a record was skipped. */
+typedef void spool_seg_cb(struct spool_envelope *env, const bool *done,
+	    void *arg);
+long	spool_seg_read(struct spool *s, unsigned no, spool_seg_cb *cb,
+	    void *arg, bool *damaged);
 
 #endif

@@ -1,22 +1,32 @@
 /*
- * spool_scan: start-up recovery.  Reads every committed message's
- * envelope and its done-list back, so the queues can be rebuilt.  A file
- * that does not parse (unknown version, truncated header) is moved to
- * quarantine/ with a log line; it never stops the daemon.
+ * spool_scan: start-up recovery.  Reads the envelope log's segments
+ * (log/<seg> and log/<seg>.done) back, so the queues can be rebuilt
+ * without opening a body file: one sequential read per segment.  A
+ * record that does not check out (torn, damaged, unknown version) is
+ * skipped with a log line and reading resumes at the next record; body
+ * files without a live record are removed (never acknowledged, or
+ * finished) or, in a segment with a damaged record, moved to
+ * quarantine/.  Nothing here stops the daemon.
+ *
+ * Messages of the first layout (msg/<id> files with msg/<id>.done) are
+ * moved into the log: record first, then the file, so a crash between
+ * the two finds the file again at the next start.
  */
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compat.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
-#include "spool/spool.h"
+#include "spool/spool_private.h"
 
 #define SPOOL_HEADER_MAX	(16 * 1024 * 1024)
 
@@ -63,6 +73,13 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 		if (errstr != NULL)
 			return -1;
 		spool_envelope_set_priority(env, (int)prio);
+	} else if (strcmp(key, "body") == 0) {
+		long long off, size;
+		if (sscanf(val, "%lld %lld", &off, &size) != 2 || off < 0 ||
+		    size < 0)
+			return -1;
+		env->body_offset = (off_t)off;
+		env->body_size = (off_t)size;
 	} else if (strcmp(key, "rcpt") == 0) {
 		env->rcpts = xreallocarray(env->rcpts, env->nrcpts + 1,
 		    sizeof(char *));
@@ -165,17 +182,394 @@ spool_clean_tmp(const char *dir)
 	closedir(d);
 }
 
+int
+spool_env_parse(char *text, struct spool_envelope *env)
+{
+	char *line = text, *nl;
+	int version = -1;
+
+	while ((nl = strchr(line, '\n')) != NULL) {
+		char *sp;
+
+		*nl = '\0';
+		if (version == -1) {
+			if (sscanf(line, "TERN-SPOOL %d", &version) != 1 ||
+			    version != SPOOL_FORMAT)
+				return -1;
+		} else if (*line == '\0')
+			return env->id[0] && env->orig && env->srcmta &&
+			    env->nrcpts > 0 ? 0 : -1;
+		else {
+			if ((sp = strchr(line, ' ')) == NULL)
+				sp = nl;
+			else
+				*sp++ = '\0';
+			if (spool_scan_line(env, line, sp) == -1)
+				return -1;
+		}
+		line = nl + 1;
+	}
+	return -1;
+}
+
+/* A whole file, NUL-terminated; NULL if it cannot be read. */
+static char *
+spool_slurp(int dirfd, const char *name, size_t *len)
+{
+	struct stat st;
+	char *p;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return NULL;
+	}
+	p = xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, p + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	p[got] = '\0';
+	*len = got;
+	return p;
+}
+
+/* A finished recipient from a done-list: "<id> <index>" or "<id> *". */
+struct spool_done {
+	const char	*id;
+	size_t		 idx;
+};
+
 static int
-spool_scan_one(const char *dir, const char *name, spool_scan_cb *cb, void *arg)
+spool_done_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct spool_done *)a)->id,
+	    ((const struct spool_done *)b)->id);
+}
+
+/* Parse a done-list in place into an array sorted by id. */
+static struct spool_done *
+spool_done_parse(char *text, size_t *n)
+{
+	struct spool_done *d = NULL;
+	size_t cap = 0;
+	char *line = text, *nl;
+
+	*n = 0;
+	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		char *sp = memchr(line, ' ', (size_t)(nl - line));
+		const char *errstr;
+		long long idx;
+
+		*nl = '\0';
+		if (sp == NULL)
+			continue;
+		*sp++ = '\0';
+		if (strcmp(sp, "*") == 0)
+			idx = -1;
+		else if ((idx = strtonum(sp, 0, 1LL << 40, &errstr)), errstr)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			d = xreallocarray(d, cap, sizeof(*d));
+		}
+		d[*n].id = line;
+		d[(*n)++].idx = (size_t)idx;
+	}
+	if (*n > 0)
+		qsort(d, *n, sizeof(*d), spool_done_cmp);
+	return d;
+}
+
+/* Mark env's finished recipients in done[]; true when all are. */
+static bool
+spool_done_apply(const struct spool_done *d, size_t n,
+    const struct spool_envelope *env, bool *done)
+{
+	struct spool_done key = { env->id, 0 };
+	const struct spool_done *hit = n ? bsearch(&key, d, n, sizeof(*d),
+	    spool_done_cmp) : NULL;
+	size_t left = env->nrcpts;
+
+	if (hit == NULL)
+		return false;
+	while (hit > d && strcmp(hit[-1].id, env->id) == 0)
+		hit--;
+	for (; hit < d + n && strcmp(hit->id, env->id) == 0; hit++) {
+		if (hit->idx == SPOOL_DONE_ALL)
+			return true;
+		if (hit->idx < env->nrcpts && !done[hit->idx]) {
+			done[hit->idx] = true;
+			left--;
+		}
+	}
+	return left == 0;
+}
+
+/*
+ * The next record at *pos: 1 and env filled, 0 at the end, -1 damaged
+ * (*pos then moves to the next record header).  A bad record with no
+ * record after it is the torn tail of a crash (never acknowledged): the
+ * end, not damage.
+ */
+static int
+spool_record_next(char *log, size_t len, size_t *pos,
+    struct spool_envelope *env)
+{
+	char *p = log + *pos, *nl, *text, *next;
+	unsigned long long tlen;
+	unsigned crc;
+	char save;
+
+	if (*pos >= len)
+		return 0;
+	if ((nl = memchr(p, '\n', len - *pos)) == NULL ||
+	    sscanf(p, "M %llu %8x\n", &tlen, &crc) != 2 ||
+	    tlen > len - (size_t)(nl + 1 - log) || tlen < 2)
+		goto bad;
+	text = nl + 1;
+	if (spool_crc32(text, tlen) != crc)
+		goto bad;
+	next = text + tlen;
+	save = *next;
+	*next = '\0';
+	memset(env, 0, sizeof(*env));
+	if (spool_env_parse(text, env) == -1) {
+		*next = save;
+		spool_envelope_free(env);
+		goto bad;
+	}
+	*next = save;
+	*pos = (size_t)(next - log);
+	return 1;
+bad:
+	next = *pos + 1 < len ? memmem(p + 1, len - *pos - 1, "\nM ", 3) : NULL;
+	*pos = next != NULL ? (size_t)(next + 1 - log) : len;
+	return next != NULL ? -1 : 0;
+}
+
+long
+spool_seg_read(struct spool *s, unsigned no, spool_seg_cb *cb, void *arg,
+    bool *damaged)
 {
 	struct spool_envelope env;
-	char path[4096];
+	struct spool_done *d;
+	char name[64], *log, *dl;
+	size_t len, dlen = 0, nd, pos;
+	long count = 0;
+	int r;
+
+	spool_seg_name(name, sizeof(name), no, "");
+	if ((log = spool_slurp(s->log_dirfd, name, &len)) == NULL)
+		return -1;
+	spool_seg_name(name, sizeof(name), no, ".done");
+	if ((dl = spool_slurp(s->log_dirfd, name, &dlen)) == NULL)
+		dl = xstrdup("");
+	d = spool_done_parse(dl, &nd);
+	pos = strlen(SPOOL_LOG_MAGIC);
+	if (len < pos || memcmp(log, SPOOL_LOG_MAGIC, pos) != 0) {
+		log_warnx("spool: log/%08x is not a Tern log, ignored", no);
+		*damaged = true;
+		pos = len;
+	}
+	while ((r = spool_record_next(log, len, &pos, &env)) != 0) {
+		bool *done;
+
+		if (r == -1) {
+			log_warnx("spool: log/%08x: a damaged record skipped", no);
+			*damaged = true;
+			continue;
+		}
+		count++;
+		env.seg = no;
+		done = xcalloc(env.nrcpts, sizeof(bool));
+		if (!spool_done_apply(d, nd, &env, done))
+			cb(&env, done, arg);
+		free(done);
+		spool_envelope_free(&env);
+	}
+	free(d);
+	free(dl);
+	free(log);
+	return count;
+}
+
+/* ---- start-up recovery ---- */
+
+struct spool_recover {
+	struct spool	*spool;
+	spool_scan_cb	*cb;
+	void		*arg;
+	char		**names;	/* the segment's body files, sorted */
+	bool		*used;
+	size_t		 nnames;
+	int		 count;
+	size_t		 live;
+};
+
+static int
+spool_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The entries of a directory (without dot files), sorted. */
+static char **
+spool_list(int dirfd, const char *name, size_t *n)
+{
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+	DIR *d;
+	int fd;
+
+	*n = 0;
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = xreallocarray(v, cap, sizeof(char *));
+		}
+		v[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*n > 0)
+		qsort(v, *n, sizeof(char *), spool_name_cmp);
+	return v;
+}
+
+static void
+spool_list_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+spool_recover_one(struct spool_envelope *env, const bool *done, void *arg)
+{
+	struct spool_recover *rc = arg;
+	const char *key = env->id;
+	char **hit = rc->nnames ? bsearch(&key, rc->names, rc->nnames,
+	    sizeof(char *), spool_name_cmp) : NULL;
+
+	if (hit == NULL) {
+		/* finished, and the done-list's last line lost with the power */
+		log_warnx("spool: msg/%08x/%s is gone; its record is dropped",
+		    env->seg, env->id);
+		return;
+	}
+	rc->used[hit - rc->names] = true;
+	rc->live++;
+	rc->count++;
+	rc->cb(env, done, rc->arg);
+}
+
+/* Body files of segment no without a live record. */
+static void
+spool_recover_leftovers(struct spool_recover *rc, unsigned no, bool damaged)
+{
+	char from[4096], to[4096];
+
+	for (size_t i = 0; i < rc->nnames; i++) {
+		if (rc->used[i])
+			continue;
+		snprintf(from, sizeof(from), "%s/msg/%08x/%s", rc->spool->dir, no,
+		    rc->names[i]);
+		if (!damaged) {
+			(void)unlink(from);
+			continue;
+		}
+		snprintf(to, sizeof(to), "%s/quarantine/%s", rc->spool->dir,
+		    rc->names[i]);
+		if (rename(from, to) == -1)
+			log_warn("spool: cannot quarantine %s", from);
+		else
+			log_warnx("spool: %s has no readable record, moved to %s",
+			    from, to);
+	}
+}
+
+static void
+spool_recover_segment(struct spool_recover *rc, unsigned no)
+{
+	struct spool *s = rc->spool;
+	struct spool_seg *g;
+	bool damaged = false;
+	char name[64];
+	long total;
+
+	spool_seg_name(name, sizeof(name), no, "");
+	rc->names = spool_list(s->msg_dirfd, name, &rc->nnames);
+	rc->used = xcalloc(rc->nnames + 1, sizeof(bool));
+	rc->live = 0;
+	total = spool_seg_read(s, no, spool_recover_one, rc, &damaged);
+	spool_recover_leftovers(rc, no, damaged);
+	spool_list_free(rc->names, rc->nnames);
+	free(rc->used);
+	g = spool_seg_add(s, no);
+	g->total = total > 0 ? (size_t)total : 0;
+	g->live = rc->live;
+	s->live += rc->live;
+	if (!damaged)
+		spool_seg_reclaim(s, no);	/* deleted when nothing is live */
+}
+
+/* Log segment names: exactly 8 hex digits.  Stale ".tmp" files go. */
+static unsigned *
+spool_segment_numbers(struct spool *s, size_t *n)
+{
+	size_t nnames, cap = 0;
+	char **names = spool_list(s->log_dirfd, ".", &nnames);
+	unsigned *v = NULL;
+
+	*n = 0;
+	for (size_t i = 0; i < nnames; i++) {
+		const char *p = names[i];
+		size_t len = strlen(p);
+
+		if (len > 4 && strcmp(p + len - 4, ".tmp") == 0)
+			(void)unlinkat(s->log_dirfd, p, 0);
+		if (len != 8 || strspn(p, "0123456789abcdef") != 8)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xreallocarray(v, cap, sizeof(unsigned));
+		}
+		v[(*n)++] = (unsigned)strtoul(p, NULL, 16);
+	}
+	spool_list_free(names, nnames);
+	return v;	/* sorted: the names were */
+}
+
+/* A message file of the first layout: into the log, then into msg/<cur>/. */
+static int
+spool_migrate_one(struct spool_recover *rc, const char *name)
+{
+	struct spool *s = rc->spool;
+	struct spool_envelope env;
+	struct spool_seg *g;
+	char path[4096], to[SPOOL_ID_MAX + 32], *rec;
+	const char *error;
 	bool *done;
+	size_t len;
 	FILE *f;
 	int r;
 
 	memset(&env, 0, sizeof(env));
-	snprintf(path, sizeof(path), "%s/msg/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/msg/%s", s->dir, name);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	r = spool_scan_header(f, &env);
@@ -184,41 +578,74 @@ spool_scan_one(const char *dir, const char *name, spool_scan_cb *cb, void *arg)
 	if (r == 0 && fseeko(f, 0, SEEK_END) == 0)
 		env.body_size = ftello(f) - env.body_offset;
 	fclose(f);
-	if (r == -1) {
+	if (r == -1 || (g = spool_seg_current(s, &error)) == NULL) {
 		spool_envelope_free(&env);
-		spool_quarantine(dir, name);
+		spool_quarantine(s->dir, name);
 		return -1;
 	}
+	env.seg = g->no;
 	done = xcalloc(env.nrcpts, sizeof(bool));
-	spool_scan_done(dir, env.id, done, env.nrcpts);
-	cb(&env, done, arg);
+	spool_scan_done(s->dir, env.id, done, env.nrcpts);
+	rec = spool_log_record_env(&env, &len);
+	r = spool_log_append(s->log_dirfd, g->no, &g->log_fd, rec, len);
+	free(rec);
+	snprintf(to, sizeof(to), "%08x/%s", g->no, env.id);
+	if (r == 0 && renameat(s->msg_dirfd, name, s->msg_dirfd, to) == 0) {
+		g->total++;
+		g->live++;
+		s->live++;
+		for (size_t i = 0; i < env.nrcpts; i++)
+			if (done[i])
+				(void)spool_mark_done(s, &env, i);
+		snprintf(path, sizeof(path), "%s/msg/%s.done", s->dir, name);
+		(void)unlink(path);
+		rc->cb(&env, done, rc->arg);
+		rc->count++;
+	} else
+		log_warn("spool: cannot move %s into the log", path);
 	free(done);
 	spool_envelope_free(&env);
-	return 0;
+	return r;
+}
+
+static void
+spool_migrate(struct spool_recover *rc)
+{
+	struct spool *s = rc->spool;
+	size_t n;
+	char **names = spool_list(s->msg_dirfd, ".", &n);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+		struct stat st;
+
+		if (fstatat(s->msg_dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) ||
+		    (len > 5 && strcmp(names[i] + len - 5, ".done") == 0))
+			continue;
+		(void)spool_migrate_one(rc, names[i]);
+	}
+	spool_list_free(names, n);
+	if (n > 0) {
+		(void)fsync(s->msg_dirfd);
+		(void)fsync(s->log_dirfd);
+	}
 }
 
 int
 spool_scan(struct spool *s, spool_scan_cb *cb, void *arg)
 {
-	const char *dir = spool_dir(s);
-	char path[4096];
-	struct dirent *de;
-	int count = 0;
-	DIR *d;
+	struct spool_recover rc = { .spool = s, .cb = cb, .arg = arg };
+	unsigned *nos;
+	size_t n;
 
-	spool_clean_tmp(dir);
-	snprintf(path, sizeof(path), "%s/msg", dir);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' ||
-		    (len > 5 && strcmp(de->d_name + len - 5, ".done") == 0))
-			continue;
-		if (spool_scan_one(dir, de->d_name, cb, arg) == 0)
-			count++;
-	}
-	closedir(d);
-	return count;
+	spool_clean_tmp(s->dir);
+	nos = spool_segment_numbers(s, &n);
+	s->cur = n > 0 ? nos[n - 1] + 1 : 0;
+	s->cur_open = false;
+	for (size_t i = 0; i < n; i++)
+		spool_recover_segment(&rc, nos[i]);
+	free(nos);
+	spool_migrate(&rc);
+	return rc.count;
 }

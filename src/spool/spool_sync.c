@@ -1,11 +1,12 @@
 /*
  * spool_sync: group commit.  Sessions finish writing their message files
- * on the loop thread (page cache only) and hand them here; one sync
- * thread makes whole batches durable at once:
+ * on the loop thread (page cache only) and hand them here with their log
+ * records; one sync thread makes whole batches durable at once:
  *
- *	syncfs()			every file of the batch, data and inode
- *	rename(tmp/ID, msg/ID)		for each file of the batch
- *	fsync(msg/)			the new names
+ *	syncfs()			every body file of the batch, data,
+ *					inode and directory entry
+ *	write + fdatasync(log/SEG)	the batch's records, one write and
+ *					one sync per segment (normally one)
  *
  * then posts the batch back to the loop (ev_async), where each session
  * gets its callback and only then answers 250.  Two syncs per batch
@@ -25,14 +26,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "spool/spool_private.h"
 
 struct spool_commit {
 	struct spool_commit	*next;
-	char			*tmp_path;
-	char			*final_path;
+	unsigned		 seg;
+	char			*record;
+	size_t			 len;
+	char			*path;		/* body file, under msg/ */
 	spool_commit_cb		*cb;
 	void			*arg;
 	int			 error;		/* errno, 0 when durable */
@@ -49,7 +53,52 @@ struct spool_sync {
 	struct spool_commit	*done, **done_tail;
 	bool			 stop;
 	unsigned long		 batches, commits;	/* statistics */
+	struct {				/* the thread's open segments */
+		unsigned	 no;
+		int		 fd;
+	}			 fds[4];
 };
+
+/* The thread's descriptor slot for segment no (evicting the oldest). */
+static int *
+spool_sync_fd(struct spool_sync *ss, unsigned no)
+{
+	size_t n = sizeof(ss->fds) / sizeof(ss->fds[0]), old = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ss->fds[i].fd != -1 && ss->fds[i].no == no)
+			return &ss->fds[i].fd;
+		if (ss->fds[i].fd == -1 || (ss->fds[old].fd != -1 &&
+		    ss->fds[i].no < ss->fds[old].no))
+			old = i;
+	}
+	if (ss->fds[old].fd != -1)
+		close(ss->fds[old].fd);
+	ss->fds[old].no = no;
+	ss->fds[old].fd = -1;
+	return &ss->fds[old].fd;
+}
+
+/* Append the records of the batch's commits for segment no. */
+static void
+spool_sync_segment(struct spool_sync *ss, struct spool_commit *batch,
+    unsigned no)
+{
+	struct buf b;
+	int err = 0;
+
+	buf_init(&b, (size_t)1 << 40);
+	for (struct spool_commit *c = batch; c != NULL; c = c->next)
+		if (c->error == 0 && c->seg == no)
+			(void)buf_append(&b, c->record, c->len);
+	if (b.err || spool_log_append(ss->spool->log_dirfd, no,
+	    spool_sync_fd(ss, no), b.data, b.len) == -1)
+		err = b.err ? ENOMEM : errno;
+	buf_free(&b);
+	for (struct spool_commit *c = batch; c != NULL; c = c->next)
+		if (c->seg == no && c->error == 0)
+			c->error = err != 0 ? err : -1;	/* -1: done */
+}
 
 /* Make one batch durable; fills each commit's error. */
 static void
@@ -57,20 +106,18 @@ spool_sync_batch(struct spool_sync *ss, struct spool_commit *batch)
 {
 	int err = 0;
 
-	if (syncfs(ss->spool->tmp_dirfd) == -1)
+	if (syncfs(ss->spool->msg_dirfd) == -1)
 		err = errno;
-	for (struct spool_commit *c = batch; c != NULL; c = c->next) {
+	for (struct spool_commit *c = batch; c != NULL; c = c->next)
 		c->error = err;
-		if (err == 0 && rename(c->tmp_path, c->final_path) == -1)
-			c->error = errno;
-	}
-	if (fsync(ss->spool->msg_dirfd) == -1) {
-		err = errno;
-		for (struct spool_commit *c = batch; c != NULL; c = c->next)
-			if (c->error == 0) {
-				c->error = err;
-				(void)unlink(c->final_path);	/* never acknowledged */
-			}
+	for (struct spool_commit *c = batch; c != NULL; c = c->next)
+		if (c->error == 0)
+			spool_sync_segment(ss, batch, c->seg);
+	for (struct spool_commit *c = batch; c != NULL; c = c->next) {
+		if (c->error == -1)
+			c->error = 0;
+		else if (c->error != 0)	/* never acknowledged */
+			(void)unlinkat(ss->spool->msg_dirfd, c->path, 0);
 	}
 }
 
@@ -107,8 +154,8 @@ spool_sync_main(void *arg)
 static void
 spool_commit_free(struct spool_commit *c)
 {
-	free(c->tmp_path);
-	free(c->final_path);
+	free(c->record);
+	free(c->path);
 	free(c);
 }
 
@@ -126,9 +173,12 @@ spool_sync_on_done(struct ev_loop *loop, ev_async *w, int revents)
 	pthread_mutex_unlock(&ss->mu);
 	for (; c != NULL; c = next) {
 		next = c->next;
-		if (c->error != 0)
-			log_warnx("spool: cannot commit %s: %s", c->final_path,
+		if (c->error != 0) {
+			log_warnx("spool: cannot commit msg/%s: %s", c->path,
 			    strerror(c->error));
+			spool_seg_aborted(ss->spool, c->seg);
+		} else
+			spool_seg_committed(ss->spool, c->seg);
 		c->cb(c->arg, c->error);
 		spool_commit_free(c);
 	}
@@ -143,6 +193,8 @@ spool_sync_start(struct spool *s, struct ev_loop *loop, const char **error_r)
 	ss->loop = loop;
 	ss->pending_tail = &ss->pending;
 	ss->done_tail = &ss->done;
+	for (size_t i = 0; i < sizeof(ss->fds) / sizeof(ss->fds[0]); i++)
+		ss->fds[i].fd = -1;
 	pthread_mutex_init(&ss->mu, NULL);
 	pthread_cond_init(&ss->cv, NULL);
 	ev_async_init(&ss->async, spool_sync_on_done);
@@ -174,6 +226,9 @@ spool_sync_stop(struct spool *s)
 	ev_async_stop(ss->loop, &ss->async);
 	log_info("spool: %lu message(s) committed in %lu batch(es)",
 	    ss->commits, ss->batches);
+	for (size_t i = 0; i < sizeof(ss->fds) / sizeof(ss->fds[0]); i++)
+		if (ss->fds[i].fd != -1)
+			close(ss->fds[i].fd);
 	pthread_mutex_destroy(&ss->mu);
 	pthread_cond_destroy(&ss->cv);
 	free(ss);
@@ -181,14 +236,16 @@ spool_sync_stop(struct spool *s)
 }
 
 void
-spool_sync_submit(struct spool *s, char *tmp_path, char *final_path,
-    spool_commit_cb *cb, void *arg)
+spool_sync_submit(struct spool *s, unsigned seg, char *record, size_t len,
+    char *path, spool_commit_cb *cb, void *arg)
 {
 	struct spool_sync *ss = s->sync;
 	struct spool_commit *c = xcalloc(1, sizeof(*c));
 
-	c->tmp_path = tmp_path;
-	c->final_path = final_path;
+	c->seg = seg;
+	c->record = record;
+	c->len = len;
+	c->path = path;
 	c->cb = cb;
 	c->arg = arg;
 	pthread_mutex_lock(&ss->mu);

@@ -19,9 +19,7 @@ N = 5
 for i in range(N):
     tern.send(["user%d@demo.test" % i], "Subject: %d\r\n\r\nbody %d\r\n" % (i, i))
 tern.kill9()
-msgdir = os.path.join(tern.spool, "msg")
-spooled = [f for f in os.listdir(msgdir) if not f.endswith(".done")]
-t.eq(len(spooled), N, "after kill -9 every acknowledged message is in the spool")
+t.eq(len(tern.spooled()), N, "after kill -9 every acknowledged message is in the spool")
 
 # 2. Start the sink and pmtad again: recovery delivers everything.
 sink = Sink(w, port=sink_port)
@@ -30,8 +28,8 @@ wait_for(lambda: len(sink.messages()) >= N, 20)
 got = sorted(r for m in sink.messages() for r in m["rcpts"])
 t.eq(got, sorted("user%d@demo.test" % i for i in range(N)),
      "after the restart every message is delivered once")
-wait_for(lambda: not [f for f in os.listdir(msgdir)], 10)
-t.eq(os.listdir(msgdir), [], "delivered messages leave the spool")
+wait_for(lambda: not tern.spooled(), 10)
+t.eq(tern.spooled(), [], "delivered messages leave the spool")
 rows = tern.acct_rows()[1]
 t.eq(sorted(r["type"] for r in rows), ["d"] * N, "one d record per recipient")
 

@@ -187,6 +187,15 @@ class Tern:
         self.proc.send_signal(sig)
         return self.proc.wait(timeout)
 
+    def spooled(self):
+        """Ids of the message bodies in the spool (msg/<segment>/<id>)."""
+        msgdir = os.path.join(self.spool, "msg")
+        if not os.path.isdir(msgdir):
+            return []
+        return sorted(f for seg in os.listdir(msgdir)
+                      if os.path.isdir(os.path.join(msgdir, seg))
+                      for f in os.listdir(os.path.join(msgdir, seg)))
+
     def kill9(self):
         self.proc.kill()
         self.proc.wait()

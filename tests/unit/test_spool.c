@@ -88,20 +88,24 @@ main(void)
 	ok(spool_writer_begin(s, &env, &w, &err) == 0, "a message starts");
 	ok(spool_writer_write(&w, "Subject: x\r\n\r\nbody\r\n", 20) == 0, "body written");
 	ok(spool_writer_commit(s, &w, &err) == 0, "commit succeeds");
-	snprintf(path, sizeof(path), "%s/msg", dir);
-	is_int(count_files(path), 1, "the message is in msg/");
-	ok(spool_mark_done(s, env.id, 1) == 0, "recipient 1 marked done");
+	snprintf(path, sizeof(path), "%s/msg/%08x", dir, env.seg);
+	is_int(count_files(path), 1, "the body is in msg/<segment>/");
+	ok(spool_mark_done(s, &env, 1) == 0, "recipient 1 marked done");
+	is_int((long long)spool_live(s), 1, "one live message");
+	spool_close(s);
 
-	/* a crash leftover and a corrupt file */
-	snprintf(path, sizeof(path), "%s/tmp/leftover", dir);
+	/* a crash leftover: a body file whose record never made it */
+	snprintf(path, sizeof(path), "%s/msg/%08x/leftover", dir, env.seg);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
 	close(fd);
-	snprintf(path, sizeof(path), "%s/msg/garbage", dir);
-	fd = open(path, O_WRONLY | O_CREAT, 0600);
-	if (write(fd, "TERN-SPOOL 99\n", 14) != 14)
+	/* a torn record at the end of the log */
+	snprintf(path, sizeof(path), "%s/log/%08x", dir, env.seg);
+	fd = open(path, O_WRONLY | O_APPEND);
+	if (write(fd, "M 400 0badf00d\nTERN-SP", 23) != 23)
 		return 1;
 	close(fd);
 
+	s = spool_open(dir, &err);
 	memset(&seen, 0, sizeof(seen));
 	is_int(spool_scan(s, on_msg, &seen), 1, "scan finds the one good message");
 	is_str(seen.orig, "sender@example.org", "the envelope reads back");
@@ -111,17 +115,38 @@ main(void)
 	is_int(seen.priority, 90, "the priority reads back");
 	is_str(seen.rvmta, "cold1", "the recipient's VirtualMTA reads back");
 	is_str(seen.orcpt, "rfc822;a@x.test", "ORCPT reads back");
-	snprintf(path, sizeof(path), "%s/tmp", dir);
-	is_int(count_files(path), 0, "tmp/ leftovers are removed");
+	snprintf(path, sizeof(path), "%s/msg/%08x", dir, env.seg);
+	is_int(count_files(path), 1, "a body file without a record is removed");
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
-	is_int(count_files(path), 1, "an unknown format version is quarantined");
+	is_int(count_files(path), 0, "a torn last record is not damage");
+	spool_close(s);
 
-	fd = spool_open_message(s, env.id);
+	/* a damaged record in the middle of the log: the leftover is kept */
+	snprintf(path, sizeof(path), "%s/msg/%08x/leftover2", dir, env.seg);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/log/%08x", dir, env.seg);
+	fd = open(path, O_WRONLY | O_APPEND);
+	if (write(fd, "M 5 00000000\nabcd\n", 18) != 18)
+		return 1;
+	if (write(fd, "M 400 0badf00d\nTERN-SP", 23) != 23)
+		return 1;
+	close(fd);
+	s = spool_open(dir, &err);
+	memset(&seen, 0, sizeof(seen));
+	is_int(spool_scan(s, on_msg, &seen), 1, "the good message is still found");
+	ok(!seen.done[0] && seen.done[1] && !seen.done[2], "with its done-list");
+	snprintf(path, sizeof(path), "%s/quarantine", dir);
+	is_int(count_files(path), 1, "a damaged record sends the leftover to quarantine/");
+
+	fd = spool_open_message(s, &env);
 	ok(fd != -1, "the message opens for delivery");
 	close(fd);
-	ok(spool_remove(s, env.id, true) == 0, "remove");
+	ok(spool_remove(s, &env) == 0, "remove");
+	snprintf(path, sizeof(path), "%s/log", dir);
+	is_int(count_files(path), 0, "its finished segment is deleted");
 	snprintf(path, sizeof(path), "%s/msg", dir);
-	is_int(count_files(path), 0, "message and done-list are gone");
+	is_int(count_files(path), 0, "with its body directory");
 
 	ok(spool_writer_begin(s, &env, &w, &err) == 0, "another message starts");
 	spool_writer_abort(&w);
@@ -129,8 +154,8 @@ main(void)
 	is_int(spool_envelope_priority(&env), 100, "priority is clamped to 100");
 	free(env.rvmta[0]); free(env.rvmta[1]); free(env.rvmta[2]); free(env.rvmta);
 	free(env.orcpt[0]); free(env.orcpt[1]); free(env.orcpt[2]); free(env.orcpt);
-	snprintf(path, sizeof(path), "%s/tmp", dir);
-	is_int(count_files(path), 0, "abort removes the temporary file");
+	snprintf(path, sizeof(path), "%s/msg/%08x", dir, w.seg);
+	is_int(count_files(path), 0, "abort removes the body file");
 	spool_close(s);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path) != 0)

@@ -1,0 +1,479 @@
+/*
+ * spool_log: the envelope log's segments (see spool.h for the layout).
+ *
+ * The loop thread owns the segment table: which segment new messages
+ * go to, how many of each segment's messages are still live, the open
+ * done-lists.  The sync thread only appends records (spool_log_append).
+ *
+ * A segment is deleted (log, done-list and body directory) once it is
+ * not the current one, nothing is being written to it and its last
+ * message was removed.  A segment pinned by a few long-lived messages
+ * (deferred for days) is compacted instead: when fewer than a quarter
+ * of its records are live, it is rewritten with only those, and its
+ * done-list with only their finished recipients.  The new log replaces
+ * the old with one rename, so a crash leaves either the old or the new
+ * log, never a mix; the done-list is replaced after the log, so a crash
+ * in between keeps the old, longer done-list, which is still right.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "spool/spool_private.h"
+
+static uint32_t spool_crc_table[256];
+
+uint32_t
+spool_crc32(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint32_t crc = 0xffffffffu;
+
+	if (spool_crc_table[1] == 0)
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t v = i;
+			for (int k = 0; k < 8; k++)
+				v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
+			spool_crc_table[i] = v;
+		}
+	while (n-- > 0)
+		crc = spool_crc_table[(crc ^ *c++) & 0xff] ^ (crc >> 8);
+	return crc ^ 0xffffffffu;
+}
+
+void
+spool_seg_name(char *buf, size_t size, unsigned no, const char *suffix)
+{
+	snprintf(buf, size, "%08x%s", no, suffix);
+}
+
+/* The record's frame around an envelope text ending in "\n\n". */
+static char *
+spool_log_frame(const char *text, size_t text_len, size_t *len)
+{
+	char head[64];
+	int n = snprintf(head, sizeof(head), "M %zu %08" PRIx32 "\n", text_len,
+	    spool_crc32(text, text_len));
+	char *rec = xmalloc((size_t)n + text_len);
+
+	memcpy(rec, head, (size_t)n);
+	memcpy(rec + n, text, text_len);
+	*len = (size_t)n + text_len;
+	return rec;
+}
+
+char *
+spool_log_record(const struct spool_writer *w, size_t *len)
+{
+	struct buf b;
+	char *rec;
+
+	/* the envelope text ends with its empty line: insert "body" first */
+	buf_init(&b, SPOOL_RECORD_MAX);
+	(void)buf_append(&b, w->text, w->text_len - 1);
+	(void)buf_printf(&b, "body %lld %lld\n\n", (long long)w->text_len,
+	    (long long)(w->size - (off_t)w->text_len));
+	rec = spool_log_frame(b.data, b.len, len);
+	buf_free(&b);
+	return rec;
+}
+
+static int
+spool_write_full(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+spool_log_append(int dirfd, unsigned no, int *fd, const char *p, size_t n)
+{
+	char name[64];
+	off_t end;
+
+	if (*fd == -1) {
+		spool_seg_name(name, sizeof(name), no, "");
+		*fd = openat(dirfd, name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0640);
+		if (*fd == -1)
+			return -1;
+	}
+	if ((end = lseek(*fd, 0, SEEK_END)) == -1)
+		return -1;
+	if (end == 0 && spool_write_full(*fd, SPOOL_LOG_MAGIC,
+	    strlen(SPOOL_LOG_MAGIC)) == -1)
+		goto cut;
+	if (spool_write_full(*fd, p, n) == -1 || fdatasync(*fd) == -1)
+		goto cut;
+	return 0;
+cut:
+	/* never leave half a record for later records to follow */
+	{
+		int e = errno;
+		if (ftruncate(*fd, end) == -1)
+			log_warn("spool: cannot cut log segment %08x back", no);
+		errno = e;
+	}
+	return -1;
+}
+
+struct spool_seg *
+spool_seg_find(struct spool *s, unsigned no)
+{
+	size_t lo = 0, hi = s->nsegs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->segs[mid].no == no)
+			return &s->segs[mid];
+		if (s->segs[mid].no < no)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct spool_seg *
+spool_seg_add(struct spool *s, unsigned no)
+{
+	struct spool_seg *g;
+	size_t i;
+
+	if ((g = spool_seg_find(s, no)) != NULL)
+		return g;
+	if (s->nsegs == s->nalloc) {
+		s->nalloc = s->nalloc ? s->nalloc * 2 : 16;
+		s->segs = xreallocarray(s->segs, s->nalloc, sizeof(*s->segs));
+	}
+	for (i = s->nsegs; i > 0 && s->segs[i - 1].no > no; i--)
+		s->segs[i] = s->segs[i - 1];
+	g = &s->segs[i];
+	memset(g, 0, sizeof(*g));
+	g->no = no;
+	g->done_fd = -1;
+	g->log_fd = -1;
+	g->created = time(NULL);
+	s->nsegs++;
+	return g;
+}
+
+struct spool_seg *
+spool_seg_current(struct spool *s, const char **error_r)
+{
+	struct spool_seg *g = s->cur_open ? spool_seg_find(s, s->cur) : NULL;
+	char name[64];
+
+	if (g != NULL && g->bytes < s->seg_bytes &&
+	    (g->total + g->pending == 0 || time(NULL) - g->created < SPOOL_SEG_AGE))
+		return g;
+	if (g != NULL) {
+		s->cur++;
+		spool_seg_reclaim(s, g->no);	/* it may be finished already */
+	}
+	spool_seg_name(name, sizeof(name), s->cur, "");
+	if (mkdirat(s->msg_dirfd, name, 0750) == -1 && errno != EEXIST) {
+		*error_r = strerror(errno);
+		s->cur_open = false;
+		return NULL;
+	}
+	s->cur_open = true;
+	return spool_seg_add(s, s->cur);
+}
+
+void
+spool_seg_committed(struct spool *s, unsigned no)
+{
+	struct spool_seg *g = spool_seg_find(s, no);
+
+	g->pending--;
+	g->live++;
+	g->total++;
+	s->live++;
+}
+
+void
+spool_seg_aborted(struct spool *s, unsigned no)
+{
+	struct spool_seg *g = spool_seg_find(s, no);
+
+	if (g == NULL)
+		return;
+	g->pending--;
+	spool_seg_reclaim(s, no);
+}
+
+void
+spool_seg_released(struct spool *s, unsigned no)
+{
+	struct spool_seg *g = spool_seg_find(s, no);
+
+	if (g == NULL || g->live == 0)
+		return;
+	g->live--;
+	s->live--;
+	spool_seg_reclaim(s, no);
+}
+
+/* Remove a segment's body directory with whatever is left in it. */
+static void
+spool_seg_rmdir(struct spool *s, unsigned no)
+{
+	char name[64];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	spool_seg_name(name, sizeof(name), no, "");
+	if ((fd = openat(s->msg_dirfd, name, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			(void)unlinkat(fd, de->d_name, 0);
+	closedir(d);
+	(void)unlinkat(s->msg_dirfd, name, AT_REMOVEDIR);
+}
+
+static void
+spool_seg_delete(struct spool *s, struct spool_seg *g)
+{
+	unsigned no = g->no;
+	char name[64];
+	size_t i = (size_t)(g - s->segs);
+
+	if (g->done_fd != -1)
+		close(g->done_fd);
+	if (g->log_fd != -1)
+		close(g->log_fd);
+	spool_seg_name(name, sizeof(name), no, "");
+	(void)unlinkat(s->log_dirfd, name, 0);
+	spool_seg_name(name, sizeof(name), no, ".done");
+	(void)unlinkat(s->log_dirfd, name, 0);
+	spool_seg_rmdir(s, no);
+	memmove(&s->segs[i], &s->segs[i + 1],
+	    (s->nsegs - i - 1) * sizeof(*s->segs));
+	s->nsegs--;
+}
+
+struct spool_compact {
+	struct buf	log, done;
+	size_t		live;
+};
+
+char *
+spool_log_record_env(const struct spool_envelope *env, size_t *len)
+{
+	struct buf text;
+	char *rec;
+
+	buf_init(&text, SPOOL_RECORD_MAX);
+	spool_envelope_format(env, &text);
+	text.len--;	/* the empty line goes after "body" */
+	(void)buf_printf(&text, "body %lld %lld\n\n",
+	    (long long)env->body_offset, (long long)env->body_size);
+	rec = spool_log_frame(text.data, text.len, len);
+	buf_free(&text);
+	return rec;
+}
+
+static void
+spool_compact_one(struct spool_envelope *env, const bool *done, void *arg)
+{
+	struct spool_compact *c = arg;
+	size_t len;
+	char *rec = spool_log_record_env(env, &len);
+
+	(void)buf_append(&c->log, rec, len);
+	free(rec);
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (done[i])
+			(void)buf_printf(&c->done, "%s %zu\n", env->id, i);
+	c->live++;
+}
+
+/* Write `b` to `name`.tmp durably and rename it over `name`. */
+static int
+spool_replace(int dirfd, const char *name, const struct buf *b)
+{
+	char tmp[80];
+	int fd, r = -1;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0640)) == -1)
+		return -1;
+	if (spool_write_full(fd, b->data ? b->data : "", b->len) == 0 &&
+	    fdatasync(fd) == 0 && renameat(dirfd, tmp, dirfd, name) == 0 &&
+	    fsync(dirfd) == 0)
+		r = 0;
+	close(fd);
+	if (r == -1)
+		(void)unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+/* Rewrite segment g with only its live records (on the loop: the
+ * done-list cannot grow meanwhile). */
+static void
+spool_seg_compact(struct spool *s, struct spool_seg *g)
+{
+	struct spool_compact c;
+	char name[64];
+	bool damaged = false;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&c.log, (size_t)1 << 40);
+	buf_init(&c.done, (size_t)1 << 40);
+	(void)buf_puts(&c.log, SPOOL_LOG_MAGIC);
+	if (spool_seg_read(s, g->no, spool_compact_one, &c, &damaged) < 0 ||
+	    damaged || c.log.err || c.done.err) {
+		/* leave a damaged segment as it is, for the operator */
+		g->total = g->live;
+		goto out;
+	}
+	spool_seg_name(name, sizeof(name), g->no, "");
+	if (spool_replace(s->log_dirfd, name, &c.log) == -1) {
+		log_warn("spool: cannot compact log segment %08x", g->no);
+		goto out;
+	}
+	if (g->done_fd != -1)
+		close(g->done_fd);
+	if (g->log_fd != -1)
+		close(g->log_fd);
+	g->done_fd = g->log_fd = -1;
+	spool_seg_name(name, sizeof(name), g->no, ".done");
+	if (spool_replace(s->log_dirfd, name, &c.done) == -1)
+		log_warn("spool: cannot compact %s", name);
+	log_debug("spool: log segment %08x compacted from %zu to %zu records",
+	    g->no, g->total, c.live);
+	g->total = c.live;
+out:
+	buf_free(&c.log);
+	buf_free(&c.done);
+}
+
+void
+spool_seg_reclaim(struct spool *s, unsigned no)
+{
+	struct spool_seg *g = spool_seg_find(s, no);
+
+	if (g == NULL || (s->cur_open && no == s->cur) || g->pending > 0)
+		return;
+	if (g->live == 0)
+		spool_seg_delete(s, g);
+	else if (g->total >= 16 && g->live * 4 < g->total)
+		spool_seg_compact(s, g);
+}
+
+void
+spool_segs_free(struct spool *s)
+{
+	for (size_t i = 0; i < s->nsegs; i++) {
+		if (s->segs[i].done_fd != -1)
+			close(s->segs[i].done_fd);
+		if (s->segs[i].log_fd != -1)
+			close(s->segs[i].log_fd);
+	}
+	free(s->segs);
+	s->segs = NULL;
+	s->nsegs = s->nalloc = 0;
+}
+
+int
+spool_mark_done(struct spool *s, const struct spool_envelope *env, size_t idx)
+{
+	struct spool_seg *g = spool_seg_find(s, env->seg);
+	char line[SPOOL_ID_MAX + 32], name[64];
+	int fd, n, r;
+
+	if (g == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (idx == SPOOL_DONE_ALL)
+		n = snprintf(line, sizeof(line), "%s *\n", env->id);
+	else
+		n = snprintf(line, sizeof(line), "%s %zu\n", env->id, idx);
+	if ((fd = g->done_fd) == -1) {
+		spool_seg_name(name, sizeof(name), g->no, ".done");
+		fd = openat(s->log_dirfd, name, O_WRONLY | O_APPEND |
+		    O_CREAT | O_CLOEXEC, 0640);
+		if (fd == -1)
+			return -1;
+	}
+	r = spool_write_full(fd, line, (size_t)n);
+	if (g->done_fd == -1 && g->no + SPOOL_DONE_OPEN > s->cur)
+		g->done_fd = fd;	/* a recent segment: keep it open */
+	else if (g->done_fd == -1)
+		close(fd);
+	return r;
+}
+
+int
+spool_remove(struct spool *s, const struct spool_envelope *env)
+{
+	char name[SPOOL_ID_MAX + 32];
+	int r = 0;
+
+	/* "*": every recipient finished; the record is dead from now on */
+	if (spool_mark_done(s, env, SPOOL_DONE_ALL) == -1)
+		r = -1;
+	snprintf(name, sizeof(name), "%08x/%s", env->seg, env->id);
+	if (unlinkat(s->msg_dirfd, name, 0) == -1 && errno != ENOENT)
+		r = -1;
+	spool_seg_released(s, env->seg);
+	return r;
+}
+
+int
+spool_open_message(struct spool *s, const struct spool_envelope *env)
+{
+	char name[SPOOL_ID_MAX + 32];
+
+	snprintf(name, sizeof(name), "%08x/%s", env->seg, env->id);
+	return openat(s->msg_dirfd, name, O_RDONLY | O_CLOEXEC);
+}
+
+size_t
+spool_live(const struct spool *s)
+{
+	return s->live;
+}
+
+size_t
+spool_segments(const struct spool *s)
+{
+	return s->nsegs;
+}
+
+void
+spool_set_segment_bytes(struct spool *s, size_t bytes)
+{
+	s->seg_bytes = bytes;
+}
