@@ -190,6 +190,7 @@ static int
 pmtad_open(struct pmtad *d)
 {
 	const char *error;
+	struct timespec t0, t1;
 	char *path;
 	int n;
 
@@ -213,12 +214,15 @@ pmtad_open(struct pmtad *d)
 	    d->mta);
 	queue_mgr_set_expire(d->qm, mta_expire, d->mta);
 	d->smtpd = smtpd_new(d->loop, &d->model, d->spool, d->qm);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((n = spool_scan(d->spool, pmtad_recover_one, d->qm)) == -1) {
 		log_warn("spool %s: recovery", d->model->spool_dir);
 		return -1;
 	}
-	log_info("spool %s: %d message(s), %zu recipient(s) recovered",
-	    d->model->spool_dir, n, queue_mgr_rcpts(d->qm));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("spool %s: %d message(s), %zu recipient(s) recovered in "
+	    "%.2f s", d->model->spool_dir, n, queue_mgr_rcpts(d->qm),
+	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (smtpd_listen(d->smtpd, &error) == -1)
 		return -1;
 	d->ctx = (struct ctl_ctx){ &d->model, d->smtpd, d->mta, d->qm,

@@ -49,6 +49,8 @@ struct queue_mgr {
 	queue_expire_cb	*expire;
 	void		*expire_arg;
 	struct queue	*queues;
+	struct queue	**qtab;		/* hash of queues by domain/vmta */
+	size_t		 qtab_size, nqueues;
 	struct queue_job *jobs;
 	struct queue_rcpt_list parked;	/* recipients of paused jobs */
 	size_t		 nrcpts, nmsgs;
@@ -188,6 +190,7 @@ queue_mgr_free(struct queue_mgr *mgr)
 		free(rr->pool);
 		free(rr);
 	}
+	free(mgr->qtab);
 	while ((q = mgr->queues) != NULL) {
 		mgr->queues = q->next;
 		queue_free_list(&q->ready);
@@ -538,12 +541,46 @@ queue_mgr_next_wakeup(const struct queue_mgr *mgr)
 	return q != NULL ? q->wake : INFINITY;
 }
 
+/* FNV-1a over "domain/vmta". */
+static size_t
+queue_hash(const char *domain, const char *vmta)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (const char *p = domain; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ '/') * 1099511628211ULL;
+	for (const char *p = vmta; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+/* Grow the queue table to twice the queues and put every queue back. */
+static void
+queue_rehash(struct queue_mgr *mgr)
+{
+	size_t size = mgr->qtab_size ? mgr->qtab_size * 2 : 64;
+
+	while (size < mgr->nqueues)
+		size *= 2;
+	free(mgr->qtab);
+	mgr->qtab = xcalloc(size, sizeof(*mgr->qtab));
+	mgr->qtab_size = size;
+	for (struct queue *q = mgr->queues; q != NULL; q = q->next) {
+		size_t b = queue_hash(q->domain, q->vmta) & (size - 1);
+		q->hnext = mgr->qtab[b];
+		mgr->qtab[b] = q;
+	}
+}
+
 static struct queue *
 queue_get(struct queue_mgr *mgr, const char *domain, const char *vmta)
 {
+	size_t h = queue_hash(domain, vmta);
 	struct queue *q;
 
-	for (q = mgr->queues; q != NULL; q = q->next)
+	for (q = mgr->qtab_size ? mgr->qtab[h & (mgr->qtab_size - 1)] : NULL;
+	    q != NULL; q = q->hnext)
 		if (strcmp(q->domain, domain) == 0 && strcmp(q->vmta, vmta) == 0)
 			return q;
 	q = xcalloc(1, sizeof(*q));
@@ -558,6 +595,12 @@ queue_get(struct queue_mgr *mgr, const char *domain, const char *vmta)
 	queue_settings(q);
 	q->next = mgr->queues;
 	mgr->queues = q;
+	if (++mgr->nqueues > mgr->qtab_size)
+		queue_rehash(mgr);
+	else {
+		q->hnext = mgr->qtab[h & (mgr->qtab_size - 1)];
+		mgr->qtab[h & (mgr->qtab_size - 1)] = q;
+	}
 	return q;
 }
 
@@ -632,6 +675,8 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
     const bool *done)
 {
 	struct queue_msg *m = xcalloc(1, sizeof(*m));
+	struct queue *qbuf[8], **qs = qbuf;
+	size_t nq = 0, qcap = 8;
 
 	OBJ_INIT(m, QUEUE_MSG_MAGIC);
 	queue_env_copy(&m->env, env);
@@ -650,6 +695,23 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		r->widx = HEAP_NONE;
 		r->q = queue_get(mgr, domain, queue_vmta_of(mgr, env->vmta));
 		free(domain);
+		if (nq == 0 || qs[nq - 1] != r->q) {
+			size_t k;
+			for (k = 0; k < nq && qs[k] != r->q; k++)
+				;
+			if (k == nq) {
+				if (nq == qcap) {
+					struct queue **v = xreallocarray(NULL,
+					    qcap * 2, sizeof(*v));
+					memcpy(v, qs, nq * sizeof(*v));
+					if (qs != qbuf)
+						free(qs);
+					qs = v;
+					qcap *= 2;
+				}
+				qs[nq++] = r->q;
+			}
+		}
 		m->refs++;
 		m->pending++;
 		mgr->nrcpts++;
@@ -664,9 +726,13 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		(void)spool_remove(mgr->spool, &m->env);
 	else
 		mgr->nmsgs++;
-	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
-		if (q->nready > 0)
-			queue_kick(q);
+	/* offer the queues this message went to a session: a message's
+	 * recipients are few queues, usually one; kick each once */
+	for (size_t i = 0; i < nq; i++)
+		if (qs[i]->nready > 0)
+			queue_kick(qs[i]);
+	if (qs != qbuf)
+		free(qs);
 	queue_msg_unref(m);
 }
 

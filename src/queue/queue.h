@@ -57,6 +57,7 @@ TAILQ_HEAD(queue_rcpt_list, queue_rcpt);
 
 struct queue {
 	struct queue		*next;
+	struct queue		*hnext;		/* in the manager's hash */
 	struct queue_mgr	*mgr;		/* read-only for other modules */
 	char			*name;		/* "domain/vmta" */
 	char			*domain;

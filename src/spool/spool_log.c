@@ -441,8 +441,10 @@ spool_remove(struct spool *s, const struct spool_envelope *env)
 	char name[SPOOL_ID_MAX + 32];
 	int r = 0;
 
-	/* "*": every recipient finished; the record is dead from now on */
-	if (spool_mark_done(s, env, SPOOL_DONE_ALL) == -1)
+	/* "*": every recipient finished; the record is dead from now on
+	 * (a message of no known segment has no record to finish) */
+	if (spool_seg_find(s, env->seg) != NULL &&
+	    spool_mark_done(s, env, SPOOL_DONE_ALL) == -1)
 		r = -1;
 	snprintf(name, sizeof(name), "%08x/%s", env->seg, env->id);
 	if (unlinkat(s->msg_dirfd, name, 0) == -1 && errno != ENOENT)

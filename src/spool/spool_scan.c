@@ -320,15 +320,20 @@ static int
 spool_record_next(char *log, size_t len, size_t *pos,
     struct spool_envelope *env)
 {
-	char *p = log + *pos, *nl, *text, *next;
+	char *p = log + *pos, *nl, *text, *next, head[64];
 	unsigned long long tlen;
 	unsigned crc;
 	char save;
 
 	if (*pos >= len)
 		return 0;
+	/* sscanf would strlen() the whole rest of the log: copy the line */
 	if ((nl = memchr(p, '\n', len - *pos)) == NULL ||
-	    sscanf(p, "M %llu %8x\n", &tlen, &crc) != 2 ||
+	    (size_t)(nl - p) >= sizeof(head))
+		goto bad;
+	memcpy(head, p, (size_t)(nl - p));
+	head[nl - p] = '\0';
+	if (sscanf(head, "M %llu %8x", &tlen, &crc) != 2 ||
 	    tlen > len - (size_t)(nl + 1 - log) || tlen < 2)
 		goto bad;
 	text = nl + 1;
