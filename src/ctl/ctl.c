@@ -135,6 +135,23 @@ ctl_reload(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	return CTL_OK;
 }
 
+/* clear dnscache DOMAIN|* */
+static enum ctl_status
+ctl_clear_dnscache(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	if (ctx->dns == NULL) {
+		(void)buf_puts(out, "no DNS resolver is running\n");
+		return CTL_ERROR;
+	}
+	(void)dns_clear_cache(ctx->dns, argv[0]);
+	if (strcmp(argv[0], "*") == 0)
+		(void)buf_puts(out, "DNS cache cleared.\n");
+	else
+		(void)buf_printf(out, "Cleared %s from DNS cache.\n", argv[0]);
+	return CTL_OK;
+}
+
 static const struct ctl_command {
 	const char	*words[3];
 	int		 min_args, max_args;
@@ -154,6 +171,7 @@ static const struct ctl_command {
 	{ { "show", "jobs", NULL }, 0, 1, ctl_show_jobs },
 	{ { "pause", "job", NULL }, 1, 1, ctl_pause_job },
 	{ { "resume", "job", NULL }, 1, 1, ctl_resume_job },
+	{ { "clear", "dnscache", NULL }, 1, 1, ctl_clear_dnscache },
 };
 
 enum ctl_status

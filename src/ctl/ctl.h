@@ -10,6 +10,7 @@
 #include <time.h>
 #include <ev.h>
 
+#include "dns/dns.h"
 #include "lib/buf.h"
 #include "model/model.h"
 #include "mta/mta.h"
@@ -26,6 +27,7 @@ struct ctl_ctx {
 	 * when the old one stays */
 	int			(*reload)(void *arg, struct buf *out);
 	void			*reload_arg;
+	struct dns		*dns;		/* or NULL */
 };
 
 enum ctl_status {

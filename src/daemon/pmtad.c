@@ -226,7 +226,7 @@ pmtad_open(struct pmtad *d)
 	if (smtpd_listen(d->smtpd, &error) == -1)
 		return -1;
 	d->ctx = (struct ctl_ctx){ &d->model, d->smtpd, d->mta, d->qm,
-	    time(NULL), pmtad_reload, d };
+	    time(NULL), pmtad_reload, d, d->dns };
 	path = ctl_socket_path(d->model->spool_dir);
 	d->ctl = ctl_server_new(d->loop, &d->ctx, path, &error);
 	if (d->ctl == NULL)

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "dns/dns.h"
+#include "dns/dns_cache.h"
 #include "lib/log.h"
 #include "lib/magic.h"
 #include "lib/xmalloc.h"
@@ -35,6 +36,7 @@ struct dns {
 	ares_channel	 channel;
 	ev_timer	 timer;
 	struct dns_sock	 socks[DNS_SOCKETS];
+	struct dns_cache *cache;
 };
 
 struct dns_query {
@@ -45,8 +47,19 @@ struct dns_query {
 	void			*arg;
 	char			*domain;
 	int			 pending;	/* address lookups outstanding */
+	bool			 cached;	/* answered from the cache */
+	unsigned		 ttl;		/* smallest TTL seen */
+	bool			 have_ttl;
 	struct dns_result	 res;
 };
+
+static void
+dns_query_ttl(struct dns_query *q, unsigned ttl)
+{
+	if (!q->have_ttl || ttl < q->ttl)
+		q->ttl = ttl;
+	q->have_ttl = true;
+}
 
 static void dns_arm(struct dns *d);
 
@@ -119,6 +132,7 @@ dns_new(struct ev_loop *loop, const struct model *m, const char **error_r)
 
 	OBJ_INIT(d, DNS_MAGIC);
 	d->loop = loop;
+	d->cache = dns_cache_new();
 	for (size_t i = 0; i < DNS_SOCKETS; i++) {
 		d->socks[i].fd = -1;
 		d->socks[i].dns = d;
@@ -133,6 +147,7 @@ dns_new(struct ev_loop *loop, const struct model *m, const char **error_r)
 	if (ares_init_options(&d->channel, &opts, ARES_OPT_SOCK_STATE_CB) !=
 	    ARES_SUCCESS) {
 		*error_r = "cannot start the DNS resolver";
+		dns_cache_free(d->cache);
 		free(d);
 		return NULL;
 	}
@@ -159,6 +174,7 @@ dns_free(struct dns *d)
 	for (size_t i = 0; i < DNS_SOCKETS; i++)
 		ev_io_stop(d->loop, &d->socks[i].io);
 	ev_timer_stop(d->loop, &d->timer);
+	dns_cache_free(d->cache);
 	OBJ_WIPE(d);
 	free(d);
 }
@@ -166,6 +182,9 @@ dns_free(struct dns *d)
 static void
 dns_query_deliver(struct dns_query *q)
 {
+	if (!q->cached && q->res.status != DNS_TEMPFAIL)
+		dns_cache_put(q->dns->cache, q->domain, &q->res,
+		    q->have_ttl ? q->ttl : DNS_CACHE_NEG_TTL, ev_now(q->dns->loop));
 	if (q->cb != NULL)
 		q->cb(q->arg, &q->res);
 	free(q->domain);
@@ -250,6 +269,7 @@ dns_on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 		    h->naddr < DNS_HOST_ADDRS; n = n->ai_next) {
 			memcpy(&h->addr[h->naddr], n->ai_addr, n->ai_addrlen);
 			h->addrlen[h->naddr++] = n->ai_addrlen;
+			dns_query_ttl(q, n->ai_ttl > 0 ? (unsigned)n->ai_ttl : 0);
 		}
 	} else if (status != ARES_ENOTFOUND && status != ARES_ENODATA &&
 	    q->res.status == DNS_OK) {
@@ -297,7 +317,14 @@ dns_on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct dns_query *q = arg;
 	struct ares_mx_reply *mx = NULL;
+	unsigned ttl;
 
+	if (status == ARES_SUCCESS && abuf != NULL &&
+	    dns_answer_ttl(abuf, (size_t)alen, &ttl))
+		dns_query_ttl(q, ttl);
+	else if ((status == ARES_ENODATA || status == ARES_ENOTFOUND) &&
+	    abuf != NULL && dns_negative_ttl(abuf, (size_t)alen, &ttl))
+		dns_query_ttl(q, ttl);
 	if (status == ARES_ENODATA) {		/* implicit MX: the domain itself */
 		snprintf(q->res.hosts[0].name, sizeof(q->res.hosts[0].name),
 		    "%s", q->domain);
@@ -344,6 +371,14 @@ dns_resolve_mx(struct dns *d, const char *domain, dns_cb *cb, void *arg)
 	q->arg = arg;
 	q->domain = xstrdup(domain);
 	q->inline_call = true;
+	if (dns_cache_get(d->cache, domain, &q->res, ev_now(d->loop))) {
+		q->cached = true;
+		if (q->res.nhosts > 1)
+			dns_shuffle_equal(&q->res);
+		dns_query_done(q);
+		q->inline_call = false;
+		return q;
+	}
 	ares_query(d->channel, domain, ns_c_in, ns_t_mx, dns_on_mx, q);
 	q->inline_call = false;
 	dns_arm(d);
@@ -354,4 +389,16 @@ void
 dns_cancel(struct dns_query *q)
 {
 	q->cb = NULL;
+}
+
+size_t
+dns_clear_cache(struct dns *d, const char *domain)
+{
+	return dns_cache_clear(d->cache, domain);
+}
+
+size_t
+dns_cached(const struct dns *d)
+{
+	return dns_cache_count(d->cache);
 }

@@ -3,7 +3,7 @@
  * hosts by preference (random order among equals), each with its IPv4 and
  * IPv6 addresses; the implicit MX (the domain's own addresses) when it has
  * no MX; a null MX (RFC 7505) and a domain that does not exist are
- * reported as such.  The servers are the config's name-server lines
+ * reported as such; answers are cached for their TTL.  The servers are the config's name-server lines
  * ("IP" or "IP:PORT"), else the system's.
  */
 #ifndef TERN_DNS_H
@@ -55,5 +55,9 @@ struct dns_query *dns_resolve_mx(struct dns *d, const char *domain,
 	    dns_cb *cb, void *arg);
 /* The callback will not run; the query finishes quietly. */
 void	dns_cancel(struct dns_query *q);
+/* Answers are cached for their TTL (dns_cache.h).  Forget one domain's
+ * ("*": all); the number of names dropped.  Names cached now. */
+size_t	dns_clear_cache(struct dns *d, const char *domain);
+size_t	dns_cached(const struct dns *d);
 
 #endif
