@@ -24,9 +24,11 @@
 #include "ctl/ctl.h"
 #include "dns/dns.h"
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "model/model.h"
 #include "mta/mta.h"
 #include "queue/bounce.h"
+#include "queue/cold.h"
 #include "queue/queue.h"
 #include "smtpd/smtpd.h"
 #include "spool/spool.h"
@@ -39,6 +41,7 @@ struct pmtad {
 	struct spool		*spool;
 	struct acct		*acct;
 	struct queue_mgr	*qm;
+	struct cold		*cold;
 	struct mta		*mta;
 	struct dns		*dns;
 	struct smtpd		*smtpd;
@@ -214,6 +217,11 @@ pmtad_open(struct pmtad *d)
 	    d->mta);
 	queue_mgr_set_expire(d->qm, mta_expire, d->mta);
 	d->smtpd = smtpd_new(d->loop, &d->model, d->spool, d->qm);
+	path = xasprintf("%s/%s", d->model->spool_dir, COLD_FILE);
+	d->cold = cold_open(path, NULL);
+	free(path);
+	cold_attach(d->cold, d->loop);
+	smtpd_set_cold(d->smtpd, d->cold);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((n = spool_scan(d->spool, pmtad_recover_one, d->qm)) == -1) {
 		log_warn("spool %s: recovery", d->model->spool_dir);
@@ -246,6 +254,9 @@ pmtad_close(struct pmtad *d)
 	dns_free(d->dns);
 	if (d->qm != NULL)
 		queue_mgr_free(d->qm);
+	if (d->cold != NULL)
+		(void)cold_save(d->cold);
+	cold_free(d->cold);
 	acct_close(d->acct);
 	spool_close(d->spool);
 	model_unref(d->model);

@@ -320,6 +320,16 @@ model_pool_find(const struct model *m, const char *name)
 	return NULL;
 }
 
+const struct model_block *
+model_block_find(const struct model *m, const char *kind, const char *arg)
+{
+	for (size_t i = 0; i < m->nblocks; i++)
+		if (strcmp(m->blocks[i].kind, kind) == 0 &&
+		    strcasecmp(m->blocks[i].arg, arg) == 0)
+			return &m->blocks[i];
+	return NULL;
+}
+
 const struct conf_value *
 model_vmta_value(const struct model *m, const char *vmta, int id)
 {

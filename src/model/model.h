@@ -88,11 +88,32 @@ struct model_pool {
 	size_t			 nmembers;
 };
 
+/* What a <pattern-list> entry is matched against. */
+enum model_pl_subject {
+	MODEL_PL_ANY,		/* "*": every message */
+	MODEL_PL_MAIL_FROM,	/* the MAIL FROM address */
+	MODEL_PL_RCPT_TO,	/* any RCPT TO address */
+	MODEL_PL_HEADER,	/* the raw content of a header field */
+};
+
 /* An entry of a pattern block (model_patterns.c). */
 struct model_pattern {
-	char		*regex;		/* the source between the slashes */
+	char		*regex;		/* the source between the slashes;
+					   NULL for a "*" entry */
 	struct pcre2_real_code_8 *re;	/* compiled, case-insensitive */
 	char		*rest;		/* category / actions / result, or NULL */
+	const char	*file;		/* where the entry is written */
+	int		 line;
+	/* <pattern-list> entries: what is matched, and the result */
+	enum model_pl_subject subject;
+	char		*header;	/* MODEL_PL_HEADER: the field name */
+	char		*vmta;		/* virtual-mta=NAME, or NULL */
+	int		 priority;	/* recipient-priority=N (0..100), or -1 */
+	char		*call_to;	/* call-to:LIST, or NULL */
+	struct model_pattern *nested;	/* the anonymous <pattern-list> that
+					   follows the entry: its result */
+	size_t		 nnested;
+	bool		 has_nested;
 };
 
 /* Any other block: its name, argument, values or raw entry lines. */
@@ -174,7 +195,9 @@ void	model_unref(struct model *m);
 const struct conf_value *model_settings_get(const struct model_settings *s,
 	    int id);
 
-/* Queue settings for domain/vmta (vmta NULL or "{default}": none). */
+/* Queue settings for domain/vmta (vmta NULL or "{default}": none).  A
+ * pool's name as vmta reads the pool's <domain> blocks, then the global
+ * ones. */
 const struct conf_value *model_queue_value(const struct model *m,
 	    const char *domain, const char *vmta, int id);
 /* VMTA-level settings: the VMTA, its pool, the global level. */
@@ -192,6 +215,9 @@ long	model_domain_rank(const struct model_domain *d);
 
 const struct model_vmta *model_vmta_find(const struct model *m,
 	    const char *name);
+/* A block by kind and argument (compared without case), or NULL. */
+const struct model_block *model_block_find(const struct model *m,
+	    const char *kind, const char *arg);
 const struct model_pool *model_pool_find(const struct model *m,
 	    const char *name);
 

@@ -271,27 +271,44 @@ model_open_domain(struct model_build *b, const struct model_ctx *ctx,
 	}
 }
 
-/* A block whose lines are entries (patterns, rollups ...): keep them raw. */
+static void
+model_raw_line(struct model_block *blk, const char *text,
+    const struct conf_node *c)
+{
+	size_t k = blk->nlines++;
+
+	blk->lines = xreallocarray(blk->lines, blk->nlines, sizeof(char *));
+	blk->line_files = xreallocarray(blk->line_files, blk->nlines,
+	    sizeof(char *));
+	blk->line_nums = xreallocarray(blk->line_nums, blk->nlines, sizeof(int));
+	blk->lines[k] = xstrdup(text);
+	blk->line_files[k] = c->file;
+	blk->line_nums[k] = c->line;
+}
+
+/*
+ * A block whose lines are entries (patterns, rollups ...): keep them raw.
+ * A nested <pattern-list> inside a <pattern-list> keeps its place: its
+ * entries come between MODEL_PL_OPEN and MODEL_PL_CLOSE lines; other
+ * nested blocks are flattened.
+ */
 static void
 model_collect_raw(struct model_block *blk, const struct conf_node *n)
 {
 	for (size_t i = 0; i < n->nchildren; i++) {
 		const struct conf_node *c = n->children[i];
-		size_t k;
+		bool mark = c->block && strcmp(blk->kind, "pattern-list") == 0 &&
+		    strcmp(c->name, "pattern-list") == 0;
 
-		if (c->block) {
-			model_collect_raw(blk, c);
+		if (!c->block) {
+			model_raw_line(blk, c->raw ? c->raw : c->name, c);
 			continue;
 		}
-		k = blk->nlines++;
-		blk->lines = xreallocarray(blk->lines, blk->nlines, sizeof(char *));
-		blk->line_files = xreallocarray(blk->line_files, blk->nlines,
-		    sizeof(char *));
-		blk->line_nums = xreallocarray(blk->line_nums, blk->nlines,
-		    sizeof(int));
-		blk->lines[k] = xstrdup(c->raw ? c->raw : c->name);
-		blk->line_files[k] = c->file;
-		blk->line_nums[k] = c->line;
+		if (mark)
+			model_raw_line(blk, MODEL_PL_OPEN, c);
+		model_collect_raw(blk, c);
+		if (mark)
+			model_raw_line(blk, MODEL_PL_CLOSE, c);
 	}
 }
 

@@ -306,12 +306,13 @@ model_queue_value(const struct model *m, const char *domain, const char *vmta,
     int id)
 {
 	const struct model_vmta *v = vmta ? model_vmta_find(m, vmta) : NULL;
+	const struct model_pool *p = v != NULL ? v->pool :
+	    vmta != NULL ? model_pool_find(m, vmta) : NULL;
 	const struct conf_value *val;
 
 	if (v != NULL && (val = model_domain_level(&v->domains, domain, id)))
 		return val;
-	if (v != NULL && v->pool != NULL &&
-	    (val = model_domain_level(&v->pool->domains, domain, id)))
+	if (p != NULL && (val = model_domain_level(&p->domains, domain, id)))
 		return val;
 	if ((val = model_domain_level(&m->domains, domain, id)) != NULL)
 		return val;

@@ -8,6 +8,12 @@
  * are compiled here so that a bad one is an error at its file:line.  A
  * regex not closed on its line (a copy/paste wrap seen in real configs)
  * is such an error too.
+ *
+ * A <pattern-list> entry's RESULT is checked and kept parsed
+ * (virtual-mta=NAME, recipient-priority=0..100, call-to:LIST); an
+ * anonymous nested <pattern-list> is the result of the entry right
+ * before it (whose own results, if any, apply first).  A call-to naming
+ * no <pattern-list> is an error.
  */
 #include "config.h"
 
@@ -18,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compat.h"
 #include "lib/xmalloc.h"
 #include "model/model_private.h"
 
@@ -46,6 +53,7 @@ model_regex_token(const char **p, char **re, const char **error_r)
 }
 
 #define MODEL_REGEX_MSG	160
+#define MODEL_HEADER_NAME_MAX	128
 
 static int
 model_regex_compile(struct model_pattern *pt, char *msg, const char **error_r)
@@ -131,6 +139,87 @@ model_check_actions(const char *rest, const char **error_r)
 	return r;
 }
 
+/* "mail-from", "rcpt-to", "header NAME" or "*" at *p (moved past it). */
+static int
+model_plist_subject(const char **p, struct model_pattern *pt,
+    const char **error_r)
+{
+	size_t kw = strcspn(*p, " \t"), len;
+
+	if (kw == 1 && **p == '*')
+		pt->subject = MODEL_PL_ANY;
+	else if (kw == 9 && strncasecmp(*p, "mail-from", 9) == 0)
+		pt->subject = MODEL_PL_MAIL_FROM;
+	else if (kw == 7 && strncasecmp(*p, "rcpt-to", 7) == 0)
+		pt->subject = MODEL_PL_RCPT_TO;
+	else if (kw == 6 && strncasecmp(*p, "header", 6) == 0)
+		pt->subject = MODEL_PL_HEADER;
+	else {
+		*error_r = "expected mail-from, rcpt-to, header or *";
+		return -1;
+	}
+	*p += kw;
+	if (pt->subject != MODEL_PL_HEADER)
+		return 0;
+	*p += strspn(*p, " \t");
+	len = strcspn(*p, " \t");
+	if (len == 0 || **p == '/' || len > MODEL_HEADER_NAME_MAX) {
+		*error_r = "expected \"header NAME /REGEX/\"";
+		return -1;
+	}
+	pt->header = xstrndup(*p, len);
+	*p += len;
+	return 0;
+}
+
+/* One word of a <pattern-list> RESULT. */
+static int
+model_plist_word(struct model_pattern *pt, const char *a, const char **error_r)
+{
+	const char *errstr = NULL;
+	long long n;
+
+	if (strncasecmp(a, "virtual-mta=", 12) == 0 && a[12] != '\0') {
+		free(pt->vmta);
+		pt->vmta = xstrdup(a + 12);
+	} else if (strncasecmp(a, "recipient-priority=", 19) == 0) {
+		n = strtonum(a + 19, 0, 100, &errstr);
+		if (errstr != NULL) {
+			*error_r = "recipient-priority must be 0 to 100";
+			return -1;
+		}
+		pt->priority = (int)n;
+	} else if (strncasecmp(a, "call-to:", 8) == 0 && a[8] != '\0') {
+		if (pt->call_to != NULL) {
+			*error_r = "more than one call-to in an entry";
+			return -1;
+		}
+		pt->call_to = xstrdup(a + 8);
+	} else {
+		*error_r = "unknown result (expected virtual-mta=NAME, "
+		    "recipient-priority=N or call-to:LIST)";
+		return -1;
+	}
+	return 0;
+}
+
+/* The RESULT of a <pattern-list> entry (pt->rest), parsed. */
+static int
+model_plist_result(struct model_pattern *pt, const char **error_r)
+{
+	char *w, *save = NULL;
+	int r = 0;
+
+	if (pt->rest == NULL)
+		return 0;
+	w = xstrdup(pt->rest);
+	for (char *a = strtok_r(w, ", \t", &save); a != NULL && r == 0;
+	    a = strtok_r(NULL, ", \t", &save))
+		r = model_plist_word(pt, a, error_r);
+	free(w);
+	return r;
+}
+
 /* One entry line of a pattern block; 0, or -1 with *error_r. */
 static int
 model_pattern_parse(const char *kind, const char *line,
@@ -146,28 +235,20 @@ model_pattern_parse(const char *kind, const char *line,
 		}
 		p += 5;
 	} else if (strcmp(kind, "pattern-list") == 0) {
-		size_t kw = strcspn(p, " \t");
-
-		if (kw == 1 && p[0] == '*') {
-			pt->rest = model_rest(p + 1);
-			return 0;
-		}
-		if (!(kw == 9 && strncasecmp(p, "mail-from", 9) == 0) &&
-		    !(kw == 7 && strncasecmp(p, "rcpt-to", 7) == 0) &&
-		    !(kw == 6 && strncasecmp(p, "header", 6) == 0)) {
-			*error_r = "expected mail-from, rcpt-to, header or *";
+		pt->priority = -1;
+		if (model_plist_subject(&p, pt, error_r) == -1)
 			return -1;
-		}
-		p += kw;
-		if (kw == 6) {	/* header NAME /re/ */
-			p += strspn(p, " \t");
-			p += strcspn(p, " \t");
+		if (pt->subject == MODEL_PL_ANY) {
+			pt->rest = model_rest(p);
+			return model_plist_result(pt, error_r);
 		}
 	}
 	if (model_regex_token(&p, &pt->regex, error_r) == -1 ||
 	    model_regex_compile(pt, msg, error_r) == -1)
 		return -1;
 	pt->rest = model_rest(p);
+	if (strcmp(kind, "pattern-list") == 0)
+		return model_plist_result(pt, error_r);
 	if (strcmp(kind, "bounce-category-patterns") == 0 &&
 	    (pt->rest == NULL || strpbrk(pt->rest, " \t") != NULL)) {
 		*error_r = "expected \"/REGEX/ CATEGORY\"";
@@ -183,10 +264,90 @@ model_pattern_parse(const char *kind, const char *line,
 void
 model_pattern_free(struct model_pattern *pt)
 {
+	for (size_t i = 0; i < pt->nnested; i++)
+		model_pattern_free(&pt->nested[i]);
+	free(pt->nested);
 	pcre2_code_free(pt->re);
 	free(pt->regex);
 	free(pt->rest);
+	free(pt->header);
+	free(pt->vmta);
+	free(pt->call_to);
 	memset(pt, 0, sizeof(*pt));
+}
+
+/* Parse line j of block b into a new entry of *v; errors reported. */
+static void
+model_pattern_add(struct model_block *b, size_t j, struct model_pattern **v,
+    size_t *n, struct conf_errors *e)
+{
+	struct model_pattern *pt;
+	char msg[MODEL_REGEX_MSG];
+	const char *error = NULL;
+
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	pt = &(*v)[*n];
+	if (model_pattern_parse(b->kind, b->lines[j], pt, msg, &error) == -1) {
+		conf_error(e, b->line_files[j], b->line_nums[j],
+		    "<%s>: %s: %s", b->kind, error, b->lines[j]);
+		model_pattern_free(pt);
+		return;
+	}
+	pt->file = b->line_files[j];
+	pt->line = b->line_nums[j];
+	(*n)++;
+}
+
+/*
+ * The entries of a <pattern-list> from line *j on, into *v, up to the
+ * MODEL_PL_CLOSE of a nested list (or the block's end).  A nested list
+ * becomes the result of the entry before it.
+ */
+static void
+model_plist_build(struct model_block *b, size_t *j, struct model_pattern **v,
+    size_t *n, struct conf_errors *e)
+{
+	while (*j < b->nlines) {
+		size_t at = (*j)++;
+		struct model_pattern *prev = *n > 0 ? &(*v)[*n - 1] : NULL;
+
+		if (strcmp(b->lines[at], MODEL_PL_CLOSE) == 0)
+			return;
+		if (strcmp(b->lines[at], MODEL_PL_OPEN) != 0) {
+			model_pattern_add(b, at, v, n, e);
+			continue;
+		}
+		if (prev == NULL || prev->has_nested) {
+			struct model_pattern *junk = NULL;
+			size_t njunk = 0;
+
+			conf_error(e, b->line_files[at], b->line_nums[at],
+			    "<pattern-list>: a nested <pattern-list> must follow "
+			    "the entry whose result it is");
+			model_plist_build(b, j, &junk, &njunk, e);
+			while (njunk > 0)
+				model_pattern_free(&junk[--njunk]);
+			free(junk);
+			continue;
+		}
+		prev->has_nested = true;
+		model_plist_build(b, j, &prev->nested, &prev->nnested, e);
+	}
+}
+
+/* Every call-to of entries v[0..n) names a <pattern-list>. */
+static void
+model_plist_check_calls(const struct model *m, const struct model_pattern *v,
+    size_t n, struct conf_errors *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].call_to != NULL &&
+		    model_block_find(m, "pattern-list", v[i].call_to) == NULL)
+			conf_error(e, v[i].file, v[i].line,
+			    "<pattern-list>: call-to:%s: no <pattern-list %s>",
+			    v[i].call_to, v[i].call_to);
+		model_plist_check_calls(m, v[i].nested, v[i].nnested, e);
+	}
 }
 
 /* Parse the entries of every pattern block collected raw. */
@@ -195,23 +356,22 @@ model_patterns_build(struct model *m, struct conf_errors *e)
 {
 	for (size_t i = 0; i < m->nblocks; i++) {
 		struct model_block *b = &m->blocks[i];
+		size_t j = 0;
 
-		if (strcmp(b->kind, "bounce-category-patterns") != 0 &&
-		    strcmp(b->kind, "smtp-pattern-list") != 0 &&
-		    strcmp(b->kind, "pattern-list") != 0)
+		if (strcmp(b->kind, "pattern-list") == 0) {
+			while (j < b->nlines)
+				model_plist_build(b, &j, &b->patterns,
+				    &b->npatterns, e);
 			continue;
-		b->patterns = xcalloc(b->nlines, sizeof(*b->patterns));
-		for (size_t j = 0; j < b->nlines; j++) {
-			char msg[MODEL_REGEX_MSG];
-			const char *error = NULL;
-
-			if (model_pattern_parse(b->kind, b->lines[j],
-			    &b->patterns[b->npatterns], msg, &error) == -1) {
-				conf_error(e, b->line_files[j], b->line_nums[j],
-				    "<%s>: %s: %s", b->kind, error, b->lines[j]);
-				model_pattern_free(&b->patterns[b->npatterns]);
-			} else
-				b->npatterns++;
 		}
+		if (strcmp(b->kind, "bounce-category-patterns") != 0 &&
+		    strcmp(b->kind, "smtp-pattern-list") != 0)
+			continue;
+		for (j = 0; j < b->nlines; j++)
+			model_pattern_add(b, j, &b->patterns, &b->npatterns, e);
 	}
+	for (size_t i = 0; i < m->nblocks; i++)
+		if (strcmp(m->blocks[i].kind, "pattern-list") == 0)
+			model_plist_check_calls(m, m->blocks[i].patterns,
+			    m->blocks[i].npatterns, e);
 }

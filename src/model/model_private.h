@@ -28,6 +28,10 @@ int	model_domain_init(struct model_domain *d, const char *pattern,
 void	model_domain_list_free(struct model_domain_list *l);
 
 /* model_patterns.c */
+/* The raw lines that open and close a nested <pattern-list> (a real
+ * entry line never starts with '<'). */
+#define MODEL_PL_OPEN	"<pattern-list>"
+#define MODEL_PL_CLOSE	"</pattern-list>"
 void	model_patterns_build(struct model *m, struct conf_errors *e);
 void	model_pattern_free(struct model_pattern *pt);
 

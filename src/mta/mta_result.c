@@ -40,6 +40,7 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 	char enhanced[16], status[128], diag[SMTP_REPLY_TEXT_MAX + 8];
 	char dsn_mta[400];
 	struct acct_record rec;
+	const char *sel;
 
 	mta_enhanced(code, text, enhanced, sizeof(enhanced));
 	bounce_dsn_status(enhanced, status, sizeof(status));
@@ -69,8 +70,10 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 	rec.dlv_size = type == 'd' ? (long long)s->body_size : -1;
 	rec.vmta = r->q->vmta;
 	rec.queue = r->q->name;
-	if (env->vmta != NULL && model_pool_find(s->model, env->vmta) != NULL)
-		rec.vmta_pool = env->vmta;
+	sel = spool_envelope_rvmta(env, r->idx) != NULL ?
+	    spool_envelope_rvmta(env, r->idx) : env->vmta;
+	if (sel != NULL && model_pool_find(s->model, sel) != NULL)
+		rec.vmta_pool = sel;
 	acct_write(s->mta->acct, &rec);
 	if (type == 'b')
 		mta_dsn_report(s->mta, r, DSN_FAILED, enhanced, dsn_mta, diag);

@@ -644,8 +644,9 @@ queue_env_copy(struct spool_envelope *dst, const struct spool_envelope *src)
 }
 
 /*
- * The VMTA of a recipient's queue: the name the message selected, a pool
- * member in turn when it names a pool, "{default}" when none.
+ * The VMTA of a recipient's queue: the name selected for it (its own
+ * VirtualMTA, e.g. a cold-virtual-mta, else the message's), a pool
+ * member in turn when that names a pool, "{default}" when none.
  */
 static const char *
 queue_vmta_of(struct queue_mgr *mgr, const char *selected)
@@ -693,7 +694,9 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		r->msg = m;
 		r->idx = i;
 		r->widx = HEAP_NONE;
-		r->q = queue_get(mgr, domain, queue_vmta_of(mgr, env->vmta));
+		r->q = queue_get(mgr, domain, queue_vmta_of(mgr,
+		    spool_envelope_rvmta(env, i) != NULL ?
+		    spool_envelope_rvmta(env, i) : env->vmta));
 		free(domain);
 		if (nq == 0 || qs[nq - 1] != r->q) {
 			size_t k;

@@ -93,3 +93,28 @@ smtp_header_take(struct buf *b, size_t *hdr_len, const char *name,
 	}
 	return found;
 }
+
+bool
+smtp_header_next(const char *text, size_t hdr_len, const char *name,
+    size_t *off, const char **value, size_t *vlen)
+{
+	size_t nlen = strlen(name);
+
+	while (*off < hdr_len) {
+		const char *p = text + *off;
+		size_t flen = smtp_header_field_len(p, text + hdr_len);
+
+		*off += flen;
+		if (flen <= nlen || strncasecmp(p, name, nlen) != 0 ||
+		    p[nlen] != ':')
+			continue;
+		*value = p + nlen + 1;
+		*vlen = flen - nlen - 1;
+		if (*vlen > 0 && (*value)[*vlen - 1] == '\n')
+			(*vlen)--;
+		if (*vlen > 0 && (*value)[*vlen - 1] == '\r')
+			(*vlen)--;
+		return true;
+	}
+	return false;
+}

@@ -27,4 +27,14 @@ size_t	smtp_header_end(const char *text, size_t len);
 bool	smtp_header_take(struct buf *b, size_t *hdr_len, const char *name,
 	    bool remove, char *value, size_t size);
 
+/*
+ * The next field `name` (case-insensitive) at or after *off in the header
+ * section text[0..hdr_len): true with its raw content in *value and *vlen
+ * (everything after the colon, folded lines and white space kept, the
+ * field's final line end left out), and *off moved past the field.
+ * false when no such field is left.
+ */
+bool	smtp_header_next(const char *text, size_t hdr_len, const char *name,
+	    size_t *off, const char **value, size_t *vlen);
+
 #endif

@@ -32,6 +32,12 @@ smtpd_new(struct ev_loop *loop, struct model *const *model,
 	return d;
 }
 
+void
+smtpd_set_cold(struct smtpd *d, struct cold *cold)
+{
+	d->cold = cold;
+}
+
 static void
 smtpd_on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {

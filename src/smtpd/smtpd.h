@@ -10,6 +10,7 @@
 
 #include "lib/meter.h"
 #include "model/model.h"
+#include "queue/cold.h"
 #include "queue/queue.h"
 #include "spool/spool.h"
 
@@ -24,6 +25,8 @@ struct smtpd_stats {
 
 struct smtpd *smtpd_new(struct ev_loop *loop, struct model *const *model,
 	    struct spool *spool, struct queue_mgr *qm);
+/* The cold-virtual-mta counters used at reception (NULL: none). */
+void	smtpd_set_cold(struct smtpd *d, struct cold *cold);
 /* Bind and listen on every smtp-listener of the model.  0 or -1. */
 int	smtpd_listen(struct smtpd *d, const char **error_r);
 /* Close the listeners; idle sessions get 421, sessions receiving a

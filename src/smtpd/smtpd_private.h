@@ -33,6 +33,7 @@ struct smtpd {
 	struct model *const	*model;
 	struct spool		*spool;
 	struct queue_mgr	*qm;
+	struct cold		*cold;		/* cold-virtual-mta counters, or NULL */
 	struct smtpd_listener	*listeners;
 	size_t			 nlisteners;
 	struct smtpd_stats	 stats;
@@ -67,6 +68,7 @@ struct smtpd_session {
 	bool			 writing;
 	bool			 headers_done;	/* X-headers processed, file started */
 	bool			 vmta_bad;	/* selects a VirtualMTA that does not exist */
+	bool			 cold_taken;	/* counted in the cold counters */
 	bool			 commit_inline;	/* inside the commit call */
 	bool			 gone;		/* the client left while committing */
 	struct smtp_data_rx	 rx;

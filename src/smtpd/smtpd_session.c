@@ -22,6 +22,7 @@
 #include "queue/dsn.h"
 #include "smtp/smtp_header.h"
 #include "smtpd/smtpd_private.h"
+#include "smtpd/smtpd_select.h"
 
 OBJ_DEFINE_CAST(smtpd_session)
 
@@ -69,6 +70,9 @@ smtpd_transaction_reset(struct smtpd_session *s)
 	if (s->writing)
 		spool_writer_abort(&s->writer);
 	s->writing = false;
+	if (s->cold_taken)	/* not accepted: its cold places go back */
+		smtpd_select_cold_undo(s->smtpd->cold, &s->env);
+	s->cold_taken = false;
 	spool_envelope_free(&s->env);
 	buf_reset(&s->body);
 }
@@ -393,6 +397,7 @@ smtpd_message_committed(void *arg, int error)
 		log_debug("(in) %s: message %s accepted for %zu recipient(s)",
 		    s->peer_ip, s->env.id, s->env.nrcpts);
 		smtpd_reply(s, "250 2.6.0 message received");
+		s->cold_taken = false;
 		queue_add(d->qm, &s->env, NULL);
 	}
 	smtpd_transaction_reset(s);
@@ -442,23 +447,48 @@ smtpd_source_bool(const struct smtpd_session *s, int id)
 	return conf_value_bool(v, &conf_directives[id]);
 }
 
+/* What the client's source's <pattern-list> selects, on the header
+ * section as received (before any X-header is removed). */
+static void
+smtpd_select_by_patterns(struct smtpd_session *s, size_t hdr,
+    struct smtpd_select *sel)
+{
+	const struct conf_value *v = model_source_value(s->model,
+	    (const struct sockaddr *)&s->peer, CONF_ID_SOURCE_PATTERN_LIST);
+	struct smtpd_select_msg msg = { s->env.orig, s->env.rcpts,
+	    s->env.nrcpts, s->body.data, hdr };
+
+	sel->vmta = NULL;
+	sel->priority = -1;
+	if (v != NULL && v->u.s != NULL)
+		(void)smtpd_select_patterns(s->model, v->u.s, &msg, sel);
+}
+
 /*
- * The VirtualMTA a message selects (pmta-reference §3.2): X-Virtual-MTA
- * when the source processes it (removed unless retained), else the
- * source's default-virtual-mta.  A name that is neither a VMTA nor a pool
- * refuses the message (reject-invalid-virtual-mta, the default) or falls
- * back to invalid-virtual-mta-fallback.
+ * The VirtualMTA a message selects (pmta-reference §3.2), highest first:
+ * X-Virtual-MTA when the source processes it (removed unless retained),
+ * the source's <pattern-list>, the source's default-virtual-mta.  A name
+ * that is neither a VMTA nor a pool refuses the message
+ * (reject-invalid-virtual-mta, the default) or falls back to
+ * invalid-virtual-mta-fallback.  The pattern list's recipient-priority
+ * applies whichever VirtualMTA wins.
  */
 static void
 smtpd_select_vmta(struct smtpd_session *s, size_t *hdr)
 {
 	const struct conf_value *v;
+	struct smtpd_select sel;
 	char name[256] = "";
 
+	smtpd_select_by_patterns(s, *hdr, &sel);
+	if (sel.priority >= 0)
+		spool_envelope_set_priority(&s->env, sel.priority);
 	if (smtpd_source_bool(s, CONF_ID_PROCESS_X_VIRTUAL_MTA))
 		(void)smtp_header_take(&s->body, hdr, "X-Virtual-MTA",
 		    !smtpd_source_bool(s, CONF_ID_RETAIN_X_VIRTUAL_MTA), name,
 		    sizeof(name));
+	if (name[0] == '\0' && sel.vmta != NULL)
+		snprintf(name, sizeof(name), "%s", sel.vmta);
 	if (name[0] == '\0' && (v = model_source_value(s->model,
 	    (const struct sockaddr *)&s->peer, CONF_ID_DEFAULT_VIRTUAL_MTA)) &&
 	    v->u.s != NULL && strcmp(v->u.s, "by-smtp-source-ip") != 0)
@@ -524,6 +554,8 @@ smtpd_headers(struct smtpd_session *s)
 	smtpd_select_job(s, &hdr);
 	if (s->vmta_bad)
 		return;
+	s->cold_taken = smtpd_select_cold(s->model, s->smtpd->cold,
+	    &s->env) > 0;
 	if (spool_writer_begin(s->smtpd->spool, &s->env, &s->writer,
 	    &error) == -1) {
 		log_warnx("(in) %s: cannot spool: %s", s->peer_ip, error);

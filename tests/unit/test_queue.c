@@ -108,12 +108,12 @@ static void
 test_retry_series(struct queue_mgr *mgr)
 {
 	static const double series[] = { 60, 300, 1800, 1800 };
-	struct queue *q;
+	struct queue *q = NULL;
 
 	nstarted = 0;
 	add(mgr, "x@retry.test");
 	ok(nstarted == 1 && (q = last_start()) != NULL, "new mail starts a session");
-	if (nstarted != 1)
+	if (nstarted != 1 || q == NULL)
 		return;
 	attempt(q, 0);
 	for (int i = 0; i < 4; i++) {

@@ -44,5 +44,28 @@ main(void)
 	ok(!smtp_header_take(&b, &hdr, "body", false, v, sizeof(v)),
 	    "the body is not searched");
 	buf_free(&b);
+
+	/* raw content, every occurrence in turn */
+	{
+		const char *val;
+		size_t off = 0, vlen, hl = smtp_header_end(msg, strlen(msg));
+
+		ok(smtp_header_next(msg, hl, "x-virtual-mta", &off, &val, &vlen),
+		    "next: the first field");
+		is_mem(val, vlen, "  vmta1 ", 8, "next: the raw content, blanks kept");
+		ok(smtp_header_next(msg, hl, "X-VIRTUAL-MTA", &off, &val, &vlen),
+		    "next: the second field");
+		is_mem(val, vlen, " second", 7, "next: its raw content");
+		ok(!smtp_header_next(msg, hl, "X-Virtual-MTA", &off, &val, &vlen),
+		    "next: none left");
+		off = 0;
+		ok(smtp_header_next(msg, hl, "Subject", &off, &val, &vlen),
+		    "next: a folded field");
+		is_mem(val, vlen, " a\r\n folded", 11,
+		    "next: folded lines are kept as written");
+		off = 0;
+		ok(!smtp_header_next(msg, hl, "body", &off, &val, &vlen),
+		    "next: the body is not searched");
+	}
 	return done_testing();
 }
