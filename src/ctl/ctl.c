@@ -51,7 +51,7 @@ ctl_count_domains(const struct queue_mgr *qm)
 	size_t n = 0, distinct = 0;
 
 	for (const struct queue *q = queue_mgr_first(qm); q != NULL; q = q->next)
-		if (q->nready + q->nwaiting > 0 || q->active > 0) {
+		if (queue_rcpts(q) > 0 || q->active > 0) {
 			v = xreallocarray(v, n + 1, sizeof(*v));
 			v[n++] = q->domain;
 		}
@@ -162,12 +162,14 @@ static const struct ctl_command {
 	{ { "show", "status", NULL }, 0, 0, ctl_show_status },
 	{ { "show", "settings", NULL }, 0, 1, ctl_show_settings },
 	{ { "reload", NULL, NULL }, 0, 0, ctl_reload },
-	{ { "show", "queues", NULL }, 0, 1, ctl_show_queues },
-	{ { "show", "queue", NULL }, 0, 1, ctl_show_queues },
+	{ { "show", "queues", NULL }, 0, 4, ctl_show_queues },
+	{ { "show", "queue", NULL }, 0, 4, ctl_show_queues },
 	{ { "pause", "queue", NULL }, 1, 1, ctl_pause_queue },
 	{ { "resume", "queue", NULL }, 1, 1, ctl_resume_queue },
+	{ { "set", "queue", NULL }, 0, 2, ctl_set_queue },
 	{ { "schedule", NULL, NULL }, 1, 1, ctl_schedule },
-	{ { "delete", NULL, NULL }, 1, 8, ctl_delete },
+	{ { "delete", NULL, NULL }, 1, 9, ctl_delete },
+	{ { "set", "priority", NULL }, 0, 7, ctl_set_priority },
 	{ { "show", "jobs", NULL }, 0, 1, ctl_show_jobs },
 	{ { "pause", "job", NULL }, 1, 1, ctl_pause_job },
 	{ { "resume", "job", NULL }, 1, 1, ctl_resume_job },
@@ -190,10 +192,14 @@ ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 		return c->run(ctx, argc - n, argv + n, out);
 	}
 	(void)buf_puts(out, "unknown command; commands: show status, "
-	    "show version, show settings domain[/vmta], show queues [pattern], "
-	    "pause queue pattern, resume queue pattern, schedule pattern, "
+	    "show version, show settings domain[/vmta], show queues "
+	    "[--mode={normal|backoff}] [--paused={yes|no}] [--mode-events] "
+	    "[pattern], pause queue pattern, resume queue pattern, "
+	    "set queue --mode={normal|backoff} pattern, schedule pattern, "
 	    "delete [--dsn] [--no-accounting] [--queue=pattern] [--orig=addr] "
-	    "[--rcpt=addr] [--jobId=id] [--older-than=time], show jobs, "
-	    "pause job id, resume job id, reload\n");
+	    "[--rcpt=addr] [--jobId=id] [--envId=id] [--older-than=time], "
+	    "set priority [--queue=pattern] [--orig=addr] [--rcpt=addr] "
+	    "[--jobId=id] [--envId=id] N, show jobs, pause job id, "
+	    "resume job id, reload\n");
 	return CTL_USAGE;
 }

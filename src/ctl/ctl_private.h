@@ -15,8 +15,12 @@ enum ctl_status ctl_resume_queue(const struct ctl_ctx *ctx, int argc,
 	    char **argv, struct buf *out);
 enum ctl_status ctl_schedule(const struct ctl_ctx *ctx, int argc,
 	    char **argv, struct buf *out);
+enum ctl_status ctl_set_queue(const struct ctl_ctx *ctx, int argc,
+	    char **argv, struct buf *out);
 enum ctl_status ctl_delete(const struct ctl_ctx *ctx, int argc, char **argv,
 	    struct buf *out);
+enum ctl_status ctl_set_priority(const struct ctl_ctx *ctx, int argc,
+	    char **argv, struct buf *out);
 enum ctl_status ctl_show_jobs(const struct ctl_ctx *ctx, int argc,
 	    char **argv, struct buf *out);
 enum ctl_status ctl_pause_job(const struct ctl_ctx *ctx, int argc,

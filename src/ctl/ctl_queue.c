@@ -1,8 +1,8 @@
 /*
  * ctl_queue: the runtime controls on queues and jobs (pmta-interfaces.md
- * §2.3, pmta-reference §3.8): show queues, pause/resume queue, schedule,
- * delete, show jobs, pause/resume job.  Queue patterns are
- * "domain[/vmta]" with '*' wildcards.
+ * §2.3, pmta-reference §3.8): show queues, pause/resume queue, set queue
+ * --mode, schedule, delete, set priority, show jobs, pause/resume job.
+ * Queue patterns are "domain[/vmta]" with '*' wildcards.
  */
 #include "config.h"
 
@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "compat.h"
 #include "ctl/ctl_private.h"
 #include "lib/xmalloc.h"
 
@@ -44,10 +45,11 @@ ctl_queues(const struct ctl_ctx *ctx, const char *pattern, size_t *n,
 	return v;
 }
 
+/* The st column: P paused, B backoff (pmta-interfaces I-Q4). */
 static void
 ctl_queue_line(const struct queue *q, struct buf *out)
 {
-	char retry[16] = "";
+	char retry[16] = "", st[3];
 	time_t at = queue_retry_at(q);
 
 	if (at != 0) {
@@ -56,26 +58,127 @@ ctl_queue_line(const struct queue *q, struct buf *out)
 		localtime_r(&at, &tm);
 		strftime(retry, sizeof(retry), "%H:%M:%S", &tm);
 	}
+	snprintf(st, sizeof(st), "%s%s", q->paused ? "P" : "",
+	    q->mode == QUEUE_BACKOFF ? "B" : "");
 	(void)buf_printf(out, "%-15s %5zu %6.1f %4d %-2s %8s %s\n", q->name,
-	    q->nready + q->nwaiting, (double)q->bytes / 1024.,
-	    q->active, q->paused ? "P" : "", retry, q->last_error);
+	    queue_rcpts(q), (double)q->bytes / 1024., q->active, st, retry,
+	    q->last_error);
+}
+
+/* --mode-events: the queue's last mode change. */
+static void
+ctl_queue_mode_event(const struct queue *q, struct buf *out)
+{
+	char since[32];
+	struct tm tm;
+
+	localtime_r(&q->mode_since, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
+	(void)buf_printf(out, "    %s %s mode%s%s\n", since,
+	    queue_mode_name(q->mode), q->mode_reason[0] != '\0' ? ": " : "",
+	    q->mode_reason);
+}
+
+/* The options of show queues. */
+struct ctl_queues_opts {
+	const char	*pattern;
+	int		 mode;		/* enum queue_mode, or -1: any */
+	int		 paused;	/* 0, 1, or -1: any */
+	bool		 mode_events;
+};
+
+static int
+ctl_yes_no(const char *s)
+{
+	return strcasecmp(s, "yes") == 0 ? 1 : strcasecmp(s, "no") == 0 ? 0 : -1;
+}
+
+/* "normal" or "backoff" to an enum queue_mode, or -1. */
+static int
+ctl_mode(const char *s)
+{
+	return strcasecmp(s, "normal") == 0 ? QUEUE_NORMAL :
+	    strcasecmp(s, "backoff") == 0 ? QUEUE_BACKOFF : -1;
+}
+
+static int
+ctl_queues_options(int argc, char **argv, struct ctl_queues_opts *o)
+{
+	*o = (struct ctl_queues_opts){ "*/*", -1, -1, false };
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--mode=", 7) == 0) {
+			if ((o->mode = ctl_mode(argv[i] + 7)) == -1)
+				return -1;
+		} else if (strncmp(argv[i], "--paused=", 9) == 0) {
+			if ((o->paused = ctl_yes_no(argv[i] + 9)) == -1)
+				return -1;
+		} else if (strcmp(argv[i], "--mode-events") == 0)
+			o->mode_events = true;
+		else if (strncmp(argv[i], "--", 2) == 0 || i < argc - 1)
+			return -1;
+		else
+			o->pattern = argv[i];
+	}
+	return 0;
 }
 
 enum ctl_status
 ctl_show_queues(const struct ctl_ctx *ctx, int argc, char **argv,
     struct buf *out)
 {
-	const char *pattern = argc > 0 ? argv[0] : "*/*";
-	size_t n, total;
-	struct queue **v = ctl_queues(ctx, pattern, &n, &total);
+	struct ctl_queues_opts o;
+	size_t n, total, shown = 0;
+	struct queue **v;
 
+	if (ctl_queues_options(argc, argv, &o) == -1) {
+		(void)buf_puts(out, "usage: show queues [--mode={normal|backoff}] "
+		    "[--paused={yes|no}] [--mode-events] [domain[/vmta]]\n");
+		return CTL_USAGE;
+	}
+	v = ctl_queues(ctx, o.pattern, &n, &total);
 	(void)buf_puts(out, "queue           #rcpt kbytes conn st    retry last error\n"
 	    "--------------- ----- ------ ---- -- -------- ----------\n");
-	(void)buf_printf(out, "%s\n", pattern);
-	for (size_t i = 0; i < n; i++)
+	(void)buf_printf(out, "%s\n", o.pattern);
+	for (size_t i = 0; i < n; i++) {
+		if ((o.mode != -1 && (int)v[i]->mode != o.mode) ||
+		    (o.paused != -1 && v[i]->paused != (o.paused == 1)))
+			continue;
 		ctl_queue_line(v[i], out);
-	(void)buf_printf(out, "%zu of %zu matching queues.\n", n, total);
+		if (o.mode_events)
+			ctl_queue_mode_event(v[i], out);
+		shown++;
+	}
+	(void)buf_printf(out, "%zu of %zu matching queues.\n", shown, total);
 	free(v);
+	return CTL_OK;
+}
+
+/* set queue --mode={normal|backoff} domain[/vmta] (either order). */
+enum ctl_status
+ctl_set_queue(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	const char *pattern = NULL;
+	int mode = -1;
+	size_t n, total;
+	struct queue **v;
+
+	for (int i = 0; i < argc; i++)
+		if (strncmp(argv[i], "--mode=", 7) == 0)
+			mode = ctl_mode(argv[i] + 7);
+		else if (strncmp(argv[i], "--", 2) != 0)
+			pattern = argv[i];
+	if (mode == -1 || pattern == NULL) {
+		(void)buf_puts(out, "usage: set queue --mode={normal|backoff} "
+		    "domain[/vmta]\n");
+		return CTL_USAGE;
+	}
+	v = ctl_queues(ctx, pattern, &n, &total);
+	for (size_t i = 0; i < n; i++)
+		queue_set_mode(v[i], (enum queue_mode)mode, "pmta set queue");
+	free(v);
+	(void)buf_printf(out, "%zu queue(s) set to %s mode\n", n,
+	    queue_mode_name((enum queue_mode)mode));
 	return CTL_OK;
 }
 
@@ -127,63 +230,151 @@ ctl_schedule(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	    "scheduled", out);
 }
 
-/* delete's filters: --orig, --rcpt (case-insensitive), --jobId,
- * --older-than. */
-struct ctl_delete_filter {
-	const char	*orig, *rcpt, *job;
+/*
+ * The recipient filters of delete and set priority: --queue (a pattern),
+ * --orig and --rcpt (without case), --jobId, --envId, --older-than.
+ */
+struct ctl_filter {
+	const char	*queue, *orig, *rcpt, *job, *envid;
 	long long	 older_than;
 };
 
+/* arg is "NAME=value": point *dst at the value. */
 static bool
-ctl_delete_match(const struct queue_rcpt *r, void *arg)
+ctl_option(const char *arg, const char *name, const char **dst)
 {
-	const struct ctl_delete_filter *f = arg;
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n) != 0)
+		return false;
+	*dst = arg + n;
+	return true;
+}
+
+/* 1: arg is a filter option (kept in f), 0: it is not one, -1: its value
+ * is bad. */
+static int
+ctl_filter_option(struct ctl_filter *f, const char *arg)
+{
+	const char *age;
+
+	if (ctl_option(arg, "--queue=", &f->queue) ||
+	    ctl_option(arg, "--orig=", &f->orig) ||
+	    ctl_option(arg, "--rcpt=", &f->rcpt) ||
+	    ctl_option(arg, "--jobId=", &f->job) ||
+	    ctl_option(arg, "--envId=", &f->envid))
+		return 1;
+	if (!ctl_option(arg, "--older-than=", &age))
+		return 0;
+	return conf_parse_time(age, &f->older_than) == 0 ? 1 : -1;
+}
+
+/* A filter that names recipients (--older-than alone does not). */
+static bool
+ctl_filter_given(const struct ctl_filter *f)
+{
+	return f->queue != NULL || f->orig != NULL || f->rcpt != NULL ||
+	    f->job != NULL || f->envid != NULL;
+}
+
+/* A queue_filter_cb: does the recipient pass every filter given? */
+static bool
+ctl_filter_match(const struct queue_rcpt *r, void *arg)
+{
+	const struct ctl_filter *f = arg;
 	const struct spool_envelope *env = &r->msg->env;
 
 	return (f->job == NULL || (r->msg->job != NULL &&
 	    strcmp(r->msg->job->name, f->job) == 0)) &&
+	    (f->envid == NULL || (env->envid != NULL &&
+	    strcmp(env->envid, f->envid) == 0)) &&
 	    (f->orig == NULL || strcasecmp(env->orig, f->orig) == 0) &&
 	    (f->rcpt == NULL || strcasecmp(env->rcpts[r->idx], f->rcpt) == 0) &&
 	    (f->older_than == 0 || time(NULL) - env->queued >= f->older_than);
 }
 
+/* The queues a filter covers (its --queue, else all). */
+static struct queue **
+ctl_filter_queues(const struct ctl_ctx *ctx, const struct ctl_filter *f,
+    size_t *n)
+{
+	size_t total;
+
+	return ctl_queues(ctx, f->queue != NULL ? f->queue : "*/*", n, &total);
+}
+
 enum ctl_status
 ctl_delete(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 {
-	struct ctl_delete_filter f = { NULL, NULL, NULL, 0 };
+	struct ctl_filter f = { 0 };
 	struct mta_delete del = { ctx->mta, false, true, 0 };
-	const char *pattern = NULL;
-	size_t n, total;
+	size_t n;
 	struct queue **v;
+	int r;
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--dsn") == 0)
+		if ((r = ctl_filter_option(&f, argv[i])) == 1)
+			continue;
+		if (r == 0 && strcmp(argv[i], "--dsn") == 0)
 			del.dsn = true;
-		else if (strcmp(argv[i], "--no-accounting") == 0)
+		else if (r == 0 && strcmp(argv[i], "--no-accounting") == 0)
 			del.accounting = false;
-		else if (strncmp(argv[i], "--queue=", 8) == 0)
-			pattern = argv[i] + 8;
-		else if (strncmp(argv[i], "--orig=", 7) == 0)
-			f.orig = argv[i] + 7;
-		else if (strncmp(argv[i], "--rcpt=", 7) == 0)
-			f.rcpt = argv[i] + 7;
-		else if (strncmp(argv[i], "--jobId=", 8) == 0)
-			f.job = argv[i] + 8;
-		else if (strncmp(argv[i], "--older-than=", 13) != 0 ||
-		    conf_parse_time(argv[i] + 13, &f.older_than) == -1) {
+		else {
 			(void)buf_printf(out, "delete: unknown option %s\n", argv[i]);
 			return CTL_USAGE;
 		}
 	}
-	if (pattern == NULL && f.orig == NULL && f.rcpt == NULL && f.job == NULL) {
-		(void)buf_puts(out, "delete: give --queue, --orig, --rcpt or --jobId\n");
+	if (!ctl_filter_given(&f)) {
+		(void)buf_puts(out, "delete: give --queue, --orig, --rcpt, --jobId "
+		    "or --envId\n");
 		return CTL_USAGE;
 	}
-	v = ctl_queues(ctx, pattern ? pattern : "*/*", &n, &total);
+	v = ctl_filter_queues(ctx, &f, &n);
 	for (size_t i = 0; i < n; i++)
-		(void)queue_remove(v[i], ctl_delete_match, &f, mta_delete, &del);
+		(void)queue_remove(v[i], ctl_filter_match, &f, mta_delete, &del);
 	free(v);
 	(void)buf_printf(out, "%zu recipient(s) deleted\n", del.count);
+	return CTL_OK;
+}
+
+/*
+ * set priority [filters] N: the matching queued recipients get recipient
+ * priority N (1..100) and take their place in their queue's order.
+ * Without a filter, every queued recipient.  In memory only (compat.md).
+ */
+enum ctl_status
+ctl_set_priority(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	struct ctl_filter f = { 0 };
+	const char *num = NULL, *errstr = "missing";
+	long long prio = 0;
+	size_t n, count = 0;
+	struct queue **v;
+	int r;
+
+	for (int i = 0; i < argc; i++) {
+		if ((r = ctl_filter_option(&f, argv[i])) == 1)
+			continue;
+		if (r == -1 || strncmp(argv[i], "--", 2) == 0 || num != NULL)
+			num = "";	/* bad: say how to use it */
+		else
+			num = argv[i];
+	}
+	if (num != NULL)
+		prio = strtonum(num, 1, 100, &errstr);
+	if (errstr != NULL) {
+		(void)buf_puts(out, "usage: set priority [--queue=domain[/vmta]] "
+		    "[--orig=addr] [--rcpt=addr] [--jobId=id] [--envId=id] "
+		    "[--older-than=time] N (1-100)\n");
+		return CTL_USAGE;
+	}
+	v = ctl_filter_queues(ctx, &f, &n);
+	for (size_t i = 0; i < n; i++)
+		count += queue_set_priority(v[i], ctl_filter_match, &f, (int)prio);
+	free(v);
+	(void)buf_printf(out, "%zu recipient(s) set to priority %lld\n", count,
+	    prio);
 	return CTL_OK;
 }
 

@@ -123,7 +123,7 @@ pmtad_vmtas_gone(struct pmtad *d)
 	for (struct queue *q = queue_mgr_first(d->qm); q != NULL; q = q->next)
 		if (strcmp(q->vmta, QUEUE_DEFAULT_VMTA) != 0 &&
 		    model_vmta_find(d->model, q->vmta) == NULL &&
-		    q->nready + q->nwaiting > 0)
+		    queue_rcpts(q) > 0)
 			mta_bounce_queue(d->mta, q,
 			    "5.3.5 (specified VirtualMTA does not exist)",
 			    "550 5.3.5 specified VirtualMTA does not exist");

@@ -1,6 +1,8 @@
 /*
  * mta: the delivery coordinator (see mta.h).  Owns the list of client
- * sessions so that shutdown can wait for them.
+ * sessions so that shutdown can wait for them, enforces
+ * total-max-smtp-out and interrupts sessions of lower-priority queues
+ * when a queue finds no free slot (pmta-reference §3.5).
  */
 #include "config.h"
 
@@ -9,6 +11,19 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "mta/mta_private.h"
+
+/* Close an interrupted session now if it may be (mta_session_cut). */
+static void
+mta_on_cut(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mta *m = w->data;
+	struct mta_session *s;
+
+	/* one at a time: cutting frees the session and starts others */
+	LIST_FOREACH(s, &m->sessions, entry)
+		if (mta_session_cut(s))
+			break;
+}
 
 struct mta *
 mta_new(struct ev_loop *loop, struct model *const *model, struct spool *spool,
@@ -21,6 +36,8 @@ mta_new(struct ev_loop *loop, struct model *const *model, struct spool *spool,
 	m->model = model;
 	m->acct = acct;
 	LIST_INIT(&m->sessions);
+	ev_init(&m->cut, mta_on_cut);
+	m->cut.data = m;
 	return m;
 }
 
@@ -31,7 +48,38 @@ mta_free(struct mta *m)
 
 	while ((s = LIST_FIRST(&m->sessions)) != NULL)
 		mta_session_free(s);
+	if (m->loop != NULL)
+		ev_timer_stop(m->loop, &m->cut);
 	free(m);
+}
+
+/*
+ * q needs a connection and every global slot is taken: ask the session
+ * of the lowest-priority queue that q may interrupt to close.  One at a
+ * time: the slot it frees goes to the best queue waiting
+ * (queue_mgr_kick_all), and a queue still short asks again then.
+ */
+static void
+mta_interrupt(struct mta *m, struct queue *q)
+{
+	struct mta_session *s, *victim = NULL;
+
+	if (m->interrupting > 0)
+		return;
+	LIST_FOREACH(s, &m->sessions, entry)
+		if (!s->interrupted && s->state != MTA_QUIT &&
+		    queue_may_interrupt(s->q, q) &&
+		    (victim == NULL || s->q->priority < victim->q->priority))
+			victim = s;
+	if (victim == NULL)
+		return;
+	log_info("%s: closing a connection for %s (queue-priority %d < %d)",
+	    victim->q->name, q->name, victim->q->priority, q->priority);
+	mta_session_interrupt(victim);
+	if (m->loop != NULL) {	/* never from inside this call */
+		ev_timer_set(&m->cut, 0., 0.);
+		ev_timer_start(m->loop, &m->cut);
+	}
 }
 
 void
@@ -46,6 +94,7 @@ mta_start(struct queue *q, void *arg)
 		return;
 	if (total > 0 && m->stats.active >= total) {
 		m->full = true;		/* the queue waits for a free slot */
+		mta_interrupt(m, q);
 		return;
 	}
 	(void)mta_session_new(m, q);

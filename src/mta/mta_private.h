@@ -27,6 +27,7 @@ struct mta_target {
 	socklen_t		 len;
 };
 
+/* In order: the states before MTA_READY have no transaction yet. */
 enum mta_state {
 	MTA_RESOLVING,
 	MTA_CONNECTING,
@@ -51,6 +52,9 @@ struct mta {
 	unsigned long		 source_rr;	/* smtp-source-host rotation */
 	bool			 full;		/* a start was refused: total-max-smtp-out */
 	bool			 stopping;
+	int			 interrupting;	/* sessions asked to close for a
+						   higher-priority queue */
+	ev_timer		 cut;		/* cuts them during transfer */
 	LIST_HEAD(, mta_session) sessions;
 };
 
@@ -74,6 +78,7 @@ struct mta_session {
 	unsigned		 ext;
 	char			 esmtp[512];	/* dlvEsmtpAvailable */
 	struct queue_batch	 batch;
+	bool			 interrupted;	/* close for a higher-priority queue */
 	unsigned		 transactions;	/* on this connection */
 	unsigned		 max_transactions; /* max-msg-per-connection; 0 = no limit */
 	size_t			 replies;	/* envelope replies received */
@@ -91,6 +96,17 @@ struct mta_session {
 /* mta_session.c */
 struct mta_session *mta_session_new(struct mta *m, struct queue *q);
 void	mta_session_free(struct mta_session *s);
+/* Ask s to close for a higher-priority queue: it QUITs after its
+ * transaction, unless mta_session_cut() closes it first. */
+void	mta_session_interrupt(struct mta_session *s);
+/*
+ * Close an interrupted session at once if that loses nothing or is
+ * allowed: before its first transaction, or (with
+ * allow-priority-interruption-during-transfer) before its final ".",
+ * its recipients going back to their queue untried.  Returns false (and
+ * does nothing) otherwise.
+ */
+bool	mta_session_cut(struct mta_session *s);
 
 /* mta_result.c */
 /* The recipient's outcome from an SMTP reply code and text. */

@@ -5,7 +5,8 @@
  * EHLO (HELO if refused), then per batch MAIL, RCPT..., DATA (pipelined
  * in one write when the server offers PIPELINING, one at a time
  * otherwise), the dot-stuffed body streamed from the spool file, and the
- * final reply.  When the queue has nothing more ready it sends QUIT.
+ * final reply.  When the queue has nothing more ready, or a
+ * higher-priority queue needs the connection slot, it sends QUIT.
  * Hosts are tried in preference order until one accepts a connection.
  */
 #include "config.h"
@@ -262,6 +263,8 @@ mta_session_free(struct mta_session *s)
 	OBJ_CHECK(s, MTA_SESSION_MAGIC);
 	LIST_REMOVE(s, entry);
 	s->mta->stats.active--;
+	if (s->interrupted)
+		m->interrupting--;
 	if (s->conn_open)
 		conn_free(&s->conn);
 	if (s->body_fd != -1)
@@ -276,11 +279,39 @@ mta_session_free(struct mta_session *s)
 	model_unref(s->model);
 	OBJ_WIPE(s);
 	free(s);
-	queue_session_end(q);
-	if (m->full) {		/* a global slot is free again */
+	if (m->full) {
+		/* a global slot is free again: the best queue waiting gets it
+		 * before this one may take it back */
 		m->full = false;
 		queue_mgr_kick_all(q->mgr);
 	}
+	queue_session_end(q);
+}
+
+void
+mta_session_interrupt(struct mta_session *s)
+{
+	s->interrupted = true;
+	s->mta->interrupting++;
+}
+
+bool
+mta_session_cut(struct mta_session *s)
+{
+	bool transfer = s->state == MTA_ENVELOPE || s->state == MTA_BODY;
+
+	if (!s->interrupted || (s->state >= MTA_READY &&
+	    !(transfer && s->q->interrupt_transfer)))
+		return false;
+	log_info("%s: connection to %s closed for a higher-priority queue%s",
+	    s->q->name, s->dest_ip, transfer ? " during a transfer" : "");
+	for (size_t i = 0; i < s->batch.n; i++)
+		if (s->batch.rcpts[i] != NULL) {
+			queue_rcpt_return(s->batch.rcpts[i]);
+			s->batch.rcpts[i] = NULL;
+		}
+	mta_session_free(s);
+	return true;
 }
 
 static void
@@ -320,7 +351,7 @@ static void
 mta_session_next(struct mta_session *s)
 {
 	queue_batch_release(&s->batch);
-	if (s->mta->stopping || (s->max_transactions > 0 &&
+	if (s->mta->stopping || s->interrupted || (s->max_transactions > 0 &&
 	    s->transactions >= s->max_transactions) ||
 	    !queue_take(s->q, &s->batch)) {
 		s->state = MTA_QUIT;

@@ -3,11 +3,13 @@
  *
  * Strategy: a queue with ready recipients asks the delivery side for a
  * session (queue_start_cb) as long as fewer than its max-smtp-out are
- * active; a session takes batches until none is ready.  Deferred
- * recipients wait in the queue's heap by retry time; each queue's next
- * due work (its earliest retry, or the end of a rate-limit wait) sits in
- * the manager's heap of queues, and one timer wakes the manager for the
- * earliest of all.  Every step is O(log n) in queue depth and queue count.
+ * active; a session takes batches until none is ready.  Ready recipients
+ * sit in a heap by (recipient priority, message age, arrival), deferred
+ * ones in a heap by retry time, those of paused jobs in a third; each
+ * queue's next due work (its earliest retry, the end of a rate-limit wait
+ * or of backoff mode) sits in the manager's heap of queues, and one timer
+ * wakes the manager for the earliest of all.  Every step is O(log n) in
+ * queue depth and queue count.
  * Time comes from a clock the tests replace.  A message's spool files are
  * removed when its last recipient is finished.
  */
@@ -52,8 +54,8 @@ struct queue_mgr {
 	struct queue	**qtab;		/* hash of queues by domain/vmta */
 	size_t		 qtab_size, nqueues;
 	struct queue_job *jobs;
-	struct queue_rcpt_list parked;	/* recipients of paused jobs */
 	size_t		 nrcpts, nmsgs;
+	unsigned long long msg_seq;	/* messages queued so far */
 	bool		 stopped;
 };
 
@@ -84,6 +86,7 @@ queue_wall(const struct queue_mgr *mgr)
 	return mgr->clock.wall(mgr->clock.arg);
 }
 
+/* The waiting order: by retry time. */
 static bool
 queue_rcpt_before(const void *a, const void *b)
 {
@@ -91,10 +94,30 @@ queue_rcpt_before(const void *a, const void *b)
 	    ((const struct queue_rcpt *)b)->not_before;
 }
 
+/*
+ * The ready order: higher recipient priority first, then the older
+ * message, then the message that came first, then the message's own
+ * recipient order.  So a message's recipients of one priority are
+ * consecutive, and queue_take() batches them.
+ */
+static bool
+queue_rcpt_first(const void *a, const void *b)
+{
+	const struct queue_rcpt *x = a, *y = b;
+
+	if (x->prio != y->prio)
+		return x->prio > y->prio;
+	if (x->msg == y->msg)
+		return x->idx < y->idx;
+	if (x->msg->env.queued != y->msg->env.queued)
+		return x->msg->env.queued < y->msg->env.queued;
+	return x->msg->seq < y->msg->seq;
+}
+
 static void
 queue_rcpt_setidx(void *item, size_t idx)
 {
-	((struct queue_rcpt *)item)->widx = idx;
+	((struct queue_rcpt *)item)->hidx = idx;
 }
 
 static bool
@@ -125,7 +148,6 @@ queue_mgr_new(struct ev_loop *loop, struct spool *spool,
 	    queue_real_wall, NULL };
 
 	mgr->clock = clock != NULL ? *clock : real;
-	TAILQ_INIT(&mgr->parked);
 	heap_init(&mgr->wake, queue_wake_before, queue_wake_setidx);
 	ev_init(&mgr->timer, queue_on_timer);
 	mgr->timer.data = mgr;
@@ -149,18 +171,6 @@ queue_msg_unref(struct queue_msg *m)
 }
 
 static void
-queue_free_list(struct queue_rcpt_list *l)
-{
-	struct queue_rcpt *r;
-
-	while ((r = TAILQ_FIRST(l)) != NULL) {
-		TAILQ_REMOVE(l, r, entry);
-		queue_msg_unref(r->msg);
-		free(r);
-	}
-}
-
-static void
 queue_free_heap(struct heap *h)
 {
 	struct queue_rcpt *r;
@@ -179,7 +189,6 @@ queue_mgr_free(struct queue_mgr *mgr)
 	struct queue_pool_rr *rr;
 	struct queue_job *job;
 
-	queue_free_list(&mgr->parked);
 	while ((job = mgr->jobs) != NULL) {
 		mgr->jobs = job->next;
 		free(job->name);
@@ -193,8 +202,9 @@ queue_mgr_free(struct queue_mgr *mgr)
 	free(mgr->qtab);
 	while ((q = mgr->queues) != NULL) {
 		mgr->queues = q->next;
-		queue_free_list(&q->ready);
+		queue_free_heap(&q->ready);
 		queue_free_heap(&q->waiting);
+		queue_free_heap(&q->parked);
 		free(q->name);
 		free(q->domain);
 		free(q->vmta);
@@ -233,6 +243,8 @@ queue_mgr_first(const struct queue_mgr *mgr)
 
 static void queue_kick(struct queue *q);
 static void queue_defer_all(struct queue *q, double seconds);
+static void queue_mode_change(struct queue *q, enum queue_mode mode,
+	    const char *reason);
 
 /* Arm the manager's timer for the earliest due work of all queues. */
 static void
@@ -262,6 +274,8 @@ queue_wake_update(struct queue *q)
 	if (q->nready > 0 && q->interval > 0 && q->next_ok < wake &&
 	    q->next_ok > queue_now(mgr))
 		wake = q->next_ok;
+	if (q->mode == QUEUE_BACKOFF && q->mode_until < wake)
+		wake = q->mode_until;
 	q->wake = wake;
 	if (q->hidx != HEAP_NONE && isinf(wake))
 		heap_remove(&mgr->wake, q->hidx);
@@ -289,50 +303,97 @@ queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb, void *arg)
 	mgr->expire_arg = arg;
 }
 
+/* A setting of the queue as configured, or NULL when not set. */
+static const struct conf_value *
+queue_value(struct queue *q, int id)
+{
+	return model_queue_value(*q->mgr->model, q->domain, q->vmta, id);
+}
+
 /* A number setting of the queue (time in seconds), or the table's default. */
 static long long
 queue_num(struct queue *q, int id)
 {
-	return conf_value_num(model_queue_value(*q->mgr->model, q->domain,
-	    q->vmta, id), &conf_directives[id]);
+	return conf_value_num(queue_value(q, id), &conf_directives[id]);
 }
 
-static void
-queue_retry_settings(struct queue *q)
+static bool
+queue_bool(struct queue *q, int id)
 {
-	const struct conf_value *v = model_queue_value(*q->mgr->model,
-	    q->domain, q->vmta, CONF_ID_RETRY_AFTER);
+	return conf_value_bool(queue_value(q, id), &conf_directives[id]);
+}
+
+/* retry-after or backoff-retry-after (id): its list, or its default. */
+static void
+queue_retry_settings(struct queue *q, int id)
+{
+	const struct conf_value *v = queue_value(q, id);
+	long long def;
 
 	free(q->retry_list);
 	q->nretry = v != NULL && v->u.nums.n > 0 ? v->u.nums.n : 1;
 	q->retry_list = xcalloc(q->nretry, sizeof(long long));
 	if (v != NULL && v->u.nums.n > 0)
 		memcpy(q->retry_list, v->u.nums.v, q->nretry * sizeof(long long));
+	else if (conf_parse_time(conf_directives[id].def, &def) == 0)
+		q->retry_list[0] = def;
 	else
 		q->retry_list[0] = (long long)QUEUE_RETRY_DEFAULT;
 	q->retry_rcpt = queue_num(q, CONF_ID_RETRY_RECIPIENTS_AFTER);
 	q->bounce_after = queue_num(q, CONF_ID_BOUNCE_AFTER);
 }
 
+/* Seconds between two attempts for a rate value, or for N per hour. */
+static double
+queue_interval_of(const struct conf_value *rate, const struct conf_value *hourly)
+{
+	if (rate != NULL)
+		return !rate->unlimited && rate->u.rate.count > 0 ?
+		    (double)rate->u.rate.per / (double)rate->u.rate.count : 0;
+	return hourly != NULL && hourly->u.i > 0 ? 3600. / (double)hourly->u.i : 0;
+}
+
+/*
+ * max-msg-rate (or the legacy max-msg-per-hour); in backoff
+ * backoff-max-msg-rate (or backoff-max-msg-per-hour), which defaults to
+ * the normal rate.
+ */
+static double
+queue_rate_interval(struct queue *q)
+{
+	const struct conf_value *rate = NULL, *hourly = NULL;
+
+	if (q->mode == QUEUE_BACKOFF) {
+		rate = queue_value(q, CONF_ID_BACKOFF_MAX_MSG_RATE);
+		hourly = queue_value(q, CONF_ID_BACKOFF_MAX_MSG_PER_HOUR);
+		if (rate != NULL || hourly != NULL)
+			return queue_interval_of(rate, hourly);
+	}
+	return queue_interval_of(queue_value(q, CONF_ID_MAX_MSG_RATE),
+	    queue_value(q, CONF_ID_MAX_MSG_PER_HOUR));
+}
+
+/* Read the queue's settings, those of its mode (normal or backoff). */
 static void
 queue_settings(struct queue *q)
 {
-	const struct conf_value *v = model_queue_value(*q->mgr->model,
-	    q->domain, q->vmta, CONF_ID_MAX_MSG_RATE);
+	bool backoff = q->mode == QUEUE_BACKOFF;
 	long long n;
 
-	queue_retry_settings(q);
-	q->max_out = (int)queue_num(q, CONF_ID_MAX_SMTP_OUT);
+	queue_retry_settings(q, backoff ? CONF_ID_BACKOFF_RETRY_AFTER :
+	    CONF_ID_RETRY_AFTER);
+	q->max_out = (int)queue_num(q, backoff ? CONF_ID_BACKOFF_MAX_SMTP_OUT :
+	    CONF_ID_MAX_SMTP_OUT);
+	q->interval = queue_rate_interval(q);
 	q->priority = (int)queue_num(q, CONF_ID_QUEUE_PRIORITY);
+	q->interruptible = queue_bool(q, CONF_ID_ALLOW_PRIORITY_INTERRUPTION);
+	q->interrupt_transfer = queue_bool(q,
+	    CONF_ID_ALLOW_PRIORITY_INTERRUPTION_DURING_TRANSFER);
+	q->to_normal_after = queue_num(q, CONF_ID_BACKOFF_TO_NORMAL_AFTER);
+	q->to_normal_on_delivery = queue_bool(q,
+	    CONF_ID_BACKOFF_TO_NORMAL_AFTER_DELIVERY);
 	n = queue_num(q, CONF_ID_MAX_RCPT_PER_TRANSACTION);
 	q->batch_max = n > 0 && n < QUEUE_BATCH_MAX ? (size_t)n : QUEUE_BATCH_MAX;
-
-	q->interval = 0;
-	if (v != NULL && !v->unlimited && v->u.rate.count > 0)
-		q->interval = (double)v->u.rate.per / (double)v->u.rate.count;
-	else if (v == NULL && (v = model_queue_value(*q->mgr->model, q->domain,
-	    q->vmta, CONF_ID_MAX_MSG_PER_HOUR)) != NULL && v->u.i > 0)
-		q->interval = 3600. / (double)v->u.i;	/* legacy form of N/h */
 }
 
 static int
@@ -409,19 +470,58 @@ queue_parked(const struct queue_rcpt *r)
 
 /* A recipient becomes ready, or parked while its job is paused. */
 static void
-queue_make_ready(struct queue_rcpt *r, bool head)
+queue_make_ready(struct queue_rcpt *r)
 {
 	struct queue *q = r->q;
 
 	if (queue_parked(r)) {
-		TAILQ_INSERT_TAIL(&q->mgr->parked, r, entry);
+		heap_push(&q->parked, r);
+		q->nparked++;
 		return;
 	}
-	if (head)
-		TAILQ_INSERT_HEAD(&q->ready, r, entry);
-	else
-		TAILQ_INSERT_TAIL(&q->ready, r, entry);
+	heap_push(&q->ready, r);
 	q->nready++;
+}
+
+/*
+ * The recipients of heap h that `match` accepts, in an array the caller
+ * frees (*n of them): collected first, since removing or re-keying one
+ * reorders the heap.
+ */
+static struct queue_rcpt **
+queue_collect(const struct heap *h, queue_filter_cb *match, void *arg,
+    size_t *n)
+{
+	struct queue_rcpt **found = xcalloc(h->n > 0 ? h->n : 1, sizeof(*found));
+
+	*n = 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (match(h->v[i], arg))
+			found[(*n)++] = h->v[i];
+	return found;
+}
+
+static bool
+queue_of_job(const struct queue_rcpt *r, void *job)
+{
+	return r->msg->job == job;
+}
+
+/* Move the recipients of a job from one heap of q to another. */
+static void
+queue_move_job(struct heap *from, size_t *nfrom, struct heap *to,
+    size_t *nto, struct queue_job *job)
+{
+	size_t n;
+	struct queue_rcpt **v = queue_collect(from, queue_of_job, job, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		heap_remove(from, v[i]->hidx);
+		heap_push(to, v[i]);
+	}
+	*nfrom -= n;
+	*nto += n;
+	free(v);
 }
 
 static struct queue_job *
@@ -474,28 +574,16 @@ queue_job_release(struct queue_mgr *mgr, struct queue_job *job)
 void
 queue_job_pause(struct queue_mgr *mgr, struct queue_job *job, bool paused)
 {
-	struct queue_rcpt *r, *next;
-
 	job->paused = paused;
-	if (paused) {
-		for (struct queue *q = mgr->queues; q != NULL; q = q->next)
-			for (r = TAILQ_FIRST(&q->ready); r != NULL; r = next) {
-				next = TAILQ_NEXT(r, entry);
-				if (r->msg->job != job)
-					continue;
-				TAILQ_REMOVE(&q->ready, r, entry);
-				q->nready--;
-				TAILQ_INSERT_TAIL(&mgr->parked, r, entry);
-			}
+	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
+		if (paused)
+			queue_move_job(&q->ready, &q->nready, &q->parked,
+			    &q->nparked, job);
+		else
+			queue_move_job(&q->parked, &q->nparked, &q->ready,
+			    &q->nready, job);
+	if (paused)
 		return;
-	}
-	for (r = TAILQ_FIRST(&mgr->parked); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		if (r->msg->job != job)
-			continue;
-		TAILQ_REMOVE(&mgr->parked, r, entry);
-		queue_make_ready(r, false);
-	}
 	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
 		queue_kick(q);
 	queue_job_release(mgr, job);
@@ -514,7 +602,7 @@ queue_due(struct queue *q, double now)
 			q->mgr->expire(r, q->mgr->expire_arg);
 			continue;
 		}
-		queue_make_ready(r, false);
+		queue_make_ready(r);
 	}
 }
 
@@ -527,6 +615,9 @@ queue_mgr_run(struct queue_mgr *mgr)
 	while ((q = heap_top(&mgr->wake)) != NULL && q->wake <= now) {
 		heap_pop(&mgr->wake);
 		queue_due(q, now);
+		if (q->mode == QUEUE_BACKOFF && q->mode_until <= now)
+			queue_mode_change(q, QUEUE_NORMAL,
+			    "backoff-to-normal-after elapsed");
 		queue_kick(q);
 		queue_wake_update(q);
 	}
@@ -588,10 +679,13 @@ queue_get(struct queue_mgr *mgr, const char *domain, const char *vmta)
 	q->domain = xstrdup(domain);
 	q->vmta = xstrdup(vmta);
 	q->name = xasprintf("%s/%s", domain, vmta);
-	TAILQ_INIT(&q->ready);
+	heap_init(&q->ready, queue_rcpt_first, queue_rcpt_setidx);
 	heap_init(&q->waiting, queue_rcpt_before, queue_rcpt_setidx);
+	heap_init(&q->parked, queue_rcpt_first, queue_rcpt_setidx);
 	q->hidx = HEAP_NONE;
 	q->wake = INFINITY;
+	q->mode_until = INFINITY;
+	q->mode_since = queue_wall(mgr);
 	queue_settings(q);
 	q->next = mgr->queues;
 	mgr->queues = q;
@@ -681,6 +775,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 
 	OBJ_INIT(m, QUEUE_MSG_MAGIC);
 	queue_env_copy(&m->env, env);
+	m->seq = ++mgr->msg_seq;
 	m->job = queue_job_get(mgr, env->jobid);
 	m->refs = 1;	/* held while adding */
 	for (size_t i = 0; i < env->nrcpts; i++) {
@@ -692,8 +787,9 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		domain = queue_domain_of(env->rcpts[i]);
 		r = xcalloc(1, sizeof(*r));
 		r->msg = m;
-		r->idx = i;
-		r->widx = HEAP_NONE;
+		r->idx = (uint32_t)i;
+		r->prio = (uint8_t)spool_envelope_priority(env);
+		r->hidx = HEAP_NONE;
 		r->q = queue_get(mgr, domain, queue_vmta_of(mgr,
 		    spool_envelope_rvmta(env, i) != NULL ?
 		    spool_envelope_rvmta(env, i) : env->vmta));
@@ -723,7 +819,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 			m->job->nrcpts++;
 			m->job->bytes += (unsigned long long)env->body_size;
 		}
-		queue_make_ready(r, false);
+		queue_make_ready(r);
 	}
 	if (m->pending == 0)	/* everything was already finished */
 		(void)spool_remove(mgr->spool, &m->env);
@@ -742,13 +838,12 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 bool
 queue_take(struct queue *q, struct queue_batch *b)
 {
-	struct queue_rcpt *r, *next;
-
+	struct queue_rcpt *r;
 	size_t max = q->interval > 0 ? 1 : q->batch_max;
 
 	memset(b, 0, sizeof(*b));
 	if (q->mgr->stopped || q->paused ||
-	    (r = TAILQ_FIRST(&q->ready)) == NULL || queue_rate_wait(q))
+	    (r = heap_top(&q->ready)) == NULL || queue_rate_wait(q))
 		return false;
 	if (q->interval > 0) {
 		double now = queue_now(q->mgr);
@@ -756,10 +851,11 @@ queue_take(struct queue *q, struct queue_batch *b)
 	}
 	b->msg = r->msg;
 	b->msg->refs++;
-	/* a message's recipients are queued side by side: take that run */
-	for (; r != NULL && r->msg == b->msg && b->n < max; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		TAILQ_REMOVE(&q->ready, r, entry);
+	/* the ready order keeps a message's recipients of one priority
+	 * together: take that run */
+	while (b->n < max && (r = heap_top(&q->ready)) != NULL &&
+	    r->msg == b->msg) {
+		heap_pop(&q->ready);
 		q->nready--;
 		b->rcpts[b->n++] = r;
 	}
@@ -800,7 +896,7 @@ queue_rcpt_finished(struct queue_rcpt *r)
 			log_warn("spool: cannot remove %s", m->env.id);
 		mgr->nmsgs--;
 	} else if (spool_mark_done(mgr->spool, &m->env, r->idx) == -1)
-		log_warn("spool: cannot record recipient %zu of %s as done",
+		log_warn("spool: cannot record recipient %u of %s as done",
 		    r->idx, m->env.id);
 	free(r);
 	queue_msg_unref(m);
@@ -828,7 +924,7 @@ queue_rcpt_defer(struct queue_rcpt *r, double seconds)
 void
 queue_rcpt_return(struct queue_rcpt *r)
 {
-	queue_make_ready(r, true);
+	queue_make_ready(r);	/* its priority and age put it in front again */
 }
 
 void
@@ -851,6 +947,11 @@ void
 queue_delivered(struct queue *q)
 {
 	q->retry_index = 0;
+	if (q->mode == QUEUE_BACKOFF && q->to_normal_on_delivery) {
+		queue_mode_change(q, QUEUE_NORMAL,
+		    "backoff-to-normal-after-delivery");
+		queue_wake_update(q);
+	}
 }
 
 static void
@@ -858,8 +959,7 @@ queue_defer_all(struct queue *q, double seconds)
 {
 	struct queue_rcpt *r;
 
-	while ((r = TAILQ_FIRST(&q->ready)) != NULL) {
-		TAILQ_REMOVE(&q->ready, r, entry);
+	while ((r = heap_pop(&q->ready)) != NULL) {
 		q->nready--;
 		queue_rcpt_defer(r, seconds);
 	}
@@ -904,30 +1004,27 @@ queue_schedule(struct queue *q)
 
 	while ((r = heap_pop(&q->waiting)) != NULL) {
 		q->nwaiting--;
-		queue_make_ready(r, false);
+		queue_make_ready(r);
 	}
 	q->retry_index = 0;
 	queue_kick(q);
 	queue_wake_update(q);
 }
 
+/* queue_remove() for one heap of q, whose count is *count. */
 static size_t
-queue_remove_list(struct queue_rcpt_list *l, size_t *count,
-    queue_filter_cb *match, void *match_arg, queue_take_cb *take,
-    void *take_arg)
+queue_remove_heap(struct heap *h, size_t *count, queue_filter_cb *match,
+    void *match_arg, queue_take_cb *take, void *take_arg)
 {
-	struct queue_rcpt *r, *next;
-	size_t n = 0;
+	size_t n;
+	struct queue_rcpt **v = queue_collect(h, match, match_arg, &n);
 
-	for (r = TAILQ_FIRST(l); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		if (!match(r, match_arg))
-			continue;
-		TAILQ_REMOVE(l, r, entry);
+	for (size_t i = 0; i < n; i++) {
+		heap_remove(h, v[i]->hidx);
 		(*count)--;
-		n++;
-		take(r, take_arg);
+		take(v[i], take_arg);
 	}
+	free(v);
 	return n;
 }
 
@@ -935,33 +1032,97 @@ size_t
 queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
     queue_take_cb *take, void *take_arg)
 {
-	size_t n = queue_remove_list(&q->ready, &q->nready, match, match_arg,
-	    take, take_arg), nparked = 0;
-	struct queue_rcpt *r, *next;
+	size_t n = queue_remove_heap(&q->ready, &q->nready, match, match_arg,
+	    take, take_arg);
 
-	struct queue_rcpt **found = xcalloc(q->waiting.n, sizeof(*found));
-	size_t nfound = 0;
-
-	/* first find them: removing reorders the heap */
-	for (size_t i = 0; i < q->waiting.n; i++)
-		if (match(q->waiting.v[i], match_arg))
-			found[nfound++] = q->waiting.v[i];
-	for (size_t i = 0; i < nfound; i++) {
-		heap_remove(&q->waiting, found[i]->widx);
-		q->nwaiting--;
-		take(found[i], take_arg);
-	}
-	free(found);
-	for (r = TAILQ_FIRST(&q->mgr->parked); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		if (r->q != q || !match(r, match_arg))
-			continue;
-		TAILQ_REMOVE(&q->mgr->parked, r, entry);
-		nparked++;
-		take(r, take_arg);
-	}
+	n += queue_remove_heap(&q->waiting, &q->nwaiting, match, match_arg,
+	    take, take_arg);
+	n += queue_remove_heap(&q->parked, &q->nparked, match, match_arg,
+	    take, take_arg);
 	queue_wake_update(q);
-	return n + nfound + nparked;
+	return n;
+}
+
+/* queue_set_priority() for one heap (the waiting one is not keyed by
+ * priority; re-keying it is harmless). */
+static size_t
+queue_reprioritize(struct heap *h, queue_filter_cb *match, void *match_arg,
+    uint8_t prio)
+{
+	size_t n;
+	struct queue_rcpt **v = queue_collect(h, match, match_arg, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		v[i]->prio = prio;
+		heap_update(h, v[i]->hidx);
+	}
+	free(v);
+	return n;
+}
+
+size_t
+queue_set_priority(struct queue *q, queue_filter_cb *match, void *match_arg,
+    int priority)
+{
+	uint8_t prio = (uint8_t)(priority < 0 ? 0 : priority > 100 ? 100 :
+	    priority);
+
+	return queue_reprioritize(&q->ready, match, match_arg, prio) +
+	    queue_reprioritize(&q->waiting, match, match_arg, prio) +
+	    queue_reprioritize(&q->parked, match, match_arg, prio);
+}
+
+size_t
+queue_rcpts(const struct queue *q)
+{
+	return q->nready + q->nwaiting + q->nparked;
+}
+
+const char *
+queue_mode_name(enum queue_mode mode)
+{
+	return mode == QUEUE_BACKOFF ? "backoff" : "normal";
+}
+
+/*
+ * Switch mode and the settings that go with it.  The rate changes from
+ * the last attempt on: the next one is due one new interval after it.
+ * The caller kicks the queue and updates its wake time.
+ */
+static void
+queue_mode_change(struct queue *q, enum queue_mode mode, const char *reason)
+{
+	double old = q->interval;
+
+	if (mode == q->mode)
+		return;
+	q->mode = mode;
+	q->mode_since = queue_wall(q->mgr);
+	snprintf(q->mode_reason, sizeof(q->mode_reason), "%s",
+	    reason != NULL ? reason : "");
+	queue_settings(q);
+	if (old > 0)
+		q->next_ok += q->interval - old;
+	q->mode_until = INFINITY;
+	if (mode == QUEUE_BACKOFF && q->to_normal_after > 0)
+		q->mode_until = queue_now(q->mgr) + (double)q->to_normal_after;
+	log_info("%s: %s mode (%s)", q->name, queue_mode_name(mode),
+	    q->mode_reason);
+}
+
+void
+queue_set_mode(struct queue *q, enum queue_mode mode, const char *reason)
+{
+	queue_mode_change(q, mode, reason);
+	queue_kick(q);
+	queue_wake_update(q);
+}
+
+bool
+queue_may_interrupt(const struct queue *victim, const struct queue *by)
+{
+	return victim != by && victim->interruptible &&
+	    victim->priority < by->priority;
 }
 
 void

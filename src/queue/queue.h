@@ -2,18 +2,24 @@
  * queue: the in-memory queues, one per "domain/vmta", rebuilt from the
  * spool at start and fed by the SMTP server.  The loop thread owns them.
  *
- * A queued recipient is either ready (waiting for a delivery slot) or
- * waiting for its retry time.  Delivery sessions take batches (the
- * ready recipients of one message in one queue) and report each
- * recipient's outcome back: finished (delivered or bounced; recorded in
- * the spool so it never comes back) or deferred (retried later).
+ * A queued recipient is ready (waiting for a delivery slot), waiting
+ * for its retry time, or parked (its job is paused).  Ready recipients
+ * go out highest recipient priority first, then oldest message first.
+ * Delivery sessions take batches (the ready recipients of one message in
+ * one queue) and report each recipient's outcome back: finished
+ * (delivered or bounced; recorded in the spool so it never comes back)
+ * or deferred (retried later).
+ *
+ * A queue is in normal or backoff mode (pmta-reference §3.7); in backoff
+ * the backoff-* settings replace max-msg-rate, max-smtp-out and
+ * retry-after.
  */
 #ifndef TERN_QUEUE_H
 #define TERN_QUEUE_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/queue.h>
+#include <stdint.h>
 #include <ev.h>
 
 #include "lib/heap.h"
@@ -39,21 +45,31 @@ struct queue_job {
 struct queue_msg {
 	unsigned		 magic;
 	struct queue_job	*job;		/* or NULL */
+	unsigned long long	 seq;		/* arrival order in the manager */
 	int			 refs;		/* pending recipients + batches */
 	struct spool_envelope	 env;
 	size_t			 pending;	/* recipients not finished */
 	time_t			 delay_sent;	/* last delay report (NOTIFY=DELAY) */
 };
 
+/*
+ * One per queued recipient, so kept small (40 bytes on LP64): a recipient
+ * is in at most one of its queue's heaps (ready, waiting or parked), so
+ * one index serves all three; a taken one is in none.
+ */
 struct queue_rcpt {
-	TAILQ_ENTRY(queue_rcpt)	 entry;		/* in the ready list */
 	struct queue_msg	*msg;
 	struct queue		*q;
-	size_t			 idx;		/* index in msg->env.rcpts */
-	size_t			 widx;		/* in the waiting heap, or HEAP_NONE */
 	double			 not_before;	/* queue clock, while waiting */
+	size_t			 hidx;		/* in a heap of q, or HEAP_NONE */
+	uint32_t		 idx;		/* index in msg->env.rcpts */
+	uint8_t			 prio;		/* recipient priority, 0..100 */
 };
-TAILQ_HEAD(queue_rcpt_list, queue_rcpt);
+
+enum queue_mode {
+	QUEUE_NORMAL,
+	QUEUE_BACKOFF,
+};
 
 struct queue {
 	struct queue		*next;
@@ -62,9 +78,10 @@ struct queue {
 	char			*name;		/* "domain/vmta" */
 	char			*domain;
 	char			*vmta;
-	struct queue_rcpt_list	 ready;
-	struct heap		 waiting;	/* by not_before (log depth) */
-	size_t			 nready, nwaiting;
+	struct heap		 ready;		/* by priority, age, arrival */
+	struct heap		 waiting;	/* by not_before */
+	struct heap		 parked;	/* of paused jobs (ready order) */
+	size_t			 nready, nwaiting, nparked;
 	int			 active;	/* delivery sessions */
 	double			 wake;		/* next time the queue has work */
 	size_t			 hidx;		/* in the manager's wake heap */
@@ -73,6 +90,8 @@ struct queue {
 	double			 next_ok;	/* earliest next attempt */
 	int			 max_out;	/* max-smtp-out */
 	int			 priority;	/* queue-priority, 0..100 */
+	bool			 interruptible;	/* allow-priority-interruption */
+	bool			 interrupt_transfer; /* ...-during-transfer */
 	size_t			 batch_max;	/* max-rcpt-per-transaction, capped */
 	/* retries (pmta-reference §3.6), read from the queue's settings */
 	long long		*retry_list;	/* retry-after, seconds; last repeats */
@@ -82,6 +101,13 @@ struct queue {
 	long long		 bounce_after;	/* bounce-after (0: never) */
 	char			 last_error[256];	/* for show queues */
 	bool			 paused;	/* pmta pause queue */
+	/* mode (pmta-reference §3.7); in memory only: a restart is normal */
+	enum queue_mode		 mode;
+	time_t			 mode_since;	/* wall clock of the last change */
+	double			 mode_until;	/* backoff ends (queue clock), or INFINITY */
+	char			 mode_reason[160];
+	long long		 to_normal_after;	/* backoff-to-normal-after (0: never) */
+	bool			 to_normal_on_delivery;	/* ...-after-delivery */
 	unsigned long long	 bytes;		/* queued: body bytes per recipient */
 };
 
@@ -144,7 +170,9 @@ struct queue *queue_mgr_first(const struct queue_mgr *mgr);
 void	queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 	    const bool *done);
 
-/* Take the next batch from q; false if nothing is ready. */
+/* Take the next batch from q: the best ready recipient and the ready
+ * recipients of its message that follow it in the order (those of the
+ * same priority); false if nothing is ready. */
 bool	queue_take(struct queue *q, struct queue_batch *b);
 /* A session of q starts/ends. */
 void	queue_session_begin(struct queue *q);
@@ -174,12 +202,31 @@ time_t	queue_retry_at(const struct queue *q);
 void	queue_pause(struct queue *q, bool paused);
 /* Retry now: waiting recipients become ready (pmta schedule). */
 void	queue_schedule(struct queue *q);
+/* Queued recipients: ready, waiting and parked. */
+size_t	queue_rcpts(const struct queue *q);
+/*
+ * Enter normal or backoff mode (pmta set queue --mode, and later
+ * smtp-pattern-list rules); reason says why (show queues --mode-events).
+ * Backoff ends by itself after backoff-to-normal-after, or on a delivery
+ * with backoff-to-normal-after-delivery.  Setting the current mode again
+ * changes nothing.
+ */
+void	queue_set_mode(struct queue *q, enum queue_mode mode,
+	    const char *reason);
+const char *queue_mode_name(enum queue_mode mode);
+/* May a session of `victim` be closed so that `by` gets its connection
+ * slot?  (queue-priority, allow-priority-interruption: §3.5) */
+bool	queue_may_interrupt(const struct queue *victim, const struct queue *by);
 /* Take every queued (not in-flight) recipient that `match` accepts out of
  * q; each is handed to `take`, which must give it an outcome. */
 typedef bool queue_filter_cb(const struct queue_rcpt *r, void *arg);
 typedef void queue_take_cb(struct queue_rcpt *r, void *arg);
 size_t	queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
 	    queue_take_cb *take, void *take_arg);
+/* Give every queued (not in-flight) recipient of q that `match` accepts
+ * the recipient priority `priority` (0..100); returns how many. */
+size_t	queue_set_priority(struct queue *q, queue_filter_cb *match,
+	    void *match_arg, int priority);
 
 /* Jobs: the list, one by name, pause/resume (recipients of a paused job
  * are parked until it resumes). */

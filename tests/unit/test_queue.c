@@ -2,7 +2,10 @@
  * Fake-clock tests for the queue manager: the retry-after series (the
  * last interval repeats, a delivery starts it over), recipient holds,
  * bounce-after expiry, smooth max-msg-rate, pause/resume, oldest first,
- * queue-priority for a free global slot.
+ * queue-priority for a free global slot, recipient priority (order,
+ * batches, set priority on ready, waiting and parked recipients), backoff
+ * mode (its settings, backoff-to-normal-after, -after-delivery) and the
+ * priority-interruption decision.
  * The manager runs without libev: the test moves the clock and calls
  * queue_mgr_run(), and plays the delivery side itself.
  */
@@ -54,21 +57,64 @@ on_expire(struct queue_rcpt *r, void *arg)
 	queue_rcpt_finished(r);
 }
 
+/* Queue a message: queued at `queued`, recipient priority prio (-1: not
+ * set), job (or NULL), the recipients up to a NULL. */
 static void
-add(struct queue_mgr *mgr, const char *rcpt)
+add_msg(struct queue_mgr *mgr, time_t queued, int prio, const char *job,
+    const char *const *rcpts)
 {
 	static int seq;
 	struct spool_envelope env;
-	char *rcpts[1] = { (char *)rcpt };
 
 	memset(&env, 0, sizeof(env));
 	snprintf(env.id, sizeof(env.id), "t%d", ++seq);
-	env.queued = fake_wall;
+	env.queued = queued;
 	env.orig = "a@b";
 	env.srcmta = "x (127.0.0.1)";
-	env.rcpts = rcpts;
-	env.nrcpts = 1;
+	env.jobid = (char *)job;
+	env.rcpts = (char **)rcpts;
+	while (rcpts[env.nrcpts] != NULL)
+		env.nrcpts++;
+	if (prio >= 0)
+		spool_envelope_set_priority(&env, prio);
 	queue_add(mgr, &env, NULL);
+}
+
+static void
+add(struct queue_mgr *mgr, const char *rcpt)
+{
+	const char *rcpts[] = { rcpt, NULL };
+
+	add_msg(mgr, fake_wall, -1, NULL, rcpts);
+}
+
+static struct queue *
+find_queue(struct queue_mgr *mgr, const char *domain)
+{
+	for (struct queue *q = queue_mgr_first(mgr); q != NULL; q = q->next)
+		if (strcmp(q->domain, domain) == 0)
+			return q;
+	return NULL;
+}
+
+/* Take one batch and deliver it; its recipients, space-separated, go to
+ * got ("" when nothing was ready). */
+static void
+take_names(struct queue *q, char *got, size_t size)
+{
+	struct queue_batch b;
+
+	got[0] = '\0';
+	if (!queue_take(q, &b))
+		return;
+	for (size_t i = 0; i < b.n; i++) {
+		size_t len = strlen(got);
+
+		snprintf(got + len, size - len, "%s%s", i ? " " : "",
+		    b.msg->env.rcpts[b.rcpts[i]->idx]);
+		queue_rcpt_finished(b.rcpts[i]);
+	}
+	queue_batch_release(&b);
 }
 
 /* One session of q: take a batch and give every recipient `outcome`. */
@@ -248,6 +294,186 @@ test_priority(struct queue_mgr *mgr)
 	slot_cap = 0;
 }
 
+static void
+test_rcpt_priority(struct queue_mgr *mgr)
+{
+	static const char *const want[] = {
+		"p80@prio.test", "p80b@prio.test p80c@prio.test",
+		"old50@prio.test", "p50@prio.test", "p10@prio.test", "",
+	};
+	const char *r1[] = { "p50@prio.test", NULL };
+	const char *r2[] = { "p80@prio.test", NULL };
+	const char *r3[] = { "old50@prio.test", NULL };
+	const char *r4[] = { "p10@prio.test", NULL };
+	const char *r5[] = { "p80b@prio.test", "x@elsewhere.test",
+	    "p80c@prio.test", NULL };
+	struct queue *q;
+	char got[256];
+
+	ok(sizeof(struct queue_rcpt) <= 40, "a queued recipient takes %zu bytes",
+	    sizeof(struct queue_rcpt));
+	add_msg(mgr, fake_wall, -1, NULL, r1);
+	add_msg(mgr, fake_wall, 80, NULL, r2);
+	add_msg(mgr, fake_wall - 60, -1, NULL, r3);
+	add_msg(mgr, fake_wall, 10, NULL, r4);
+	add_msg(mgr, fake_wall, 80, NULL, r5);
+	if ((q = find_queue(mgr, "prio.test")) == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		take_names(q, got, sizeof(got));
+		is_str(got, want[i], "take %zu: %s", i + 1,
+		    i == 0 ? "the highest priority first" :
+		    i == 1 ? "a message's recipients in one batch" :
+		    i == 2 ? "within a priority, the oldest message first" :
+		    i == 3 ? "then the next (default 50)" :
+		    i == 4 ? "the lowest last" : "then nothing");
+	}
+}
+
+static bool
+match_rcpt(const struct queue_rcpt *r, void *arg)
+{
+	return strcmp(r->msg->env.rcpts[r->idx], arg) == 0;
+}
+
+/* pmta set priority: ready, waiting and parked recipients move. */
+static void
+test_set_priority(struct queue_mgr *mgr)
+{
+	const char *r1[] = { "s1@setp.test", NULL }, *r2[] = { "s2@setp.test", NULL };
+	const char *r3[] = { "s3@setp.test", NULL }, *r4[] = { "s4@setp.test", NULL };
+	struct queue_batch b;
+	struct queue *q;
+	char got[256];
+
+	add_msg(mgr, fake_wall, -1, NULL, r1);
+	add_msg(mgr, fake_wall, -1, NULL, r2);
+	add_msg(mgr, fake_wall, -1, NULL, r3);
+	if ((q = find_queue(mgr, "setp.test")) == NULL)
+		return;
+	is_int((long long)queue_set_priority(q, match_rcpt, "s3@setp.test", 90),
+	    1, "set priority 90 on one ready recipient");
+	is_int((long long)queue_set_priority(q, match_rcpt, "s1@setp.test", 20),
+	    1, "and 20 on another");
+	take_names(q, got, sizeof(got));
+	is_str(got, "s3@setp.test", "the raised one goes first");
+	take_names(q, got, sizeof(got));
+	is_str(got, "s2@setp.test", "then the default");
+	/* s1 (20) is ready; s4 comes in a job that is paused */
+	add_msg(mgr, fake_wall, -1, "j1", r4);
+	queue_job_pause(mgr, queue_job_find(mgr, "j1"), true);
+	ok(queue_take(q, &b) && b.n == 1, "take s1 ...");
+	queue_rcpt_retry(b.rcpts[0]);	/* ... which now waits */
+	queue_batch_release(&b);
+	is_int((long long)q->nwaiting + (long long)q->nparked, 2,
+	    "one waiting, one parked");
+	is_int((long long)queue_set_priority(q, match_rcpt, "s1@setp.test", 5),
+	    1, "set priority reaches a waiting recipient");
+	is_int((long long)queue_set_priority(q, match_rcpt, "s4@setp.test", 99),
+	    1, "and a parked one");
+	queue_schedule(q);
+	queue_job_pause(mgr, queue_job_find(mgr, "j1"), false);
+	take_names(q, got, sizeof(got));
+	is_str(got, "s4@setp.test", "the resumed job's recipient, now 99, first");
+	take_names(q, got, sizeof(got));
+	is_str(got, "s1@setp.test", "the retried one keeps its new priority");
+	is_int((long long)queue_rcpts(q), 0, "nothing left");
+}
+
+/* Backoff mode: its settings, back to normal after backoff-to-normal-after. */
+static void
+test_backoff(struct queue_mgr *mgr)
+{
+	struct queue *q;
+	struct queue_batch b;
+	time_t since;
+	char got[256];
+
+	add(mgr, "a@back.test");
+	if ((q = find_queue(mgr, "back.test")) == NULL)
+		return;
+	ok(q->mode == QUEUE_NORMAL && q->max_out == 5 && q->interval == 1. &&
+	    q->retry_list[0] == 300, "normal: max-smtp-out 5, 60/m, retry 5m");
+	take_names(q, got, sizeof(got));
+	add(mgr, "b@back.test");
+	advance(0.5);
+	queue_set_mode(q, QUEUE_BACKOFF, "test reason");
+	ok(q->mode == QUEUE_BACKOFF && strcmp(q->mode_reason, "test reason") == 0 &&
+	    q->mode_since == fake_wall, "set queue --mode=backoff, since now");
+	ok(q->max_out == 1 && q->interval == 10. && q->retry_list[0] == 7200,
+	    "backoff: backoff-max-smtp-out 1, backoff-max-msg-rate 6/m, "
+	    "backoff-retry-after 2h");
+	ok(!queue_take(q, &b), "the slower rate applies to the next attempt");
+	is_int((long long)(q->wake - fake_mono), 9,
+	    "due one backoff interval after the last attempt");
+	since = q->mode_since;
+	advance(9);
+	queue_set_mode(q, QUEUE_BACKOFF, "again");
+	ok(q->mode_since == since && strcmp(q->mode_reason, "test reason") == 0,
+	    "setting backoff again changes nothing");
+	queue_failure(q, "451 4.4.1 test");
+	is_int((long long)(q->wake - fake_mono), 1800 - 9,
+	    "a failure waits 2h, but backoff-to-normal-after (30m) comes first");
+	advance(1800 - 9 - 1);
+	queue_mgr_run(mgr);
+	ok(q->mode == QUEUE_BACKOFF, "still backoff a second before");
+	advance(1);
+	queue_mgr_run(mgr);
+	ok(q->mode == QUEUE_NORMAL && q->max_out == 5 && q->interval == 1. &&
+	    q->retry_list[0] == 300, "then normal, with the normal settings");
+	is_str(q->mode_reason, "backoff-to-normal-after elapsed", "and says why");
+	queue_schedule(q);
+	take_names(q, got, sizeof(got));
+	is_str(got, "b@back.test", "the waiting recipient goes after schedule");
+}
+
+/* Backoff defaults; backoff-to-normal-after-delivery. */
+static void
+test_backoff_defaults(struct queue_mgr *mgr)
+{
+	struct queue *q = find_queue(mgr, "rated.test");
+	char got[256];
+
+	if (q == NULL)
+		return;
+	queue_set_mode(q, QUEUE_BACKOFF, "test");
+	ok(q->interval == 10. && q->max_out == 20 && q->retry_list[0] == 3600 &&
+	    isinf(q->mode_until), "defaults: max-msg-rate, 20, 1h, never back");
+	queue_delivered(q);
+	ok(q->mode == QUEUE_BACKOFF, "a delivery does not end it by default");
+	queue_set_mode(q, QUEUE_NORMAL, "test");
+	add(mgr, "d@deliv.test");
+	if ((q = find_queue(mgr, "deliv.test")) == NULL)
+		return;
+	queue_set_mode(q, QUEUE_BACKOFF, "test");
+	take_names(q, got, sizeof(got));
+	queue_delivered(q);
+	ok(q->mode == QUEUE_NORMAL, "backoff-to-normal-after-delivery yes: "
+	    "a delivery ends backoff");
+}
+
+static void
+test_interruption(struct queue_mgr *mgr)
+{
+	struct queue *low = find_queue(mgr, "low.test");
+	struct queue *high = find_queue(mgr, "high.test");
+	struct queue *no;
+	char got[256];
+
+	add(mgr, "n@nointr.test");
+	no = find_queue(mgr, "nointr.test");
+	if (low == NULL || high == NULL || no == NULL)
+		return;
+	take_names(no, got, sizeof(got));
+	ok(queue_may_interrupt(low, high), "queue-priority 90 may close a 10");
+	ok(!queue_may_interrupt(high, low), "not the other way round");
+	ok(!queue_may_interrupt(low, low), "nor a queue its own");
+	ok(!queue_may_interrupt(no, high),
+	    "nor a queue with allow-priority-interruption no");
+	ok(low->interruptible && !low->interrupt_transfer,
+	    "defaults: interruptible, after the transfer");
+}
+
 int
 main(void)
 {
@@ -270,7 +496,14 @@ main(void)
 	    "<domain expire.test>\n retry-recipients-after 2m\n bounce-after 1h\n</domain>\n"
 	    "<domain rated.test>\n max-msg-rate 6/m\n</domain>\n"
 	    "<domain low.test>\n queue-priority 10\n</domain>\n"
-	    "<domain high.test>\n queue-priority 90\n</domain>\n", dir);
+	    "<domain high.test>\n queue-priority 90\n</domain>\n"
+	    "<domain back.test>\n max-smtp-out 5\n max-msg-rate 60/m\n"
+	    " retry-after 5m\n backoff-max-smtp-out 1\n"
+	    " backoff-max-msg-rate 6/m\n backoff-retry-after 2h\n"
+	    " backoff-to-normal-after 30m\n</domain>\n"
+	    "<domain deliv.test>\n backoff-to-normal-after-delivery yes\n</domain>\n"
+	    "<domain nointr.test>\n queue-priority 10\n"
+	    " allow-priority-interruption no\n</domain>\n", dir);
 	fclose(f);
 	conf_errors_init(&e);
 	m = model_load(path, &e);
@@ -287,6 +520,11 @@ main(void)
 	test_rate(mgr);
 	test_pause_order(mgr);
 	test_priority(mgr);
+	test_rcpt_priority(mgr);
+	test_set_priority(mgr);
+	test_backoff(mgr);
+	test_backoff_defaults(mgr);
+	test_interruption(mgr);
 	queue_mgr_free(mgr);
 	spool_close(spool);
 	model_unref(m);
