@@ -282,15 +282,15 @@ static bool
 ctl_filter_match(const struct queue_rcpt *r, void *arg)
 {
 	const struct ctl_filter *f = arg;
-	const struct spool_envelope *env = &r->msg->env;
+	const struct queue_msg *m = r->msg;
 
-	return (f->job == NULL || (r->msg->job != NULL &&
-	    strcmp(r->msg->job->name, f->job) == 0)) &&
-	    (f->envid == NULL || (env->envid != NULL &&
-	    strcmp(env->envid, f->envid) == 0)) &&
-	    (f->orig == NULL || strcasecmp(env->orig, f->orig) == 0) &&
-	    (f->rcpt == NULL || strcasecmp(env->rcpts[r->idx], f->rcpt) == 0) &&
-	    (f->older_than == 0 || time(NULL) - env->queued >= f->older_than);
+	return (f->job == NULL || (m->job != NULL &&
+	    strcmp(m->job->name, f->job) == 0)) &&
+	    (f->envid == NULL || (m->envid != NULL &&
+	    strcmp(m->envid, f->envid) == 0)) &&
+	    (f->orig == NULL || strcasecmp(m->orig, f->orig) == 0) &&
+	    (f->rcpt == NULL || strcasecmp(queue_rcpt_addr(r), f->rcpt) == 0) &&
+	    (f->older_than == 0 || time(NULL) - m->queued >= f->older_than);
 }
 
 /* The queues a filter covers (its --queue, else all). */

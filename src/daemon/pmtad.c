@@ -246,6 +246,9 @@ pmtad_open(struct pmtad *d)
 static void
 pmtad_close(struct pmtad *d)
 {
+	/* the last commits' callbacks reach sessions and queues: first */
+	if (d->spool != NULL)
+		spool_sync_stop(d->spool);
 	ctl_server_free(d->ctl);
 	if (d->smtpd != NULL)
 		smtpd_free(d->smtpd);

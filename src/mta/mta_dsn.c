@@ -50,7 +50,7 @@ static size_t
 mta_dsn_original(struct mta *m, const struct spool_envelope *env, char *dst,
     size_t size)
 {
-	int fd = spool_open_message(m->spool, env);
+	int fd = spool_open_message(m->spool, env->seg, env->id);
 	ssize_t n;
 
 	if (fd == -1)
@@ -92,7 +92,7 @@ void
 mta_dsn_report(struct mta *m, struct queue_rcpt *r, enum dsn_action action,
     const char *status, const char *remote_mta, const char *diagnostic)
 {
-	const struct spool_envelope *env = &r->msg->env;
+	const struct spool_envelope *env = queue_rcpt_env(r);
 	size_t cap = env->ret == 2 ? MTA_DSN_FULL_MAX : MTA_DSN_HEADERS_MAX;
 	char *original, seed[DSN_SEED_MAX + 1];
 	struct dsn_rcpt dr;

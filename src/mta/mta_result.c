@@ -36,7 +36,7 @@ static void
 mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
     int code, const char *text)
 {
-	const struct spool_envelope *env = &r->msg->env;
+	const struct spool_envelope *env = queue_rcpt_env(r);
 	char enhanced[16], status[128], diag[SMTP_REPLY_TEXT_MAX + 8];
 	char dsn_mta[400];
 	struct acct_record rec;
@@ -98,11 +98,11 @@ mta_delay_report(struct mta_session *s, struct queue_rcpt *r, int code,
 	time_t now = time(NULL);
 	char enhanced[16], diag[SMTP_REPLY_TEXT_MAX + 8], dsn_mta[400];
 
-	if ((spool_envelope_notify(&r->msg->env, r->idx) & DSN_NOTIFY_DELAY) == 0)
+	if ((spool_envelope_notify(queue_rcpt_env(r), r->idx) & DSN_NOTIFY_DELAY) == 0)
 		return;
 	if (every == 0)			/* never */
 		return;
-	if (now - r->msg->env.queued < every || (r->msg->delay_sent != 0 &&
+	if (now - r->msg->queued < every || (r->msg->delay_sent != 0 &&
 	    now - r->msg->delay_sent < every))
 		return;
 	r->msg->delay_sent = now;
@@ -132,7 +132,7 @@ mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
 		queue_rcpt_finished(r);
 	} else {
 		log_info("%s: %s deferred: %s", r->q->name,
-		    r->msg->env.rcpts[r->idx], text);
+		    queue_rcpt_addr(r), text);
 		s->mta->stats.deferred++;
 		snprintf(r->q->last_error, sizeof(r->q->last_error), "%s", text);
 		mta_delay_report(s, r, code, text);
@@ -168,7 +168,7 @@ static void
 mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
     const char *diag, const char *category)
 {
-	const struct spool_envelope *env = &r->msg->env;
+	const struct spool_envelope *env = queue_rcpt_env(r);
 	struct acct_record rec;
 	char status[128];
 
@@ -234,7 +234,7 @@ mta_expire(struct queue_rcpt *r, void *arg)
 	mta_dsn_report(m, r, DSN_FAILED, "4.4.7", NULL, diag);
 	m->stats.bounced++;
 	log_info("%s: %s expired (bounce-after)", r->q->name,
-	    r->msg->env.rcpts[r->idx]);
+	    queue_rcpt_addr(r));
 	queue_rcpt_finished(r);
 }
 

@@ -317,7 +317,7 @@ mta_session_cut(struct mta_session *s)
 static void
 mta_session_send_envelope(struct mta_session *s, size_t from)
 {
-	const struct spool_envelope *env = &s->batch.msg->env;
+	const struct spool_envelope *env = s->batch.msg->env;
 	bool pipe = (s->ext & SMTP_EXT_PIPELINING) != 0;
 	size_t last = pipe ? s->batch.n + 1 : from;
 
@@ -365,10 +365,10 @@ mta_session_next(struct mta_session *s)
 static int
 mta_session_open_body(struct mta_session *s)
 {
-	const struct spool_envelope *env = &s->batch.msg->env;
+	const struct spool_envelope *env = s->batch.msg->env;
 	off_t end;
 
-	s->body_fd = spool_open_message(s->mta->spool, env);
+	s->body_fd = spool_open_message(s->mta->spool, env->seg, env->id);
 	if (s->body_fd == -1)
 		return -1;
 	if ((end = lseek(s->body_fd, 0, SEEK_END)) == -1 ||

@@ -109,8 +109,8 @@ queue_rcpt_first(const void *a, const void *b)
 		return x->prio > y->prio;
 	if (x->msg == y->msg)
 		return x->idx < y->idx;
-	if (x->msg->env.queued != y->msg->env.queued)
-		return x->msg->env.queued < y->msg->env.queued;
+	if (x->msg->queued != y->msg->queued)
+		return x->msg->queued < y->msg->queued;
 	return x->msg->seq < y->msg->seq;
 }
 
@@ -159,15 +159,27 @@ queue_mgr_new(struct ev_loop *loop, struct spool *spool,
 	return mgr;
 }
 
+/* Drop the loaded envelope once nothing uses it. */
+static void
+queue_msg_env_drop(struct queue_msg *m)
+{
+	if (m->env == NULL || m->env_users > 0)
+		return;
+	spool_envelope_free(m->env);
+	free(m->env);
+	m->env = NULL;
+}
+
 static void
 queue_msg_unref(struct queue_msg *m)
 {
 	OBJ_CHECK(m, QUEUE_MSG_MAGIC);
 	if (--m->refs > 0)
 		return;
-	spool_envelope_free(&m->env);
+	m->env_users = 0;
+	queue_msg_env_drop(m);
 	OBJ_WIPE(m);
-	free(m);
+	free(m);	/* with its recipients and strings */
 }
 
 static void
@@ -175,10 +187,8 @@ queue_free_heap(struct heap *h)
 {
 	struct queue_rcpt *r;
 
-	while ((r = heap_pop(h)) != NULL) {
+	while ((r = heap_pop(h)) != NULL)
 		queue_msg_unref(r->msg);
-		free(r);
-	}
 	heap_free(h);
 }
 
@@ -459,7 +469,7 @@ bool
 queue_rcpt_expired(const struct queue_rcpt *r)
 {
 	return r->q->bounce_after > 0 && queue_wall(r->q->mgr) -
-	    r->msg->env.queued >= r->q->bounce_after;
+	    r->msg->queued >= r->q->bounce_after;
 }
 
 static bool
@@ -709,32 +719,98 @@ queue_domain_of(const char *addr)
 	return d;
 }
 
-static void
-queue_env_copy(struct spool_envelope *dst, const struct spool_envelope *src)
+/*
+ * The in-memory message: one allocation holding the structure, the
+ * records of its unfinished recipients, the address array and the
+ * strings (sender, ENVID, addresses).
+ */
+static struct queue_msg *
+queue_msg_new(const struct spool_envelope *env, const bool *done,
+    struct queue_rcpt **rcpts)
 {
-	*dst = *src;
-	dst->orig = xstrdup(src->orig);
-	dst->srcmta = xstrdup(src->srcmta);
-	dst->vmta = src->vmta ? xstrdup(src->vmta) : NULL;
-	dst->envid = src->envid ? xstrdup(src->envid) : NULL;
-	dst->jobid = src->jobid ? xstrdup(src->jobid) : NULL;
-	dst->notify = NULL;
-	dst->orcpt = NULL;
-	dst->rvmta = NULL;
-	dst->nalloc_notify = dst->nalloc_orcpt = dst->nalloc_rvmta = 0;
-	dst->rcpts = xcalloc(src->nrcpts, sizeof(char *));
-	for (size_t i = 0; i < src->nrcpts; i++) {
-		dst->rcpts[i] = xstrdup(src->rcpts[i]);
-		if (spool_envelope_notify(src, i) != 0)
-			spool_envelope_set_notify(dst, i,
-			    spool_envelope_notify(src, i));
-		if (spool_envelope_orcpt(src, i) != NULL)
-			spool_envelope_set_orcpt(dst, i,
-			    spool_envelope_orcpt(src, i));
-		if (spool_envelope_rvmta(src, i) != NULL)
-			spool_envelope_set_rvmta(dst, i,
-			    spool_envelope_rvmta(src, i));
+	size_t n = 0, strs = strlen(env->orig) + 1, size;
+	struct queue_msg *m;
+	char *p;
+
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		n += done == NULL || !done[i];
+		strs += strlen(env->rcpts[i]) + 1;
 	}
+	if (env->envid != NULL)
+		strs += strlen(env->envid) + 1;
+	size = sizeof(*m) + n * sizeof(struct queue_rcpt) +
+	    env->nrcpts * sizeof(char *) + strs;
+	m = xcalloc(1, size);
+	OBJ_INIT(m, QUEUE_MSG_MAGIC);
+	*rcpts = (struct queue_rcpt *)(m + 1);
+	m->rcpts = (char **)(*rcpts + n);
+	p = (char *)(m->rcpts + env->nrcpts);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		m->rcpts[i] = p;
+		p = stpcpy(p, env->rcpts[i]) + 1;
+	}
+	m->orig = p;
+	p = stpcpy(p, env->orig) + 1;
+	if (env->envid != NULL) {
+		m->envid = p;
+		p = stpcpy(p, env->envid) + 1;
+	}
+	memcpy(m->id, env->id, sizeof(m->id));
+	m->nrcpts = (uint32_t)env->nrcpts;
+	m->seg = env->seg;
+	m->queued = env->queued;
+	m->body_offset = (uint32_t)env->body_offset;
+	m->body_size = env->body_size;
+	return m;
+}
+
+const char *
+queue_rcpt_addr(const struct queue_rcpt *r)
+{
+	return r->msg->rcpts[r->idx];
+}
+
+/* What memory holds, when the spool cannot give the envelope back. */
+static struct spool_envelope *
+queue_msg_env_fallback(const struct queue_msg *m)
+{
+	struct spool_envelope *env = xcalloc(1, sizeof(*env));
+
+	memcpy(env->id, m->id, sizeof(env->id));
+	env->seg = m->seg;
+	env->queued = m->queued;
+	env->orig = xstrdup(m->orig);
+	env->srcmta = xstrdup("");
+	env->envid = m->envid != NULL ? xstrdup(m->envid) : NULL;
+	env->jobid = m->job != NULL ? xstrdup(m->job->name) : NULL;
+	env->rcpts = xcalloc(m->nrcpts, sizeof(char *));
+	for (size_t i = 0; i < m->nrcpts; i++)
+		env->rcpts[i] = xstrdup(m->rcpts[i]);
+	env->nrcpts = m->nrcpts;
+	env->body_offset = m->body_offset;
+	env->body_size = m->body_size;
+	return env;
+}
+
+static const struct spool_envelope *
+queue_msg_env(struct queue_mgr *mgr, struct queue_msg *m)
+{
+	if (m->env != NULL)
+		return m->env;
+	m->env = xcalloc(1, sizeof(*m->env));
+	if (spool_read_envelope(mgr->spool, m->seg, m->id, m->body_offset,
+	    m->env) == -1) {
+		log_warn("spool: cannot read the envelope of %s back", m->id);
+		free(m->env);
+		m->env = queue_msg_env_fallback(m);
+	}
+	return m->env;
+}
+
+const struct spool_envelope *
+queue_rcpt_env(struct queue_rcpt *r)
+{
+	return queue_msg_env(r->q->mgr, r->msg);
 }
 
 /*
@@ -769,13 +845,12 @@ void
 queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
     const bool *done)
 {
-	struct queue_msg *m = xcalloc(1, sizeof(*m));
+	struct queue_rcpt *rv;
+	struct queue_msg *m = queue_msg_new(env, done, &rv);
 	struct queue *qbuf[8], **qs = qbuf;
 	size_t nq = 0, qcap = 8;
 
-	OBJ_INIT(m, QUEUE_MSG_MAGIC);
-	queue_env_copy(&m->env, env);
-	m->seq = ++mgr->msg_seq;
+	m->seq = (uint32_t)++mgr->msg_seq;
 	m->job = queue_job_get(mgr, env->jobid);
 	m->refs = 1;	/* held while adding */
 	for (size_t i = 0; i < env->nrcpts; i++) {
@@ -785,7 +860,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		if (done != NULL && done[i])
 			continue;
 		domain = queue_domain_of(env->rcpts[i]);
-		r = xcalloc(1, sizeof(*r));
+		r = rv++;
 		r->msg = m;
 		r->idx = (uint32_t)i;
 		r->prio = (uint8_t)spool_envelope_priority(env);
@@ -822,7 +897,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		queue_make_ready(r);
 	}
 	if (m->pending == 0)	/* everything was already finished */
-		(void)spool_remove(mgr->spool, &m->env);
+		(void)spool_remove(mgr->spool, m->seg, m->id);
 	else
 		mgr->nmsgs++;
 	/* offer the queues this message went to a session: a message's
@@ -851,6 +926,8 @@ queue_take(struct queue *q, struct queue_batch *b)
 	}
 	b->msg = r->msg;
 	b->msg->refs++;
+	b->msg->env_users++;
+	(void)queue_msg_env(q->mgr, b->msg);
 	/* the ready order keeps a message's recipients of one priority
 	 * together: take that run */
 	while (b->n < max && (r = heap_top(&q->ready)) != NULL &&
@@ -881,10 +958,10 @@ queue_rcpt_finished(struct queue_rcpt *r)
 	struct queue_msg *m = r->msg;
 	struct queue_mgr *mgr = r->q->mgr;
 
-	r->q->bytes -= (unsigned long long)m->env.body_size;
+	r->q->bytes -= (unsigned long long)m->body_size;
 	if (m->job != NULL) {
 		m->job->nrcpts--;
-		m->job->bytes -= (unsigned long long)m->env.body_size;
+		m->job->bytes -= (unsigned long long)m->body_size;
 		queue_job_release(mgr, m->job);
 		if (m->pending == 1)
 			m->job = NULL;	/* may be gone now */
@@ -892,13 +969,13 @@ queue_rcpt_finished(struct queue_rcpt *r)
 	mgr->nrcpts--;
 	if (--m->pending == 0) {
 		/* the last one: the message goes, no need to note it */
-		if (spool_remove(mgr->spool, &m->env) == -1)
-			log_warn("spool: cannot remove %s", m->env.id);
+		if (spool_remove(mgr->spool, m->seg, m->id) == -1)
+			log_warn("spool: cannot remove %s", m->id);
 		mgr->nmsgs--;
-	} else if (spool_mark_done(mgr->spool, &m->env, r->idx) == -1)
+	} else if (spool_mark_done(mgr->spool, m->seg, m->id, r->idx) == -1)
 		log_warn("spool: cannot record recipient %u of %s as done",
-		    r->idx, m->env.id);
-	free(r);
+		    r->idx, m->id);
+	queue_msg_env_drop(m);
 	queue_msg_unref(m);
 }
 
@@ -910,7 +987,7 @@ queue_rcpt_defer(struct queue_rcpt *r, double seconds)
 
 	/* never wait past the moment the recipient expires */
 	if (q->bounce_after > 0) {
-		left = (double)(r->msg->env.queued + q->bounce_after -
+		left = (double)(r->msg->queued + q->bounce_after -
 		    queue_wall(q->mgr));
 		if (left < seconds)
 			seconds = left > 0 ? left : 0;
@@ -1128,8 +1205,11 @@ queue_may_interrupt(const struct queue *victim, const struct queue *by)
 void
 queue_batch_release(struct queue_batch *b)
 {
-	if (b->msg != NULL)
+	if (b->msg != NULL) {
+		b->msg->env_users--;
+		queue_msg_env_drop(b->msg);
 		queue_msg_unref(b->msg);
+	}
 	b->msg = NULL;
 	b->n = 0;
 }

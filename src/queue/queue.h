@@ -42,14 +42,32 @@ struct queue_job {
 	unsigned long long	 bytes;
 };
 
+/*
+ * A queued message, kept small: what scheduling, the queue commands and
+ * the queue filters need (one allocation holding the structure, its
+ * recipients' records, their addresses and the sender).  The rest of the
+ * envelope (source, VirtualMTA, DSN parameters ...) stays in the spool
+ * and is read back while a delivery, a bounce or a report needs it:
+ * queue_rcpt_env().
+ */
 struct queue_msg {
 	unsigned		 magic;
-	struct queue_job	*job;		/* or NULL */
-	unsigned long long	 seq;		/* arrival order in the manager */
 	int			 refs;		/* pending recipients + batches */
-	struct spool_envelope	 env;
-	size_t			 pending;	/* recipients not finished */
+	int			 env_users;	/* batches using env */
+	uint32_t		 nrcpts;	/* in the envelope */
+	uint32_t		 pending;	/* recipients not finished */
+	unsigned		 seg;		/* its spool log segment */
+	uint32_t		 seq;		/* arrival order (ties) */
+	uint32_t		 body_offset;
+	struct queue_job	*job;		/* or NULL */
+	time_t			 queued;
 	time_t			 delay_sent;	/* last delay report (NOTIFY=DELAY) */
+	off_t			 body_size;
+	char			*orig;		/* "" for the null sender */
+	char			*envid;		/* or NULL */
+	char			**rcpts;	/* nrcpts addresses */
+	struct spool_envelope	*env;		/* the whole envelope, or NULL */
+	char			 id[SPOOL_ID_MAX];
 };
 
 /*
@@ -62,7 +80,7 @@ struct queue_rcpt {
 	struct queue		*q;
 	double			 not_before;	/* queue clock, while waiting */
 	size_t			 hidx;		/* in a heap of q, or HEAP_NONE */
-	uint32_t		 idx;		/* index in msg->env.rcpts */
+	uint32_t		 idx;		/* index in the envelope's rcpts */
 	uint8_t			 prio;		/* recipient priority, 0..100 */
 };
 
@@ -170,9 +188,20 @@ struct queue *queue_mgr_first(const struct queue_mgr *mgr);
 void	queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 	    const bool *done);
 
+/* The recipient's address. */
+const char *queue_rcpt_addr(const struct queue_rcpt *r);
+/*
+ * The recipient's whole message envelope, read back from the spool when
+ * it is not in memory (it stays while a batch of the message is out, or
+ * until the recipient is finished).  Never NULL: if the spool cannot be
+ * read, an envelope made of what memory holds, with a log line.
+ */
+const struct spool_envelope *queue_rcpt_env(struct queue_rcpt *r);
+
 /* Take the next batch from q: the best ready recipient and the ready
  * recipients of its message that follow it in the order (those of the
- * same priority); false if nothing is ready. */
+ * same priority), with the message's envelope loaded; false if nothing
+ * is ready. */
 bool	queue_take(struct queue *q, struct queue_batch *b);
 /* A session of q starts/ends. */
 void	queue_session_begin(struct queue *q);

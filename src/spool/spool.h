@@ -118,13 +118,19 @@ void	spool_writer_commit_async(struct spool *s, struct spool_writer *w,
 	    spool_commit_cb *cb, void *arg);
 void	spool_writer_abort(struct spool_writer *w);
 
-/* Mark recipient `idx` of a committed message finished. */
-int	spool_mark_done(struct spool *s, const struct spool_envelope *env,
+/* Mark recipient `idx` of committed message `id` (of log segment `seg`)
+ * finished. */
+int	spool_mark_done(struct spool *s, unsigned seg, const char *id,
 	    size_t idx);
 /* Remove a committed message whose recipients are all finished. */
-int	spool_remove(struct spool *s, const struct spool_envelope *env);
+int	spool_remove(struct spool *s, unsigned seg, const char *id);
 /* Open the message file for reading; the body starts at env->body_offset. */
-int	spool_open_message(struct spool *s, const struct spool_envelope *env);
+int	spool_open_message(struct spool *s, unsigned seg, const char *id);
+/* Read a committed message's envelope back from its file (the first
+ * header_len bytes); body_offset, body_size and seg are filled in.  0, or
+ * -1 with errno (EINVAL: it does not parse). */
+int	spool_read_envelope(struct spool *s, unsigned seg, const char *id,
+	    size_t header_len, struct spool_envelope *env);
 /* Messages whose log records are kept, and segments (for show status). */
 size_t	spool_live(const struct spool *s);
 size_t	spool_segments(const struct spool *s);

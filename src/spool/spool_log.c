@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -406,9 +407,9 @@ spool_segs_free(struct spool *s)
 }
 
 int
-spool_mark_done(struct spool *s, const struct spool_envelope *env, size_t idx)
+spool_mark_done(struct spool *s, unsigned seg, const char *id, size_t idx)
 {
-	struct spool_seg *g = spool_seg_find(s, env->seg);
+	struct spool_seg *g = spool_seg_find(s, seg);
 	char line[SPOOL_ID_MAX + 32], name[64];
 	int fd, n, r;
 
@@ -417,9 +418,9 @@ spool_mark_done(struct spool *s, const struct spool_envelope *env, size_t idx)
 		return -1;
 	}
 	if (idx == SPOOL_DONE_ALL)
-		n = snprintf(line, sizeof(line), "%s *\n", env->id);
+		n = snprintf(line, sizeof(line), "%s *\n", id);
 	else
-		n = snprintf(line, sizeof(line), "%s %zu\n", env->id, idx);
+		n = snprintf(line, sizeof(line), "%s %zu\n", id, idx);
 	if ((fd = g->done_fd) == -1) {
 		spool_seg_name(name, sizeof(name), g->no, ".done");
 		fd = openat(s->log_dirfd, name, O_WRONLY | O_APPEND |
@@ -436,30 +437,66 @@ spool_mark_done(struct spool *s, const struct spool_envelope *env, size_t idx)
 }
 
 int
-spool_remove(struct spool *s, const struct spool_envelope *env)
+spool_remove(struct spool *s, unsigned seg, const char *id)
 {
 	char name[SPOOL_ID_MAX + 32];
 	int r = 0;
 
 	/* "*": every recipient finished; the record is dead from now on
 	 * (a message of no known segment has no record to finish) */
-	if (spool_seg_find(s, env->seg) != NULL &&
-	    spool_mark_done(s, env, SPOOL_DONE_ALL) == -1)
+	if (spool_seg_find(s, seg) != NULL &&
+	    spool_mark_done(s, seg, id, SPOOL_DONE_ALL) == -1)
 		r = -1;
-	snprintf(name, sizeof(name), "%08x/%s", env->seg, env->id);
+	snprintf(name, sizeof(name), "%08x/%s", seg, id);
 	if (unlinkat(s->msg_dirfd, name, 0) == -1 && errno != ENOENT)
 		r = -1;
-	spool_seg_released(s, env->seg);
+	spool_seg_released(s, seg);
 	return r;
 }
 
 int
-spool_open_message(struct spool *s, const struct spool_envelope *env)
+spool_open_message(struct spool *s, unsigned seg, const char *id)
 {
 	char name[SPOOL_ID_MAX + 32];
 
-	snprintf(name, sizeof(name), "%08x/%s", env->seg, env->id);
+	snprintf(name, sizeof(name), "%08x/%s", seg, id);
 	return openat(s->msg_dirfd, name, O_RDONLY | O_CLOEXEC);
+}
+
+int
+spool_read_envelope(struct spool *s, unsigned seg, const char *id,
+    size_t header_len, struct spool_envelope *env)
+{
+	struct stat st;
+	char *text;
+	ssize_t n;
+	int fd, r = -1;
+
+	memset(env, 0, sizeof(*env));
+	if (header_len < 2 || header_len > SPOOL_RECORD_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = spool_open_message(s, seg, id)) == -1)
+		return -1;
+	text = xmalloc(header_len + 1);
+	if ((n = pread(fd, text, header_len, 0)) == (ssize_t)header_len &&
+	    fstat(fd, &st) == 0) {
+		text[header_len] = '\0';
+		if (spool_env_parse(text, env) == 0 && strcmp(env->id, id) == 0) {
+			env->seg = seg;
+			env->body_offset = (off_t)header_len;
+			env->body_size = st.st_size - (off_t)header_len;
+			r = 0;
+		} else {
+			spool_envelope_free(env);
+			errno = EINVAL;
+		}
+	} else if (n >= 0)
+		errno = EINVAL;
+	free(text);
+	close(fd);
+	return r;
 }
 
 size_t

@@ -601,7 +601,7 @@ spool_migrate_one(struct spool_recover *rc, const char *name)
 		s->live++;
 		for (size_t i = 0; i < env.nrcpts; i++)
 			if (done[i])
-				(void)spool_mark_done(s, &env, i);
+				(void)spool_mark_done(s, env.seg, env.id, i);
 		snprintf(path, sizeof(path), "%s/msg/%s.done", s->dir, name);
 		(void)unlink(path);
 		rc->cb(&env, done, rc->arg);

@@ -90,7 +90,7 @@ main(void)
 	ok(spool_writer_commit(s, &w, &err) == 0, "commit succeeds");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, env.seg);
 	is_int(count_files(path), 1, "the body is in msg/<segment>/");
-	ok(spool_mark_done(s, &env, 1) == 0, "recipient 1 marked done");
+	ok(spool_mark_done(s, env.seg, env.id, 1) == 0, "recipient 1 marked done");
 	is_int((long long)spool_live(s), 1, "one live message");
 	spool_close(s);
 
@@ -139,10 +139,10 @@ main(void)
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
 	is_int(count_files(path), 1, "a damaged record sends the leftover to quarantine/");
 
-	fd = spool_open_message(s, &env);
+	fd = spool_open_message(s, env.seg, env.id);
 	ok(fd != -1, "the message opens for delivery");
 	close(fd);
-	ok(spool_remove(s, &env) == 0, "remove");
+	ok(spool_remove(s, env.seg, env.id) == 0, "remove");
 	snprintf(path, sizeof(path), "%s/log", dir);
 	is_int(count_files(path), 0, "its finished segment is deleted");
 	snprintf(path, sizeof(path), "%s/msg", dir);

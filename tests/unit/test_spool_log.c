@@ -115,9 +115,9 @@ main(void)
 	before = file_size(path);
 	for (int i = 0; i < NMSG && envs[i].seg == seg0; i++) {
 		if (i == 3 || i == 7)
-			ok_all &= spool_mark_done(s, &envs[i], 1) == 0;
+			ok_all &= spool_mark_done(s, envs[i].seg, envs[i].id, 1) == 0;
 		else
-			ok_all &= spool_remove(s, &envs[i]) == 0;
+			ok_all &= spool_remove(s, envs[i].seg, envs[i].id) == 0;
 	}
 	ok(ok_all, "finished");
 	ok(file_size(path) > 0 && file_size(path) < before / 4,
@@ -126,7 +126,7 @@ main(void)
 	/* finish every message of the second segment: it goes */
 	for (int i = 0; i < NMSG; i++)
 		if (envs[i].seg == seg0 + 1)
-			(void)spool_remove(s, &envs[i]);
+			(void)spool_remove(s, envs[i].seg, envs[i].id);
 	snprintf(path, sizeof(path), "%s/log/%08x", dir, seg0 + 1);
 	ok(access(path, F_OK) == -1, "a finished segment's log is deleted");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, seg0 + 1);
