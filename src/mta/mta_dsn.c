@@ -88,6 +88,18 @@ mta_dsn_spool(struct mta *m, struct queue_mgr *mgr, const char *to,
 	return 0;
 }
 
+/* A string setting for r's reports (global or its queue's), or NULL. */
+static const char *
+mta_dsn_setting(const struct model *model, const struct queue_rcpt *r, int id)
+{
+	const struct conf_value *v = id == CONF_ID_CUSTOM_DSN_FROM_HEADER ?
+	    model_settings_get(&model->global, id) :
+	    model_queue_value(model, r->q->domain, r->q->vmta, id);
+
+	return v != NULL && v->set && v->u.s != NULL && v->u.s[0] != '\0' ?
+	    v->u.s : NULL;
+}
+
 void
 mta_dsn_report(struct mta *m, struct queue_rcpt *r, enum dsn_action action,
     const char *status, const char *remote_mta, const char *diagnostic)
@@ -95,11 +107,15 @@ mta_dsn_report(struct mta *m, struct queue_rcpt *r, enum dsn_action action,
 	const struct spool_envelope *env = queue_rcpt_env(r);
 	size_t cap = env->ret == 2 ? MTA_DSN_FULL_MAX : MTA_DSN_HEADERS_MAX;
 	char *original, seed[DSN_SEED_MAX + 1];
+	const char *fmt;
 	struct dsn_rcpt dr;
 	struct dsn_message dm;
 	struct buf report;
 
-	if (!dsn_wanted(env->orig, spool_envelope_notify(env, r->idx), action))
+	if (env->no_dsn || !conf_value_bool(model_queue_value(*m->model,
+	    r->q->domain, r->q->vmta, CONF_ID_DELIVER_LOCAL_DSN),
+	    &conf_directives[CONF_ID_DELIVER_LOCAL_DSN]) ||
+	    !dsn_wanted(env->orig, spool_envelope_notify(env, r->idx), action))
 		return;
 	original = xmalloc(cap);
 	memset(&dr, 0, sizeof(dr));
@@ -116,6 +132,9 @@ mta_dsn_report(struct mta *m, struct queue_rcpt *r, enum dsn_action action,
 	snprintf(seed, sizeof(seed), "%llx.%lx.%lx", (long long)time(NULL),
 	    (unsigned long)getpid(), ++m->dsn_seq);
 	dm.reporting_mta = (*m->model)->host_name;
+	dm.from_header = mta_dsn_setting(*m->model, r, CONF_ID_CUSTOM_DSN_FROM_HEADER);
+	dm.plain_text = (fmt = mta_dsn_setting(*m->model, r, CONF_ID_DSN_FORMAT)) !=
+	    NULL && strcmp(fmt, "plain-text") == 0;
 	dm.to = env->orig;
 	dm.envid = env->envid;
 	dm.arrival = env->queued;

@@ -262,6 +262,22 @@ smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250 2.1.5 RCPT ok");
 }
 
+static bool smtpd_source_bool(const struct smtpd_session *s, int id);
+
+/* The source's report settings: suppress-local-dsn, dsn-return-default
+ * (when the client gave no RET; "system" keeps the headers-only default). */
+static void
+smtpd_dsn_defaults(struct smtpd_session *s)
+{
+	const struct conf_value *v = model_source_value(s->model,
+	    (const struct sockaddr *)&s->peer, CONF_ID_DSN_RETURN_DEFAULT);
+
+	s->env.no_dsn = smtpd_source_bool(s, CONF_ID_SUPPRESS_LOCAL_DSN);
+	if (s->env.ret == 0 && v != NULL && v->set && v->u.s != NULL)
+		s->env.ret = strcmp(v->u.s, "full") == 0 ? 2 :
+		    strcmp(v->u.s, "headers") == 0 ? 1 : 0;
+}
+
 static void
 smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
 {
@@ -270,6 +286,7 @@ smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
 		return;
 	}
 	s->env.srcmta = xasprintf("%s (%s)", s->helo, s->peer_ip);
+	smtpd_dsn_defaults(s);
 	/* the spool file starts once the header section is read (the
 	 * envelope carries what the X-headers select) */
 	s->headers_done = s->vmta_bad = false;

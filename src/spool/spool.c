@@ -133,6 +133,8 @@ spool_envelope_format(const struct spool_envelope *env, struct buf *b)
 		(void)buf_printf(b, "ret %s\n", env->ret == 2 ? "full" : "hdrs");
 	if (env->prio != 0)
 		(void)buf_printf(b, "priority %d\n", spool_envelope_priority(env));
+	if (env->no_dsn)
+		(void)buf_puts(b, "nodsn\n");
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		(void)buf_printf(b, "rcpt %s\n", env->rcpts[i]);
 		if (spool_envelope_notify(env, i) != 0)

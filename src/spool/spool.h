@@ -23,6 +23,8 @@
  *	jobid <text>			(optional)
  *	ret full|hdrs			(optional)
  *	priority <0..100>		(optional: recipient-priority; default 50)
+ *	nodsn				(optional: generate no report mail;
+ *					the source's suppress-local-dsn)
  *	rcpt <address>			(one per recipient, in order)
  *	rnotify <bits>			(optional, for the rcpt line before it)
  *	rorcpt <text>			(optional, likewise)
@@ -59,6 +61,7 @@ struct spool_envelope {
 	char	 *envid;	/* MAIL ... ENVID= (decoded), or NULL */
 	char	 *jobid;	/* X-Job (or jobid-header), or NULL */
 	int	  ret;		/* MAIL ... RET=: 0 not given, 1 HDRS, 2 FULL */
+	bool	  no_dsn;	/* suppress-local-dsn: never a report mail */
 	unsigned char *notify;	/* per recipient: dsn_notify bits; NULL = none */
 	char	**orcpt;	/* per recipient: ORCPT= (decoded), or NULL */
 	char	**rvmta;	/* per recipient: VirtualMTA overriding vmta */

@@ -57,6 +57,8 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 	} else if (strcmp(key, "envid") == 0) {
 		free(env->envid);
 		env->envid = xstrdup(val);
+	} else if (strcmp(key, "nodsn") == 0) {
+		env->no_dsn = true;
 	} else if (strcmp(key, "ret") == 0) {
 		env->ret = strcmp(val, "full") == 0 ? 2 : 1;
 	} else if (strcmp(key, "rnotify") == 0 && env->nrcpts > 0) {
