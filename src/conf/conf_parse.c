@@ -400,7 +400,7 @@ conf_parse_line(struct conf_parser *p, const char *file, int line,
     const char *s, const char *end, int base)
 {
 	char *toks[CONF_MAX_TOKENS];
-	const char *error;
+	const char *error = NULL;
 	struct conf_node *n;
 	int ntok;
 

@@ -108,7 +108,7 @@ static void
 test_retry_series(struct queue_mgr *mgr)
 {
 	static const double series[] = { 60, 300, 1800, 1800 };
-	struct queue *q;
+	struct queue *q = NULL;
 
 	nstarted = 0;
 	add(mgr, "x@retry.test");
