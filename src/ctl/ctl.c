@@ -135,6 +135,22 @@ ctl_reload(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	return CTL_OK;
 }
 
+/* rotate acct [file]: PMTA's confirmation, or which file is unknown. */
+static enum ctl_status
+ctl_rotate_acct(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	const char *error = "no accounting";
+
+	if (ctx->acct == NULL ||
+	    acct_rotate(ctx->acct, argc ? argv[0] : NULL, &error) == -1) {
+		(void)buf_printf(out, "%s\n", error);
+		return CTL_ERROR;
+	}
+	(void)buf_puts(out, "Accounting file rotated.\n");
+	return CTL_OK;
+}
+
 static const struct ctl_command {
 	const char	*words[3];
 	int		 min_args, max_args;
@@ -154,6 +170,7 @@ static const struct ctl_command {
 	{ { "show", "jobs", NULL }, 0, 1, ctl_show_jobs },
 	{ { "pause", "job", NULL }, 1, 1, ctl_pause_job },
 	{ { "resume", "job", NULL }, 1, 1, ctl_resume_job },
+	{ { "rotate", "acct", NULL }, 0, 1, ctl_rotate_acct },
 };
 
 enum ctl_status
@@ -176,6 +193,6 @@ ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	    "pause queue pattern, resume queue pattern, schedule pattern, "
 	    "delete [--dsn] [--no-accounting] [--queue=pattern] [--orig=addr] "
 	    "[--rcpt=addr] [--jobId=id] [--older-than=time], show jobs, "
-	    "pause job id, resume job id, reload\n");
+	    "pause job id, resume job id, rotate acct [file], reload\n");
 	return CTL_USAGE;
 }

@@ -33,6 +33,7 @@ struct smtpd {
 	struct model *const	*model;
 	struct spool		*spool;
 	struct queue_mgr	*qm;
+	struct acct		*acct;		/* r records, or NULL */
 	struct smtpd_listener	*listeners;
 	size_t			 nlisteners;
 	struct smtpd_stats	 stats;
@@ -79,5 +80,8 @@ void	smtpd_session_new(struct smtpd *d, int fd,
 void	smtpd_session_free(struct smtpd_session *s);
 /* Shutdown: 421 now if idle, else after the message in progress. */
 void	smtpd_session_stop(struct smtpd_session *s);
+
+/* smtpd_acct.c: the r records of the message just committed. */
+void	smtpd_acct_received(struct smtpd_session *s);
 
 #endif
