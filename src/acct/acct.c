@@ -148,10 +148,11 @@ static int
 acct_dests_open(struct ev_loop *loop, const struct model *m,
     struct acct_dests *d, const char **error_r)
 {
-	d->v = xcalloc(m->naccts ? m->naccts : 1, sizeof(*d->v));
+	d->v = NULL;
 	d->n = 0;
 	if (acct_check(m, error_r) == -1)
 		return -1;
+	d->v = xcalloc(m->naccts ? m->naccts : 1, sizeof(*d->v));
 	for (size_t i = 0; i < m->naccts; i++) {
 		if (acct_dest_open(loop, &m->accts[i], &d->v[d->n++],
 		    error_r) == -1) {

@@ -355,6 +355,7 @@ acct_file_open(const struct model_acct *ma, const char *header,
 	struct acct_file *f = xcalloc(1, sizeof(*f));
 	const char *slash = strrchr(ma->path, '/');
 	time_t now = time(NULL);
+	long long interval;
 
 	f->path = xstrdup(ma->path);
 	f->dir = slash == NULL ? xstrdup(".") : slash == ma->path ?
@@ -368,13 +369,14 @@ acct_file_open(const struct model_acct *ma, const char *header,
 		acct_file_close(f);
 		return NULL;
 	}
+	interval = f->move_to ? f->move_interval : ACCT_DAY;
 	if (f->size > 0 && !acct_file_header_ok(f)) {
 		log_info("acct: %s has other columns; starting a new file",
 		    f->path);
 		(void)acct_file_rotate_now(f, true);
-	}
-	f->next_move = acct_file_boundary(now, f->move_to ? f->move_interval :
-	    ACCT_DAY);
+	} else if (interval > 0 && acct_file_boundary(f->started, interval) <= now)
+		(void)acct_file_rotate(f);	/* a boundary passed while closed */
+	f->next_move = acct_file_boundary(now, interval);
 	acct_file_sweep(f, now);
 	return f;
 }

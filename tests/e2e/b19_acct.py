@@ -27,6 +27,8 @@ ALL = w.file("all.csv")
 CUSTOM = w.file("custom.csv")
 PIPED = w.file("pipe.csv")
 HEADED = w.file("head.csv")
+MOVED = w.file("moved.csv")
+ARCHIVE = w.file("archive")
 
 more = """
 <domain closed.test>
@@ -54,8 +56,13 @@ more = """
     records d,b,t,tq,r
     retry-interval 1s
 </acct-file>
+<acct-file %s>
+    records r
+    move-to %s
+    move-interval 2s
+</acct-file>
 """ % (down_port, "".join("    %s\n" % s for s in QUICK), greet.port,
-       "".join("    %s\n" % s for s in QUICK), ALL, CUSTOM, PIPED, HEADED)
+       "".join("    %s\n" % s for s in QUICK), ALL, CUSTOM, PIPED, HEADED, MOVED, ARCHIVE)
 tern = Tern(w, relay_config(sink.port, settings=QUICK, more=more))
 tern.start()
 
@@ -222,6 +229,17 @@ t.ok(hl.count(",".join(UNION)) >= 2, "the exited program was restarted "
      "and got the header again (%d times)" % hl.count(",".join(UNION)))
 t.ok('Error ' in tern.output() and '"head -n 2' in tern.output(),
      "its failure is logged PMTA's way (Error ... \"CMD\")")
+
+# -- move-to with move-interval 2s: the r file is moved on the timer
+R_HEADER = "type,timeLogged,orig,rcpt,orcpt,srcType,srcMta,rcvSourceIp,rcvDestinationIp,vmta,vmtaPool,jobId,envId"
+moved = wait_for(lambda: sorted(glob.glob(os.path.join(ARCHIVE, "moved-*.csv"))), 5)
+t.ok(moved and re.search(r"/moved-\d{4}-\d{2}-\d{2}-0000\.csv$", moved[0]),
+     "move-interval: the file is moved into move-to", moved)
+parts = [read(m) for m in moved]
+t.ok(parts and all(h == R_HEADER.split(",") for h, _, _ in parts)
+     and sorted(r["rcpt"] for _, rows, _ in parts for r in rows) == sorted(FINAL),
+     "the moved file(s) have the r header and the r rows", [x[2] for x in parts])
+t.eq(read(MOVED)[2], R_HEADER + "\r\n", "a new file with the header is in place")
 
 # -- pmta rotate acct
 before = read(tern.acct)[2]

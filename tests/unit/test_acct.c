@@ -460,6 +460,45 @@ test_file_rotation(void)
 	acct_close(a);
 	model_unref(m);
 
+	/* a file last written on an earlier day: rotated at open, with
+	 * that day's date */
+	{
+		char path[600];
+		struct timespec times[2] = { { T0, 0 }, { T0, 0 } };
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/acct.csv", dir);
+		fp = fopen(path, "w");
+		fputs("type,rcpt\r\nt,old@example.org\r\n", fp);
+		fclose(fp);
+		utimensat(AT_FDCWD, path, times, 0);
+		snprintf(body, sizeof(body), "<acct-file %s/acct.csv>\n  records t\n"
+		    "  record-fields t rcpt\n  delete-after never\n</acct-file>\n",
+		    dir);
+		m = load(body);
+		a = acct_open(loop, m, &error);
+		text = slurp("acct-2024-05-02-0000.csv");
+		is_str(text, "type,rcpt\r\nt,old@example.org\r\n",
+		    "a file from an earlier day is rotated at open, named by "
+		    "its day");
+		free(text);
+		text = slurp("acct.csv");
+		is_str(text, "type,rcpt\r\n", "and a new one started");
+		free(text);
+		acct_close(a);
+		model_unref(m);
+		n = count_files("acct-", NULL, 0);
+		snprintf(body, sizeof(body), "<acct-file %s/acct.csv>\n  records t\n"
+		    "  record-fields t rcpt\n  delete-after 8d\n</acct-file>\n", dir);
+		m = load(body);
+		a = acct_open(loop, m, &error);
+		snprintf(path, sizeof(path), "%s/acct-2024-05-02-0000.csv", dir);
+		ok(access(path, F_OK) == -1 && count_files("acct-", NULL, 0) == n - 1,
+		    "delete-after 8d: the old rotated file is deleted, today's stay");
+		acct_close(a);
+		model_unref(m);
+	}
+
 	snprintf(body, sizeof(body), "<acct-file %s/acct.csv>\n"
 	    "  record-fields d nosuch\n</acct-file>\n", dir);
 	m = load(body);
