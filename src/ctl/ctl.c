@@ -152,6 +152,22 @@ ctl_clear_dnscache(const struct ctl_ctx *ctx, int argc, char **argv,
 	return CTL_OK;
 }
 
+/* rotate acct [file]: PMTA's confirmation, or which file is unknown. */
+static enum ctl_status
+ctl_rotate_acct(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	const char *error = "no accounting";
+
+	if (ctx->acct == NULL ||
+	    acct_rotate(ctx->acct, argc ? argv[0] : NULL, &error) == -1) {
+		(void)buf_printf(out, "%s\n", error);
+		return CTL_ERROR;
+	}
+	(void)buf_puts(out, "Accounting file rotated.\n");
+	return CTL_OK;
+}
+
 static const struct ctl_command {
 	const char	*words[3];
 	int		 min_args, max_args;
@@ -174,6 +190,7 @@ static const struct ctl_command {
 	{ { "pause", "job", NULL }, 1, 1, ctl_pause_job },
 	{ { "resume", "job", NULL }, 1, 1, ctl_resume_job },
 	{ { "clear", "dnscache", NULL }, 1, 1, ctl_clear_dnscache },
+	{ { "rotate", "acct", NULL }, 0, 1, ctl_rotate_acct },
 };
 
 enum ctl_status
@@ -200,6 +217,7 @@ ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	    "[--rcpt=addr] [--jobId=id] [--envId=id] [--older-than=time], "
 	    "set priority [--queue=pattern] [--orig=addr] [--rcpt=addr] "
 	    "[--jobId=id] [--envId=id] N, show jobs, pause job id, "
-	    "resume job id, reload\n");
+	    "resume job id, clear dnscache name|*, rotate acct [file], "
+	    "reload\n");
 	return CTL_USAGE;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <ev.h>
 
+#include "acct/acct.h"
 #include "dns/dns.h"
 #include "lib/buf.h"
 #include "model/model.h"
@@ -22,6 +23,7 @@ struct ctl_ctx {
 	const struct smtpd	*smtpd;
 	struct mta		*mta;
 	struct queue_mgr	*qm;
+	struct acct		*acct;		/* NULL: no accounting */
 	time_t			 started;
 	/* reload the configuration: 0 when swapped in, -1 (errors in out)
 	 * when the old one stays */

@@ -205,7 +205,7 @@ pmtad_open(struct pmtad *d)
 		log_warnx("spool %s: %s", d->model->spool_dir, error);
 		return -1;
 	}
-	if ((d->acct = acct_open(d->model, &error)) == NULL) {
+	if ((d->acct = acct_open(d->loop, d->model, &error)) == NULL) {
 		log_warnx("accounting: %s", error);
 		return -1;
 	}
@@ -233,8 +233,10 @@ pmtad_open(struct pmtad *d)
 	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (smtpd_listen(d->smtpd, &error) == -1)
 		return -1;
-	d->ctx = (struct ctl_ctx){ &d->model, d->smtpd, d->mta, d->qm,
-	    time(NULL), pmtad_reload, d, d->dns };
+	smtpd_set_acct(d->smtpd, d->acct);
+	d->ctx = (struct ctl_ctx){ .model = &d->model, .smtpd = d->smtpd,
+	    .mta = d->mta, .qm = d->qm, .acct = d->acct, .started = time(NULL),
+	    .reload = pmtad_reload, .reload_arg = d, .dns = d->dns };
 	path = ctl_socket_path(d->model->spool_dir);
 	d->ctl = ctl_server_new(d->loop, &d->ctx, path, &error);
 	if (d->ctl == NULL)
@@ -331,9 +333,15 @@ main(int argc, char **argv)
 	if ((d.model = pmtad_load(config)) == NULL)
 		return 1;
 	if (check) {
-		printf("%s: configuration ok\n", config);
+		const char *error;
+		int bad = acct_check(d.model, &error) == -1;
+
+		if (bad)
+			fprintf(stderr, "%s\n%s: 1 error(s)\n", error, config);
+		else
+			printf("%s: configuration ok\n", config);
 		model_unref(d.model);
-		return 0;
+		return bad;
 	}
 	if (!debug) {
 		if (d.model->log_file == NULL) {

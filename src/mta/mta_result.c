@@ -1,8 +1,10 @@
 /*
  * mta_result: from an SMTP reply to an accounting record and a queue
- * outcome.  2xx: 'd'; 5xx: 'b' with its bounce category; 4xx: deferred
- * for the queue's retry interval (the 't' record comes with the full
- * accounting work).
+ * outcome.  2xx: 'd'; 5xx: 'b' with its bounce category; 4xx: 't' and
+ * the recipient waits for the queue's retry interval.  A failure that
+ * ends the attempt (connection lost, time-out) gives each recipient still
+ * in the transaction a 't'; one before any recipient was tried (no host
+ * connectable, DNS, greeting refused) gives the queue a 'tq'.
  */
 #include "config.h"
 
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "mta/mta_private.h"
@@ -32,11 +35,44 @@ mta_enhanced(int code, const char *text, char *dst, size_t size)
 	snprintf(dst, size, "%d.0.0", code / 100);
 }
 
+/* The basic code at the start of a reply text ("451 ..."), else 451. */
+static int
+mta_code_of(const char *text)
+{
+	if (isdigit((unsigned char)text[0]) && isdigit((unsigned char)text[1]) &&
+	    isdigit((unsigned char)text[2]))
+		return (text[0] - '0') * 100 + (text[1] - '0') * 10 +
+		    (text[2] - '0');
+	return 451;
+}
+
+/* header_X columns: the message's header section, from the spool. */
+struct mta_acct_msg {
+	struct spool			*spool;
+	const struct spool_envelope	*env;
+};
+
+static int
+mta_acct_headers(void *arg, struct buf *out)
+{
+	struct mta_acct_msg *m = arg;
+	int fd = spool_open_message(m->spool, m->env->seg, m->env->id);
+	int r;
+
+	if (fd == -1)
+		return -1;
+	r = acct_read_headers(fd, m->env->body_offset, out);
+	close(fd);
+	return r;
+}
+
+/* A d, b or t record for a reply (code, text) to recipient r. */
 static void
-mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
+mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
     int code, const char *text)
 {
 	const struct spool_envelope *env = queue_rcpt_env(r);
+	struct mta_acct_msg msg = { s->mta->spool, env };
 	char enhanced[16], status[128], diag[SMTP_REPLY_TEXT_MAX + 8];
 	char dsn_mta[400];
 	struct acct_record rec;
@@ -55,31 +91,73 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, char type,
 	rec.orcpt = spool_envelope_orcpt(env, r->idx);
 	rec.env_id = env->envid;
 	rec.job_id = env->jobid;
-	rec.dsn_action = type == 'b' ? "failed" :
+	rec.dsn_action = type == ACCT_B ? "failed" : type == ACCT_T ? "delayed" :
 	    (s->ext & SMTP_EXT_DSN) ? "delivered" : "relayed";
 	rec.dsn_status = status;
 	rec.dsn_diag = diag;
-	rec.dsn_mta = dsn_mta;
-	rec.bounce_cat = type == 'b' ? bounce_category(status, diag) : NULL;
+	rec.dsn_mta = s->dest_ip[0] ? dsn_mta : NULL;
+	rec.bounce_cat = type != ACCT_D ? bounce_category(status, diag) : NULL;
 	rec.src_type = "smtp";
 	rec.src_mta = env->srcmta;
 	rec.dlv_type = "smtp";
-	rec.dlv_source_ip = s->src_ip;
-	rec.dlv_destination_ip = s->dest_ip;
+	rec.dlv_source_ip = s->src_ip[0] ? s->src_ip : "0.0.0.0";
+	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
 	rec.dlv_esmtp_available = s->esmtp;
-	rec.dlv_size = type == 'd' ? (long long)s->body_size : -1;
+	rec.dlv_size = type == ACCT_D ? (long long)s->body_size : -1;
 	rec.vmta = r->q->vmta;
 	rec.queue = r->q->name;
 	sel = spool_envelope_rvmta(env, r->idx) != NULL ?
 	    spool_envelope_rvmta(env, r->idx) : env->vmta;
 	if (sel != NULL && model_pool_find(s->model, sel) != NULL)
 		rec.vmta_pool = sel;
+	rec.headers = mta_acct_headers;
+	rec.headers_arg = &msg;
 	acct_write(s->mta->acct, &rec);
-	if (type == 'b')
+}
+
+/* The final outcome's record and report to the sender. */
+static void
+mta_account_final(struct mta_session *s, struct queue_rcpt *r,
+    enum acct_type type, int code, const char *text)
+{
+	char enhanced[16], diag[SMTP_REPLY_TEXT_MAX + 8], dsn_mta[400];
+
+	mta_account(s, r, type, code, text);
+	mta_enhanced(code, text, enhanced, sizeof(enhanced));
+	snprintf(diag, sizeof(diag), "smtp;%s", text);
+	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
+	if (type == ACCT_B)
 		mta_dsn_report(s->mta, r, DSN_FAILED, enhanced, dsn_mta, diag);
 	else
 		mta_dsn_report(s->mta, r, (s->ext & SMTP_EXT_DSN) ?
 		    DSN_DELIVERED : DSN_RELAYED, enhanced, dsn_mta, diag);
+}
+
+/* A queue-level failure (why: "451 4.4.1 ..."): the tq record. */
+static void
+mta_account_queue(struct mta_session *s, const char *why)
+{
+	char enhanced[16], status[128], diag[SMTP_REPLY_TEXT_MAX + 8];
+	char dsn_mta[400];
+	struct acct_record rec;
+
+	mta_enhanced(mta_code_of(why), why, enhanced, sizeof(enhanced));
+	bounce_dsn_status(enhanced, status, sizeof(status));
+	snprintf(diag, sizeof(diag), "smtp;%s", why);
+	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
+	memset(&rec, 0, sizeof(rec));
+	rec.type = ACCT_TQ;
+	rec.logged = time(NULL);
+	rec.dsn_status = status;
+	rec.dsn_diag = diag;
+	rec.dsn_mta = s->dest_ip[0] ? dsn_mta : NULL;
+	rec.dlv_type = "smtp";
+	rec.dlv_source_ip = s->src_ip[0] ? s->src_ip : "0.0.0.0";
+	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
+	rec.dlv_size = -1;
+	rec.vmta = s->q->vmta;
+	rec.queue = s->q->name;
+	acct_write(s->mta->acct, &rec);
 }
 
 /*
@@ -122,17 +200,18 @@ mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
 		return;		/* already has an outcome */
 	s->batch.rcpts[i] = NULL;
 	if (code >= 200 && code < 300) {
-		mta_account(s, r, 'd', code, text);
+		mta_account_final(s, r, ACCT_D, code, text);
 		s->mta->stats.delivered++;
 		queue_delivered(r->q);
 		queue_rcpt_finished(r);
 	} else if (code >= 500 && code < 600) {
-		mta_account(s, r, 'b', code, text);
+		mta_account_final(s, r, ACCT_B, code, text);
 		s->mta->stats.bounced++;
 		queue_rcpt_finished(r);
 	} else {
 		log_info("%s: %s deferred: %s", r->q->name,
 		    queue_rcpt_addr(r), text);
+		mta_account(s, r, ACCT_T, code, text);
 		s->mta->stats.deferred++;
 		snprintf(r->q->last_error, sizeof(r->q->last_error), "%s", text);
 		mta_delay_report(s, r, code, text);
@@ -150,13 +229,20 @@ mta_result_batch(struct mta_session *s, int code, const char *text)
 void
 mta_result_queue_failure(struct mta_session *s, const char *why)
 {
+	size_t tried = 0;
+
 	log_info("%s: delivery attempt failed: %s", s->q->name, why);
 	for (size_t i = 0; i < s->batch.n; i++)
 		if (s->batch.rcpts[i] != NULL) {
-			/* back to the queue, which retries them all together */
+			/* a 't' for each, then back to the queue, which
+			 * retries them all together */
+			mta_account(s, s->batch.rcpts[i], ACCT_T, mta_code_of(why), why);
 			queue_rcpt_return(s->batch.rcpts[i]);
 			s->batch.rcpts[i] = NULL;
+			tried++;
 		}
+	if (tried == 0)
+		mta_account_queue(s, why);
 	queue_failure(s->q, why);
 }
 
@@ -169,6 +255,7 @@ mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
     const char *diag, const char *category)
 {
 	const struct spool_envelope *env = queue_rcpt_env(r);
+	struct mta_acct_msg msg = { m->spool, env };
 	struct acct_record rec;
 	char status[128];
 
@@ -178,7 +265,7 @@ mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
 	else
 		bounce_dsn_status(code, status, sizeof(status));
 	memset(&rec, 0, sizeof(rec));
-	rec.type = 'b';
+	rec.type = ACCT_B;
 	rec.logged = time(NULL);
 	rec.queued = env->queued;
 	rec.orig = env->orig;
@@ -197,6 +284,8 @@ mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
 	rec.dlv_size = -1;
 	rec.vmta = r->q->vmta;
 	rec.queue = r->q->name;
+	rec.headers = mta_acct_headers;
+	rec.headers_arg = &msg;
 	acct_write(m->acct, &rec);
 }
 

@@ -15,6 +15,7 @@
 #include "spool/spool.h"
 
 struct smtpd;
+struct acct;
 
 struct smtpd_stats {
 	unsigned long	connections;	/* accepted */
@@ -34,5 +35,8 @@ int	smtpd_listen(struct smtpd *d, const char **error_r);
 void	smtpd_stop(struct smtpd *d);
 void	smtpd_free(struct smtpd *d);
 const struct smtpd_stats *smtpd_stats(const struct smtpd *d);
+/* Write an r record per recipient of each accepted message (if the
+ * accounting takes them; smtpd_acct.c). */
+void	smtpd_set_acct(struct smtpd *d, struct acct *a);
 
 #endif

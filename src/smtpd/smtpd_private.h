@@ -34,6 +34,7 @@ struct smtpd {
 	struct spool		*spool;
 	struct queue_mgr	*qm;
 	struct cold		*cold;		/* cold-virtual-mta counters, or NULL */
+	struct acct		*acct;		/* r records, or NULL */
 	struct smtpd_listener	*listeners;
 	size_t			 nlisteners;
 	struct smtpd_stats	 stats;
@@ -81,5 +82,8 @@ void	smtpd_session_new(struct smtpd *d, int fd,
 void	smtpd_session_free(struct smtpd_session *s);
 /* Shutdown: 421 now if idle, else after the message in progress. */
 void	smtpd_session_stop(struct smtpd_session *s);
+
+/* smtpd_acct.c: the r records of the message just committed. */
+void	smtpd_acct_received(struct smtpd_session *s);
 
 #endif

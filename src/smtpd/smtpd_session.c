@@ -415,6 +415,7 @@ smtpd_message_committed(void *arg, int error)
 		    s->peer_ip, s->env.id, s->env.nrcpts);
 		smtpd_reply(s, "250 2.6.0 message received");
 		s->cold_taken = false;
+		smtpd_acct_received(s);
 		queue_add(d->qm, &s->env, NULL);
 	}
 	smtpd_transaction_reset(s);
