@@ -351,6 +351,9 @@ queue_retry_settings(struct queue *q, int id)
 		q->retry_list[0] = (long long)QUEUE_RETRY_DEFAULT;
 	q->retry_rcpt = queue_num(q, CONF_ID_RETRY_RECIPIENTS_AFTER);
 	q->bounce_after = queue_num(q, CONF_ID_BOUNCE_AFTER);
+	q->retry_new_mail = conf_value_bool(queue_value(q,
+	    CONF_ID_RETRY_UPON_NEW_MAIL),
+	    &conf_directives[CONF_ID_RETRY_UPON_NEW_MAIL]);
 }
 
 /* Seconds between two attempts for a rate value, or for N per hour. */
@@ -841,6 +844,23 @@ queue_vmta_of(struct queue_mgr *mgr, const char *selected)
 	return p->members[rr->pos++ % p->nmembers];
 }
 
+/*
+ * A recipient just queued: ready, unless its queue is in retry mode
+ * (pmta-reference §3.6: new mail waits for the retry, unless
+ * retry-upon-new-mail).
+ */
+static void
+queue_new_rcpt(struct queue_rcpt *r)
+{
+	struct queue *q = r->q;
+	double now = queue_now(q->mgr);
+
+	if (!q->retry_new_mail && q->retry_until > now)
+		queue_rcpt_defer(r, q->retry_until - now);
+	else
+		queue_make_ready(r);
+}
+
 void
 queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
     const bool *done)
@@ -894,7 +914,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 			m->job->nrcpts++;
 			m->job->bytes += (unsigned long long)env->body_size;
 		}
-		queue_make_ready(r);
+		queue_new_rcpt(r);
 	}
 	if (m->pending == 0)	/* everything was already finished */
 		(void)spool_remove(mgr->spool, m->seg, m->id);
@@ -1017,6 +1037,7 @@ queue_failure(struct queue *q, const char *error)
 
 	snprintf(q->last_error, sizeof(q->last_error), "%s", error);
 	q->retry_index++;
+	q->retry_until = queue_now(q->mgr) + (double)q->retry_list[i];
 	queue_defer_all(q, (double)q->retry_list[i]);
 }
 
@@ -1024,6 +1045,7 @@ void
 queue_delivered(struct queue *q)
 {
 	q->retry_index = 0;
+	q->retry_until = 0;
 	if (q->mode == QUEUE_BACKOFF && q->to_normal_on_delivery) {
 		queue_mode_change(q, QUEUE_NORMAL,
 		    "backoff-to-normal-after-delivery");
@@ -1084,6 +1106,7 @@ queue_schedule(struct queue *q)
 		queue_make_ready(r);
 	}
 	q->retry_index = 0;
+	q->retry_until = 0;
 	queue_kick(q);
 	queue_wake_update(q);
 }

@@ -115,6 +115,8 @@ struct queue {
 	long long		*retry_list;	/* retry-after, seconds; last repeats */
 	size_t			 nretry;
 	unsigned		 retry_index;	/* consecutive queue failures */
+	double			 retry_until;	/* in retry mode until then */
+	bool			 retry_new_mail; /* retry-upon-new-mail */
 	long long		 retry_rcpt;	/* retry-recipients-after */
 	long long		 bounce_after;	/* bounce-after (0: never) */
 	char			 last_error[256];	/* for show queues */

@@ -199,6 +199,40 @@ test_retry_series(struct queue_mgr *mgr)
 	queue_mgr_run(mgr);
 	attempt(q, 2);
 	is_int((long long)q->retry_index, 0, "a delivery starts the list over");
+
+	/* new mail while the queue is in retry mode waits for the retry */
+	add(mgr, "r1@retry.test");
+	attempt(q, 0);		/* fails: retry in 1m */
+	advance(10);
+	nstarted = 0;
+	add(mgr, "r2@retry.test");
+	is_int(nstarted, 0, "new mail for a queue in retry mode starts nothing");
+	is_int((long long)(queue_mgr_next_wakeup(mgr) - fake_mono), 50,
+	    "it waits with the others for the retry");
+	advance(50);
+	queue_mgr_run(mgr);
+	ok(nstarted == 1, "the retry takes it");
+	is_int((long long)q->nready, 2, "both recipients are ready at the retry");
+	attempt(q, 2);
+	attempt(q, 2);
+	nstarted = 0;
+	add(mgr, "r3@retry.test");
+	is_int(nstarted, 1, "after a delivery new mail goes at once again");
+	attempt(q, 2);
+
+	/* retry-upon-new-mail yes: new mail does not wait */
+	nstarted = 0;
+	add(mgr, "n1@newmail.test");
+	if ((q = last_start()) == NULL)
+		return;
+	attempt(q, 0);
+	advance(10);
+	add(mgr, "n2@newmail.test");
+	ok(nstarted == 2, "retry-upon-new-mail: new mail starts a session at once");
+	attempt(q, 2);
+	advance(3600);
+	queue_mgr_run(mgr);
+	attempt(q, 2);
 }
 
 static void
@@ -511,6 +545,7 @@ main(void)
 		return 1;
 	fprintf(f, "spool %s/spool\n"
 	    "<domain retry.test>\n retry-after 1m,5m,30m\n</domain>\n"
+	    "<domain newmail.test>\n retry-upon-new-mail yes\n</domain>\n"
 	    "<domain expire.test>\n retry-recipients-after 2m\n bounce-after 1h\n</domain>\n"
 	    "<domain rated.test>\n max-msg-rate 6/m\n</domain>\n"
 	    "<domain low.test>\n queue-priority 10\n</domain>\n"
