@@ -883,7 +883,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		r = rv++;
 		r->msg = m;
 		r->idx = (uint32_t)i;
-		r->prio = (uint8_t)spool_envelope_priority(env);
+		r->prio = (uint8_t)spool_envelope_rpriority(env, i);
 		r->hidx = HEAP_NONE;
 		r->q = queue_get(mgr, domain, queue_vmta_of(mgr,
 		    spool_envelope_rvmta(env, i) != NULL ?
@@ -1153,8 +1153,13 @@ queue_reprioritize(struct heap *h, queue_filter_cb *match, void *match_arg,
 	struct queue_rcpt **v = queue_collect(h, match, match_arg, &n);
 
 	for (size_t i = 0; i < n; i++) {
+		struct queue_msg *m = v[i]->msg;
+
 		v[i]->prio = prio;
 		heap_update(h, v[i]->hidx);
+		if (spool_set_priority(v[i]->q->mgr->spool, m->seg, m->id,
+		    v[i]->idx, prio) == -1)
+			log_warn("spool: cannot record the priority of %s", m->id);
 	}
 	free(v);
 	return n;

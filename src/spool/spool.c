@@ -349,6 +349,25 @@ spool_envelope_priority(const struct spool_envelope *env)
 	return env->prio == 0 ? SPOOL_PRIORITY_DEFAULT : env->prio - 1;
 }
 
+int
+spool_envelope_rpriority(const struct spool_envelope *env, size_t i)
+{
+	return env->rprio != NULL && i < env->nalloc_rprio && env->rprio[i] ?
+	    env->rprio[i] - 1 : spool_envelope_priority(env);
+}
+
+void
+spool_envelope_set_rpriority(struct spool_envelope *env, size_t i,
+    int priority)
+{
+	env->rprio = xreallocarray(env->rprio, env->nrcpts, 1);
+	for (size_t k = env->nalloc_rprio; k < env->nrcpts; k++)
+		env->rprio[k] = 0;
+	env->nalloc_rprio = env->nrcpts;
+	env->rprio[i] = (unsigned char)(1 + (priority < 0 ? 0 :
+	    priority > 100 ? 100 : priority));
+}
+
 void
 spool_envelope_set_priority(struct spool_envelope *env, int priority)
 {
@@ -380,6 +399,7 @@ spool_envelope_free(struct spool_envelope *env)
 	free(env->orcpt);
 	free(env->rvmta);
 	free(env->notify);
+	free(env->rprio);
 	free(env->envid);
 	free(env->jobid);
 	free(env->orig);

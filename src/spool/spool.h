@@ -36,6 +36,8 @@
  *
  * A log segment starts with "TERN-LOG 1\n"; a record is
  * "M <length> <crc32 hex>\n" followed by <length> bytes of envelope text.
+ * A done-list line "<id> <index> <priority>" records a recipient's new
+ * priority (pmta set priority) instead of its end.
  */
 #ifndef TERN_SPOOL_H
 #define TERN_SPOOL_H
@@ -67,6 +69,8 @@ struct spool_envelope {
 	char	**rvmta;	/* per recipient: VirtualMTA overriding vmta */
 	size_t	  nalloc_notify, nalloc_orcpt, nalloc_rvmta; /* initialised */
 	int	  prio;		/* 1 + recipient-priority; 0: not set (default) */
+	unsigned char *rprio;	/* per recipient: 1 + priority; 0: the message's */
+	size_t	  nalloc_rprio;
 	char	**rcpts;
 	size_t	  nrcpts;
 	off_t	  body_offset;	/* where the body starts in the file */
@@ -134,6 +138,9 @@ int	spool_open_message(struct spool *s, unsigned seg, const char *id);
  * -1 with errno (EINVAL: it does not parse). */
 int	spool_read_envelope(struct spool *s, unsigned seg, const char *id,
 	    size_t header_len, struct spool_envelope *env);
+/* Record a recipient's new priority (0..100) in the done-list. */
+int	spool_set_priority(struct spool *s, unsigned seg, const char *id,
+	    size_t idx, int priority);
 /* Messages whose log records are kept, and segments (for show status). */
 size_t	spool_live(const struct spool *s);
 size_t	spool_segments(const struct spool *s);
@@ -170,6 +177,11 @@ const char *spool_envelope_rvmta(const struct spool_envelope *env, size_t i);
 /* The message's recipient-priority (0..100): SPOOL_PRIORITY_DEFAULT
  * unless set; set clamps to 0..100. */
 int	spool_envelope_priority(const struct spool_envelope *env);
+/* Recipient i's priority: its own if one was recorded, else the
+ * message's. */
+int	spool_envelope_rpriority(const struct spool_envelope *env, size_t i);
+void	spool_envelope_set_rpriority(struct spool_envelope *env, size_t i,
+	    int priority);
 void	spool_envelope_set_priority(struct spool_envelope *env, int priority);
 
 #endif

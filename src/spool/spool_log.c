@@ -312,9 +312,14 @@ spool_compact_one(struct spool_envelope *env, const bool *done, void *arg)
 
 	(void)buf_append(&c->log, rec, len);
 	free(rec);
-	for (size_t i = 0; i < env->nrcpts; i++)
+	for (size_t i = 0; i < env->nrcpts; i++) {
 		if (done[i])
 			(void)buf_printf(&c->done, "%s %zu\n", env->id, i);
+		else if (env->rprio != NULL && i < env->nalloc_rprio &&
+		    env->rprio[i] != 0)
+			(void)buf_printf(&c->done, "%s %zu %d\n", env->id, i,
+			    env->rprio[i] - 1);
+	}
 	c->live++;
 }
 
@@ -406,21 +411,18 @@ spool_segs_free(struct spool *s)
 	s->nsegs = s->nalloc = 0;
 }
 
-int
-spool_mark_done(struct spool *s, unsigned seg, const char *id, size_t idx)
+/* Append one line to segment seg's done-list. */
+static int
+spool_done_line(struct spool *s, unsigned seg, const char *line, size_t n)
 {
 	struct spool_seg *g = spool_seg_find(s, seg);
-	char line[SPOOL_ID_MAX + 32], name[64];
-	int fd, n, r;
+	char name[64];
+	int fd, r;
 
 	if (g == NULL) {
 		errno = ENOENT;
 		return -1;
 	}
-	if (idx == SPOOL_DONE_ALL)
-		n = snprintf(line, sizeof(line), "%s *\n", id);
-	else
-		n = snprintf(line, sizeof(line), "%s %zu\n", id, idx);
 	if ((fd = g->done_fd) == -1) {
 		spool_seg_name(name, sizeof(name), g->no, ".done");
 		fd = openat(s->log_dirfd, name, O_WRONLY | O_APPEND |
@@ -428,12 +430,35 @@ spool_mark_done(struct spool *s, unsigned seg, const char *id, size_t idx)
 		if (fd == -1)
 			return -1;
 	}
-	r = spool_write_full(fd, line, (size_t)n);
+	r = spool_write_full(fd, line, n);
 	if (g->done_fd == -1 && g->no + SPOOL_DONE_OPEN > s->cur)
 		g->done_fd = fd;	/* a recent segment: keep it open */
 	else if (g->done_fd == -1)
 		close(fd);
 	return r;
+}
+
+int
+spool_mark_done(struct spool *s, unsigned seg, const char *id, size_t idx)
+{
+	char line[SPOOL_ID_MAX + 32];
+	int n;
+
+	if (idx == SPOOL_DONE_ALL)
+		n = snprintf(line, sizeof(line), "%s *\n", id);
+	else
+		n = snprintf(line, sizeof(line), "%s %zu\n", id, idx);
+	return spool_done_line(s, seg, line, (size_t)n);
+}
+
+int
+spool_set_priority(struct spool *s, unsigned seg, const char *id, size_t idx,
+    int priority)
+{
+	char line[SPOOL_ID_MAX + 48];
+	int n = snprintf(line, sizeof(line), "%s %zu %d\n", id, idx, priority);
+
+	return spool_done_line(s, seg, line, (size_t)n);
 }
 
 int

@@ -244,6 +244,8 @@ spool_slurp(int dirfd, const char *name, size_t *len)
 struct spool_done {
 	const char	*id;
 	size_t		 idx;
+	size_t		 line;		/* file order, for the last priority */
+	int		 prio;		/* a priority line, or -1 */
 };
 
 static int
@@ -251,6 +253,16 @@ spool_done_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct spool_done *)a)->id,
 	    ((const struct spool_done *)b)->id);
+}
+
+/* By id, then in file order. */
+static int
+spool_done_sort(const void *a, const void *b)
+{
+	const struct spool_done *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c != 0 ? c : x->line < y->line ? -1 : x->line > y->line;
 }
 
 /* Parse a done-list in place into an array sorted by id. */
@@ -263,15 +275,21 @@ spool_done_parse(char *text, size_t *n)
 
 	*n = 0;
 	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-		char *sp = memchr(line, ' ', (size_t)(nl - line));
-		const char *errstr;
-		long long idx;
+		char *sp = memchr(line, ' ', (size_t)(nl - line)), *pr;
+		const char *errstr = NULL;
+		long long idx, prio = -1;
 
 		*nl = '\0';
 		if (sp == NULL)
 			continue;
 		*sp++ = '\0';
-		if (strcmp(sp, "*") == 0)
+		if ((pr = strchr(sp, ' ')) != NULL) {
+			*pr++ = '\0';
+			prio = strtonum(pr, 0, 100, &errstr);
+		}
+		if (errstr != NULL)
+			continue;
+		if (strcmp(sp, "*") == 0 && prio == -1)
 			idx = -1;
 		else if ((idx = strtonum(sp, 0, 1LL << 40, &errstr)), errstr)
 			continue;
@@ -280,19 +298,22 @@ spool_done_parse(char *text, size_t *n)
 			d = xreallocarray(d, cap, sizeof(*d));
 		}
 		d[*n].id = line;
-		d[(*n)++].idx = (size_t)idx;
+		d[*n].idx = (size_t)idx;
+		d[*n].line = *n;
+		d[(*n)++].prio = (int)prio;
 	}
 	if (*n > 0)
-		qsort(d, *n, sizeof(*d), spool_done_cmp);
+		qsort(d, *n, sizeof(*d), spool_done_sort);
 	return d;
 }
 
-/* Mark env's finished recipients in done[]; true when all are. */
+/* Mark env's finished recipients in done[] and apply recorded priorities;
+ * true when all are finished. */
 static bool
 spool_done_apply(const struct spool_done *d, size_t n,
-    const struct spool_envelope *env, bool *done)
+    struct spool_envelope *env, bool *done)
 {
-	struct spool_done key = { env->id, 0 };
+	struct spool_done key = { env->id, 0, 0, -1 };
 	const struct spool_done *hit = n ? bsearch(&key, d, n, sizeof(*d),
 	    spool_done_cmp) : NULL;
 	size_t left = env->nrcpts;
@@ -302,6 +323,12 @@ spool_done_apply(const struct spool_done *d, size_t n,
 	while (hit > d && strcmp(hit[-1].id, env->id) == 0)
 		hit--;
 	for (; hit < d + n && strcmp(hit->id, env->id) == 0; hit++) {
+		if (hit->prio >= 0) {
+			if (hit->idx < env->nrcpts)
+				spool_envelope_set_rpriority(env, hit->idx,
+				    hit->prio);
+			continue;
+		}
 		if (hit->idx == SPOOL_DONE_ALL)
 			return true;
 		if (hit->idx < env->nrcpts && !done[hit->idx]) {

@@ -24,6 +24,7 @@ struct found {
 	char	ids[NMSG][SPOOL_ID_MAX];
 	bool	done1[NMSG];	/* recipient 1 finished */
 	int	prio[NMSG];
+	int	rprio0[NMSG];	/* recipient 0's own priority */
 };
 
 static void
@@ -36,6 +37,7 @@ on_msg(const struct spool_envelope *env, const bool *done, void *arg)
 	snprintf(f->ids[f->count], SPOOL_ID_MAX, "%s", env->id);
 	f->done1[f->count] = env->nrcpts > 1 && done[1];
 	f->prio[f->count] = spool_envelope_priority(env);
+	f->rprio0[f->count] = spool_envelope_rpriority(env, 0);
 	f->count++;
 }
 
@@ -115,7 +117,9 @@ main(void)
 	before = file_size(path);
 	for (int i = 0; i < NMSG && envs[i].seg == seg0; i++) {
 		if (i == 3 || i == 7)
-			ok_all &= spool_mark_done(s, envs[i].seg, envs[i].id, 1) == 0;
+			ok_all &= spool_mark_done(s, envs[i].seg, envs[i].id, 1) == 0 &&
+			    spool_set_priority(s, envs[i].seg, envs[i].id, 0, 60) == 0 &&
+			    spool_set_priority(s, envs[i].seg, envs[i].id, 0, 77) == 0;
 		else
 			ok_all &= spool_remove(s, envs[i].seg, envs[i].id) == 0;
 	}
@@ -160,8 +164,9 @@ main(void)
 	    "its finished ones are not");
 	for (int i = 0; i < f.count; i++)
 		if (strcmp(f.ids[i], envs[3].id) == 0)
-			ok(f.done1[i] && f.prio[i] == 3,
-			    "with its finished recipient and priority");
+			ok(f.done1[i] && f.prio[i] == 3 && f.rprio0[i] == 77,
+			    "with its finished recipient, its priority and the "
+			    "last priority set for a recipient (%d)", f.rprio0[i]);
 	ok(has_id(&f, "old.1"), "the first layout's message is moved into the log");
 	for (int i = 0; i < f.count; i++)
 		if (strcmp(f.ids[i], "old.1") == 0)
