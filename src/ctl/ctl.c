@@ -173,28 +173,39 @@ static const struct ctl_command {
 	int		 min_args, max_args;
 	enum ctl_status	(*run)(const struct ctl_ctx *, int, char **,
 			    struct buf *);
+	enum ctl_status	(*run_async)(const struct ctl_ctx *, int, char **,
+			    struct buf *, ctl_done_cb *, void *,
+			    struct ctl_wait **);
 } ctl_commands[] = {
-	{ { "show", "version", NULL }, 0, 0, ctl_show_version },
-	{ { "show", "status", NULL }, 0, 0, ctl_show_status },
-	{ { "show", "settings", NULL }, 0, 1, ctl_show_settings },
-	{ { "reload", NULL, NULL }, 0, 0, ctl_reload },
-	{ { "show", "queues", NULL }, 0, 4, ctl_show_queues },
-	{ { "show", "queue", NULL }, 0, 4, ctl_show_queues },
-	{ { "pause", "queue", NULL }, 1, 1, ctl_pause_queue },
-	{ { "resume", "queue", NULL }, 1, 1, ctl_resume_queue },
-	{ { "set", "queue", NULL }, 0, 2, ctl_set_queue },
-	{ { "schedule", NULL, NULL }, 1, 1, ctl_schedule },
-	{ { "delete", NULL, NULL }, 1, 9, ctl_delete },
-	{ { "set", "priority", NULL }, 0, 7, ctl_set_priority },
-	{ { "show", "jobs", NULL }, 0, 1, ctl_show_jobs },
-	{ { "pause", "job", NULL }, 1, 1, ctl_pause_job },
-	{ { "resume", "job", NULL }, 1, 1, ctl_resume_job },
-	{ { "clear", "dnscache", NULL }, 1, 1, ctl_clear_dnscache },
-	{ { "rotate", "acct", NULL }, 0, 1, ctl_rotate_acct },
+	{ { "show", "version", NULL }, 0, 0, ctl_show_version, NULL },
+	{ { "show", "status", NULL }, 0, 0, ctl_show_status, NULL },
+	{ { "show", "settings", NULL }, 0, 1, ctl_show_settings, NULL },
+	{ { "reload", NULL, NULL }, 0, 0, ctl_reload, NULL },
+	{ { "show", "queues", NULL }, 0, 4, ctl_show_queues, NULL },
+	{ { "show", "queue", NULL }, 0, 4, ctl_show_queues, NULL },
+	{ { "pause", "queue", NULL }, 1, 1, ctl_pause_queue, NULL },
+	{ { "resume", "queue", NULL }, 1, 1, ctl_resume_queue, NULL },
+	{ { "set", "queue", NULL }, 0, 2, ctl_set_queue, NULL },
+	{ { "schedule", NULL, NULL }, 1, 1, ctl_schedule, NULL },
+	{ { "delete", NULL, NULL }, 1, 9, ctl_delete, NULL },
+	{ { "set", "priority", NULL }, 0, 7, ctl_set_priority, NULL },
+	{ { "show", "jobs", NULL }, 0, 1, ctl_show_jobs, NULL },
+	{ { "pause", "job", NULL }, 1, 1, ctl_pause_job, NULL },
+	{ { "resume", "job", NULL }, 1, 1, ctl_resume_job, NULL },
+	{ { "clear", "dnscache", NULL }, 1, 1, ctl_clear_dnscache, NULL },
+	{ { "rotate", "acct", NULL }, 0, 1, ctl_rotate_acct, NULL },
+	{ { "resolve", NULL, NULL }, 1, 8, NULL, ctl_resolve },
 };
 
 enum ctl_status
 ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
+{
+	return ctl_exec_async(ctx, argc, argv, out, NULL, NULL, NULL);
+}
+
+enum ctl_status
+ctl_exec_async(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out, ctl_done_cb *done, void *arg, struct ctl_wait **wait)
 {
 	for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++) {
 		const struct ctl_command *c = &ctl_commands[i];
@@ -206,7 +217,15 @@ ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 		if ((n < 3 && c->words[n] != NULL) || argc - n < c->min_args ||
 		    argc - n > c->max_args)
 			continue;
-		return c->run(ctx, argc - n, argv + n, out);
+		if (c->run != NULL)
+			return c->run(ctx, argc - n, argv + n, out);
+		if (done == NULL) {
+			(void)buf_puts(out, "this command needs the control "
+			    "socket\n");
+			return CTL_ERROR;
+		}
+		return c->run_async(ctx, argc - n, argv + n, out, done, arg,
+		    wait);
 	}
 	(void)buf_puts(out, "unknown command; commands: show status, "
 	    "show version, show settings domain[/vmta], show queues "
@@ -217,7 +236,7 @@ ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 	    "[--rcpt=addr] [--jobId=id] [--envId=id] [--older-than=time], "
 	    "set priority [--queue=pattern] [--orig=addr] [--rcpt=addr] "
 	    "[--jobId=id] [--envId=id] N, show jobs, pause job id, "
-	    "resume job id, clear dnscache name|*, rotate acct [file], "
-	    "reload\n");
+	    "resume job id, clear dnscache name|*, resolve domain, "
+	    "rotate acct [file], reload\n");
 	return CTL_USAGE;
 }

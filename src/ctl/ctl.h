@@ -36,10 +36,25 @@ enum ctl_status {
 	CTL_OK = 0,
 	CTL_ERROR = 1,		/* the command failed; out says why */
 	CTL_USAGE = 2,		/* unknown command or bad arguments */
+	CTL_PENDING = 3,	/* ctl_exec_async: the answer comes later */
 };
 
 enum ctl_status ctl_exec(const struct ctl_ctx *ctx, int argc, char **argv,
 	    struct buf *out);
+
+/*
+ * The same, for callers that can wait: a command that needs the loop
+ * (resolve) returns CTL_PENDING, sets *wait, and later calls
+ * done(arg, status, output) on the loop thread, once.  ctl_wait_cancel()
+ * before that (the client went away) means done is never called.
+ * Every other command answers at once, as ctl_exec().
+ */
+struct ctl_wait;
+typedef void ctl_done_cb(void *arg, enum ctl_status st, const struct buf *out);
+enum ctl_status ctl_exec_async(const struct ctl_ctx *ctx, int argc,
+	    char **argv, struct buf *out, ctl_done_cb *done, void *arg,
+	    struct ctl_wait **wait);
+void	ctl_wait_cancel(struct ctl_wait *wait);
 
 /* The control socket of a daemon: "<spool>/pmtad.sock". */
 char	*ctl_socket_path(const char *spool_dir);

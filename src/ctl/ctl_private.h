@@ -28,4 +28,9 @@ enum ctl_status ctl_pause_job(const struct ctl_ctx *ctx, int argc,
 enum ctl_status ctl_resume_job(const struct ctl_ctx *ctx, int argc,
 	    char **argv, struct buf *out);
 
+/* ctl_dns.c: resolve (answers later). */
+enum ctl_status ctl_resolve(const struct ctl_ctx *ctx, int argc, char **argv,
+	    struct buf *out, ctl_done_cb *done, void *arg,
+	    struct ctl_wait **wait);
+
 #endif

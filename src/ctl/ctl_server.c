@@ -42,7 +42,9 @@ struct ctl_client {
 	unsigned		 magic;
 	struct ctl_server	*srv;
 	struct conn		 conn;
-	bool			 answered;
+	bool			 answered;	/* the command was run */
+	bool			 replied;	/* its answer is queued */
+	struct ctl_wait		*wait;		/* a command answering later */
 };
 
 OBJ_DEFINE_CAST(ctl_server)
@@ -51,9 +53,30 @@ OBJ_DEFINE_CAST(ctl_client)
 static void
 ctl_client_free(struct ctl_client *cl)
 {
+	ctl_wait_cancel(cl->wait);
 	conn_free(&cl->conn);
 	OBJ_WIPE(cl);
 	free(cl);
+}
+
+/* Write the status line and the output; the connection closes once
+ * drained. */
+static void
+ctl_client_answer(void *arg, enum ctl_status st, const struct buf *out)
+{
+	struct ctl_client *cl = arg;
+
+	cl->wait = NULL;
+	if (out->err) {
+		st = CTL_ERROR;
+		(void)conn_printf(&cl->conn, "%d\noutput too large\n", (int)st);
+	} else {
+		(void)conn_printf(&cl->conn, "%d\n", (int)st);
+		if (conn_write(&cl->conn, buf_str(out), out->len) == -1)
+			log_warnx("ctl: reply too large for the output buffer");
+	}
+	cl->replied = true;
+	conn_flush(&cl->conn);
 }
 
 static void
@@ -68,18 +91,13 @@ ctl_client_run(struct ctl_client *cl, char *line)
 	    w = strtok_r(NULL, "\t", &save))
 		argv[argc++] = w;
 	buf_init(&out, CTL_REPLY_MAX);
-	st = ctl_exec(cl->srv->ctx, argc, argv, &out);
-	if (out.err) {
-		buf_reset(&out);
-		(void)buf_puts(&out, "output too large\n");
-		st = CTL_ERROR;
-	}
-	(void)conn_printf(&cl->conn, "%d\n", (int)st);
-	if (conn_write(&cl->conn, buf_str(&out), out.len) == -1)
-		log_warnx("ctl: reply too large for the output buffer");
-	buf_free(&out);
-	cl->answered = true;
+	cl->answered = true;	/* one command per connection */
 	conn_read_enable(&cl->conn, false);
+	st = ctl_exec_async(cl->srv->ctx, argc, argv, &out, ctl_client_answer,
+	    cl, &cl->wait);
+	if (st != CTL_PENDING)
+		ctl_client_answer(cl, st, &out);
+	buf_free(&out);
 }
 
 static void
@@ -101,8 +119,8 @@ ctl_client_event(struct conn *c, enum conn_event ev, void *arg)
 			return;
 		}
 	}
-	if (ev == CONN_DRAINED && !cl->answered)
-		return;
+	if ((ev == CONN_DRAINED || ev == CONN_READABLE) && !cl->replied)
+		return;		/* the answer is still to come */
 	ctl_client_free(cl);
 }
 

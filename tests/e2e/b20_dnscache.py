@@ -1,4 +1,4 @@
-"""The DNS cache: an MX answer with a TTL is reused while the DNS server
+"""pmta resolve, and the DNS cache: an MX answer with a TTL is reused while the DNS server
 is gone; `pmta clear dnscache` forgets it (the next delivery then waits
 for DNS), and after the server is back `pmta schedule` delivers."""
 import shutil
@@ -47,6 +47,14 @@ def delivered(rcpt):
     return any(rcpt in m["rcpts"] for m in sink.messages())
 
 
+r = tern.pmta("resolve", "cache.test")
+lines = r.stdout.splitlines()
+t.ok(r.returncode == 0 and lines[:1] == ["status = StatusOk"] and
+     any(l.split()[:3] == ["10", "mx.cache.test", "127.0.0.4"] for l in lines[2:]),
+     "resolve: status and the MX host with its preference and address", r.stdout)
+r = tern.pmta("resolve", "--tcp", "nx.test")
+t.ok(r.returncode == 1 and r.stderr.startswith("status = StatusNxDomain"),
+     "resolve of a domain that does not exist", (r.returncode, r.stderr))
 tern.send(["one@cache.test"])
 wait_for(lambda: delivered("one@cache.test"), 15)
 t.ok(delivered("one@cache.test"), "first delivery resolves the MX")
