@@ -66,6 +66,32 @@ mta_acct_headers(void *arg, struct buf *out)
 	return r;
 }
 
+/* The fields every record of recipient r shares: message, recipient,
+ * queue and the header reader. */
+static void
+mta_acct_base(struct acct_record *rec, struct mta_acct_msg *msg,
+    struct queue_rcpt *r, enum acct_type type)
+{
+	const struct spool_envelope *env = msg->env;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->type = type;
+	rec->logged = time(NULL);
+	rec->queued = env->queued;
+	rec->orig = env->orig;
+	rec->rcpt = env->rcpts[r->idx];
+	rec->orcpt = spool_envelope_orcpt(env, r->idx);
+	rec->env_id = env->envid;
+	rec->job_id = env->jobid;
+	rec->src_type = "smtp";
+	rec->src_mta = env->srcmta;
+	rec->dlv_type = "smtp";
+	rec->vmta = r->q->vmta;
+	rec->queue = r->q->name;
+	rec->headers = mta_acct_headers;
+	rec->headers_arg = msg;
+}
+
 /* A d, b or t record for a reply (code, text) to recipient r. */
 static void
 mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
@@ -82,36 +108,21 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
 	bounce_dsn_status(enhanced, status, sizeof(status));
 	snprintf(diag, sizeof(diag), "smtp;%s", text);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
-	memset(&rec, 0, sizeof(rec));
-	rec.type = type;
-	rec.logged = time(NULL);
-	rec.queued = env->queued;
-	rec.orig = env->orig;
-	rec.rcpt = env->rcpts[r->idx];
-	rec.orcpt = spool_envelope_orcpt(env, r->idx);
-	rec.env_id = env->envid;
-	rec.job_id = env->jobid;
+	mta_acct_base(&rec, &msg, r, type);
 	rec.dsn_action = type == ACCT_B ? "failed" : type == ACCT_T ? "delayed" :
 	    (s->ext & SMTP_EXT_DSN) ? "delivered" : "relayed";
 	rec.dsn_status = status;
 	rec.dsn_diag = diag;
 	rec.dsn_mta = s->dest_ip[0] ? dsn_mta : NULL;
 	rec.bounce_cat = type != ACCT_D ? bounce_category(status, diag) : NULL;
-	rec.src_type = "smtp";
-	rec.src_mta = env->srcmta;
-	rec.dlv_type = "smtp";
 	rec.dlv_source_ip = s->src_ip[0] ? s->src_ip : "0.0.0.0";
 	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
 	rec.dlv_esmtp_available = s->esmtp;
 	rec.dlv_size = type == ACCT_D ? (long long)s->body_size : -1;
-	rec.vmta = r->q->vmta;
-	rec.queue = r->q->name;
 	sel = spool_envelope_rvmta(env, r->idx) != NULL ?
 	    spool_envelope_rvmta(env, r->idx) : env->vmta;
 	if (sel != NULL && model_pool_find(s->model, sel) != NULL)
 		rec.vmta_pool = sel;
-	rec.headers = mta_acct_headers;
-	rec.headers_arg = &msg;
 	acct_write(s->mta->acct, &rec);
 }
 
@@ -264,28 +275,13 @@ mta_account_local(struct mta *m, struct queue_rcpt *r, const char *code,
 		snprintf(status, sizeof(status), "%s", code);
 	else
 		bounce_dsn_status(code, status, sizeof(status));
-	memset(&rec, 0, sizeof(rec));
-	rec.type = ACCT_B;
-	rec.logged = time(NULL);
-	rec.queued = env->queued;
-	rec.orig = env->orig;
-	rec.rcpt = env->rcpts[r->idx];
-	rec.orcpt = spool_envelope_orcpt(env, r->idx);
-	rec.env_id = env->envid;
-	rec.job_id = env->jobid;
+	mta_acct_base(&rec, &msg, r, ACCT_B);
 	rec.dsn_action = "failed";
 	rec.dsn_status = status;
 	rec.dsn_diag = diag;
 	rec.bounce_cat = category;
-	rec.src_type = "smtp";
-	rec.src_mta = env->srcmta;
-	rec.dlv_type = "smtp";
 	rec.dlv_source_ip = rec.dlv_destination_ip = "0.0.0.0";
 	rec.dlv_size = -1;
-	rec.vmta = r->q->vmta;
-	rec.queue = r->q->name;
-	rec.headers = mta_acct_headers;
-	rec.headers_arg = &msg;
 	acct_write(m->acct, &rec);
 }
 
