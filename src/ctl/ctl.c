@@ -230,7 +230,7 @@ ctl_exec_async(const struct ctl_ctx *ctx, int argc, char **argv,
 	(void)buf_puts(out, "unknown command; commands: show status, "
 	    "show version, show settings domain[/vmta], show queues "
 	    "[--mode={normal|backoff}] [--paused={yes|no}] [--mode-events] "
-	    "[pattern], pause queue pattern, resume queue pattern, "
+	    "[--errors] [pattern], pause queue pattern, resume queue pattern, "
 	    "set queue --mode={normal|backoff} pattern, schedule pattern, "
 	    "delete [--dsn] [--no-accounting] [--queue=pattern] [--orig=addr] "
 	    "[--rcpt=addr] [--jobId=id] [--envId=id] [--older-than=time], "

@@ -65,18 +65,43 @@ ctl_queue_line(const struct queue *q, struct buf *out)
 	    q->last_error);
 }
 
-/* --mode-events: the queue's last mode change. */
+static void
+ctl_time(time_t t, char *dst, size_t size)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(dst, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/*
+ * The queue's last mode change: since when, and why (for a backoff that
+ * an smtp-pattern-list rule started: the reply, its host and the rule).
+ * Under every queue in backoff, and under all with --mode-events.
+ */
 static void
 ctl_queue_mode_event(const struct queue *q, struct buf *out)
 {
 	char since[32];
-	struct tm tm;
 
-	localtime_r(&q->mode_since, &tm);
-	strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
+	ctl_time(q->mode_since, since, sizeof(since));
 	(void)buf_printf(out, "    %s %s mode%s%s\n", since,
 	    queue_mode_name(q->mode), q->mode_reason[0] != '\0' ? ": " : "",
 	    q->mode_reason);
+}
+
+/* --errors: the queue's recorded error events, oldest first. */
+static void
+ctl_queue_errors(const struct queue *q, struct buf *out)
+{
+	const struct queue_event *ev[QUEUE_EVENTS_MAX];
+	size_t n = queue_error_events(q, ev);
+	char at[32];
+
+	for (size_t i = 0; i < n; i++) {
+		ctl_time(ev[i]->at, at, sizeof(at));
+		(void)buf_printf(out, "    %s %s\n", at, ev[i]->text);
+	}
 }
 
 /* The options of show queues. */
@@ -85,6 +110,7 @@ struct ctl_queues_opts {
 	int		 mode;		/* enum queue_mode, or -1: any */
 	int		 paused;	/* 0, 1, or -1: any */
 	bool		 mode_events;
+	bool		 errors;
 };
 
 static int
@@ -104,7 +130,7 @@ ctl_mode(const char *s)
 static int
 ctl_queues_options(int argc, char **argv, struct ctl_queues_opts *o)
 {
-	*o = (struct ctl_queues_opts){ "*/*", -1, -1, false };
+	*o = (struct ctl_queues_opts){ "*/*", -1, -1, false, false };
 	for (int i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "--mode=", 7) == 0) {
 			if ((o->mode = ctl_mode(argv[i] + 7)) == -1)
@@ -114,6 +140,8 @@ ctl_queues_options(int argc, char **argv, struct ctl_queues_opts *o)
 				return -1;
 		} else if (strcmp(argv[i], "--mode-events") == 0)
 			o->mode_events = true;
+		else if (strcmp(argv[i], "--errors") == 0)
+			o->errors = true;
 		else if (strncmp(argv[i], "--", 2) == 0 || i < argc - 1)
 			return -1;
 		else
@@ -132,7 +160,8 @@ ctl_show_queues(const struct ctl_ctx *ctx, int argc, char **argv,
 
 	if (ctl_queues_options(argc, argv, &o) == -1) {
 		(void)buf_puts(out, "usage: show queues [--mode={normal|backoff}] "
-		    "[--paused={yes|no}] [--mode-events] [domain[/vmta]]\n");
+		    "[--paused={yes|no}] [--mode-events] [--errors] "
+		    "[domain[/vmta]]\n");
 		return CTL_USAGE;
 	}
 	v = ctl_queues(ctx, o.pattern, &n, &total);
@@ -144,8 +173,10 @@ ctl_show_queues(const struct ctl_ctx *ctx, int argc, char **argv,
 		    (o.paused != -1 && v[i]->paused != (o.paused == 1)))
 			continue;
 		ctl_queue_line(v[i], out);
-		if (o.mode_events)
+		if (o.mode_events || v[i]->mode == QUEUE_BACKOFF)
 			ctl_queue_mode_event(v[i], out);
+		if (o.errors)
+			ctl_queue_errors(v[i], out);
 		shown++;
 	}
 	(void)buf_printf(out, "%zu of %zu matching queues.\n", shown, total);

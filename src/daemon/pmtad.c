@@ -216,6 +216,7 @@ pmtad_open(struct pmtad *d)
 	d->qm = queue_mgr_new(d->loop, d->spool, &d->model, NULL, mta_start,
 	    d->mta);
 	queue_mgr_set_expire(d->qm, mta_expire, d->mta);
+	queue_mgr_set_mode_cb(d->qm, mta_notify_mode, d->mta);
 	d->smtpd = smtpd_new(d->loop, &d->model, d->spool, d->qm);
 	path = xasprintf("%s/%s", d->model->spool_dir, COLD_FILE);
 	d->cold = cold_open(path, NULL);

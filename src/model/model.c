@@ -173,6 +173,32 @@ model_finish_accts(struct model *m)
 	}
 }
 
+/*
+ * Names a <domain> block gives that must exist: its smtp-pattern-list
+ * and its backoff-reroute-to-virtual-mta (a VirtualMTA or a pool).
+ */
+static void
+model_finish_domain_refs(struct model *m, struct conf_errors *e)
+{
+	for (size_t i = 0; i < m->ndomain_settings; i++) {
+		const struct model_settings *s = m->domain_settings[i];
+		const struct conf_value *v;
+
+		v = model_settings_get(s, CONF_ID_DOMAIN_SMTP_PATTERN_LIST);
+		if (v != NULL && v->u.s != NULL && v->u.s[0] != '\0' &&
+		    model_block_find(m, "smtp-pattern-list", v->u.s) == NULL)
+			conf_error(e, v->file, v->line, "smtp-pattern-list: no "
+			    "<smtp-pattern-list %s>", v->u.s);
+		v = model_settings_get(s, CONF_ID_BACKOFF_REROUTE_TO_VIRTUAL_MTA);
+		if (v != NULL && v->u.s != NULL && v->u.s[0] != '\0' &&
+		    model_vmta_find(m, v->u.s) == NULL &&
+		    model_pool_find(m, v->u.s) == NULL)
+			conf_error(e, v->file, v->line,
+			    "backoff-reroute-to-virtual-mta: no virtual-mta or "
+			    "virtual-mta-pool \"%s\"", v->u.s);
+	}
+}
+
 void
 model_finish(struct model *m, struct conf_errors *e)
 {
@@ -196,6 +222,7 @@ model_finish(struct model *m, struct conf_errors *e)
 	model_finish_pools(m, e);
 	model_finish_accts(m);
 	model_patterns_build(m, e);
+	model_finish_domain_refs(m, e);
 }
 
 char *

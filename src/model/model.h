@@ -96,6 +96,17 @@ enum model_pl_subject {
 	MODEL_PL_HEADER,	/* the raw content of a header field */
 };
 
+/* The actions of an <smtp-pattern-list> entry (pmta-reference §2.10). */
+enum model_act {
+	MODEL_ACT_BACKOFF	= 1u << 0,	/* mode=backoff */
+	MODEL_ACT_NORMAL	= 1u << 1,	/* mode=normal */
+	MODEL_ACT_SKIP_MX	= 1u << 2,	/* skip-mx */
+	MODEL_ACT_BOUNCE_QUEUE	= 1u << 3,	/* bounce-queue */
+	MODEL_ACT_BOUNCE_RCPT	= 1u << 4,	/* bounce-rcpt */
+	MODEL_ACT_DISABLE_SOURCE = 1u << 5,	/* disable-source-ip */
+	MODEL_ACT_DEFER_QUEUE	= 1u << 6,	/* defer-queue */
+};
+
 /* An entry of a pattern block (model_patterns.c). */
 struct model_pattern {
 	char		*regex;		/* the source between the slashes;
@@ -114,6 +125,12 @@ struct model_pattern {
 					   follows the entry: its result */
 	size_t		 nnested;
 	bool		 has_nested;
+	/* <smtp-pattern-list> entries: MODEL_ACT_* bits, and the intervals
+	 * of reenable-after= and backoff-to-normal-after= in seconds (0 for
+	 * "never", -1 when not given) */
+	unsigned	 actions;
+	long long	 reenable_after;
+	long long	 to_normal_after;
 };
 
 /* Any other block: its name, argument, values or raw entry lines. */

@@ -2,6 +2,10 @@
  * model_patterns: the entries of pattern blocks, parsed and checked:
  *   <bounce-category-patterns>	/REGEX/ CATEGORY
  *   <smtp-pattern-list NAME>	reply /REGEX/ ACTION[,ACTION...]
+ *					(MODEL_ACT_* bits and the intervals of
+ *					reenable-after= and
+ *					backoff-to-normal-after=; the invalid
+ *					combinations of §2.10 refused)
  *   <pattern-list NAME>		mail-from|rcpt-to /REGEX/ RESULT,
  *					header NAME /REGEX/ RESULT, * RESULT
  * Regexes are PCRE2, case-insensitive (pmta-reference §2.10-§2.12), and
@@ -94,49 +98,95 @@ model_rest(const char *p)
 	return rest;
 }
 
-static const char *const model_smtp_actions[] = {
-	"mode=backoff", "mode=normal", "skip-mx", "bounce-queue",
-	"bounce-rcpt", "disable-source-ip", "defer-queue", NULL,
+static const struct {
+	const char	*word;
+	unsigned	 bit;
+} model_smtp_actions[] = {
+	{ "mode=backoff", MODEL_ACT_BACKOFF },
+	{ "mode=normal", MODEL_ACT_NORMAL },
+	{ "skip-mx", MODEL_ACT_SKIP_MX },
+	{ "bounce-queue", MODEL_ACT_BOUNCE_QUEUE },
+	{ "bounce-rcpt", MODEL_ACT_BOUNCE_RCPT },
+	{ "disable-source-ip", MODEL_ACT_DISABLE_SOURCE },
+	{ "defer-queue", MODEL_ACT_DEFER_QUEUE },
 };
 
+/* "NAME=INTERVAL" (or "never") into *secs (0 = never); 0, or -1. */
 static int
-model_check_actions(const char *rest, const char **error_r)
+model_action_interval(const char *a, long long *secs, const char **error_r)
 {
-	char *w = xstrdup(rest), *save = NULL;
-	int r = 0, modes = 0, reenable = 0, disable = 0, skip = 0, bq = 0;
+	const char *v = strchr(a, '=') + 1;
 
-	for (char *a = strtok_r(w, ", \t", &save); a != NULL && r == 0;
-	    a = strtok_r(NULL, ", \t", &save)) {
-		size_t i;
+	if (*secs != -1) {
+		*error_r = strncasecmp(a, "reenable", 8) == 0 ?
+		    "reenable-after given twice" :
+		    "backoff-to-normal-after given twice";
+		return -1;
+	}
+	if (strcasecmp(v, "never") == 0) {
+		*secs = 0;
+		return 0;
+	}
+	if (conf_parse_time(v, secs) == -1 || *secs <= 0) {
+		*secs = -1;
+		*error_r = "invalid time interval in an action";
+		return -1;
+	}
+	return 0;
+}
 
-		for (i = 0; model_smtp_actions[i] != NULL; i++)
-			if (strcasecmp(a, model_smtp_actions[i]) == 0)
-				break;
-		if (model_smtp_actions[i] != NULL) {
-			modes += strncasecmp(a, "mode=", 5) == 0;
-			disable += strcasecmp(a, "disable-source-ip") == 0;
-			skip += strcasecmp(a, "skip-mx") == 0;
-			bq += strcasecmp(a, "bounce-queue") == 0;
-		} else if (strncasecmp(a, "reenable-after=", 15) == 0 ||
-		    strncasecmp(a, "backoff-to-normal-after=", 24) == 0) {
-			long long secs;
-			reenable += a[0] == 'r' || a[0] == 'R';
-			if (conf_parse_time(strchr(a, '=') + 1, &secs) == -1) {
-				*error_r = "invalid time interval in an action";
-				r = -1;
-			}
-		} else {
-			*error_r = "unknown action";
-			r = -1;
+/* One action word into pt; 0, or -1 with *error_r. */
+static int
+model_action_word(struct model_pattern *pt, const char *a,
+    const char **error_r)
+{
+	for (size_t i = 0; i < sizeof(model_smtp_actions) /
+	    sizeof(model_smtp_actions[0]); i++)
+		if (strcasecmp(a, model_smtp_actions[i].word) == 0) {
+			pt->actions |= model_smtp_actions[i].bit;
+			return 0;
 		}
-	}
+	if (strncasecmp(a, "reenable-after=", 15) == 0)
+		return model_action_interval(a, &pt->reenable_after, error_r);
+	if (strncasecmp(a, "backoff-to-normal-after=", 24) == 0)
+		return model_action_interval(a, &pt->to_normal_after, error_r);
+	*error_r = "unknown action";
+	return -1;
+}
+
+/*
+ * The ACTION[,ACTION...] of a reply entry (pt->rest), into pt->actions
+ * and its intervals, with the invalid combinations of pmta-reference
+ * §2.10 refused.  *warning_r is set for a combination that does nothing.
+ */
+static int
+model_smtp_actions_parse(struct model_pattern *pt, const char **error_r,
+    const char **warning_r)
+{
+	char *w = xstrdup(pt->rest), *save = NULL;
+	int r = 0;
+	unsigned a;
+
+	for (char *t = strtok_r(w, ", \t", &save); t != NULL && r == 0;
+	    t = strtok_r(NULL, ", \t", &save))
+		r = model_action_word(pt, t, error_r);
 	free(w);
-	if (r == 0 && (modes > 1 || (skip && bq) || reenable > 1 ||
-	    (reenable && !disable))) {
-		*error_r = "conflicting actions";
-		r = -1;
+	if (r == -1)
+		return -1;
+	a = pt->actions;
+	if ((a & MODEL_ACT_BACKOFF) && (a & MODEL_ACT_NORMAL))
+		*error_r = "mode=backoff and mode=normal in one entry";
+	else if ((a & MODEL_ACT_SKIP_MX) && (a & MODEL_ACT_BOUNCE_QUEUE))
+		*error_r = "skip-mx and bounce-queue in one entry";
+	else if (pt->reenable_after != -1 && !(a & MODEL_ACT_DISABLE_SOURCE))
+		*error_r = "reenable-after without disable-source-ip";
+	else {
+		if (pt->to_normal_after != -1 && !(a & MODEL_ACT_BACKOFF))
+			*warning_r = "backoff-to-normal-after= does nothing "
+			    "without mode=backoff";
+		return 0;
 	}
-	return r;
+	return -1;
 }
 
 /* "mail-from", "rcpt-to", "header NAME" or "*" at *p (moved past it). */
@@ -223,11 +273,13 @@ model_plist_result(struct model_pattern *pt, const char **error_r)
 /* One entry line of a pattern block; 0, or -1 with *error_r. */
 static int
 model_pattern_parse(const char *kind, const char *line,
-    struct model_pattern *pt, char *msg, const char **error_r)
+    struct model_pattern *pt, char *msg, const char **error_r,
+    const char **warning_r)
 {
 	const char *p = line;
 
 	memset(pt, 0, sizeof(*pt));
+	pt->reenable_after = pt->to_normal_after = -1;
 	if (strcmp(kind, "smtp-pattern-list") == 0) {
 		if (strncasecmp(p, "reply", 5) != 0 || !isspace((unsigned char)p[5])) {
 			*error_r = "expected \"reply /REGEX/ ACTION\"";
@@ -256,7 +308,7 @@ model_pattern_parse(const char *kind, const char *line,
 	}
 	/* an entry without an action only matches (and stops the search) */
 	if (strcmp(kind, "smtp-pattern-list") == 0 && pt->rest != NULL &&
-	    model_check_actions(pt->rest, error_r) == -1)
+	    model_smtp_actions_parse(pt, error_r, warning_r) == -1)
 		return -1;
 	return 0;
 }
@@ -283,16 +335,20 @@ model_pattern_add(struct model_block *b, size_t j, struct model_pattern **v,
 {
 	struct model_pattern *pt;
 	char msg[MODEL_REGEX_MSG];
-	const char *error = NULL;
+	const char *error = NULL, *warning = NULL;
 
 	*v = xreallocarray(*v, *n + 1, sizeof(**v));
 	pt = &(*v)[*n];
-	if (model_pattern_parse(b->kind, b->lines[j], pt, msg, &error) == -1) {
+	if (model_pattern_parse(b->kind, b->lines[j], pt, msg, &error,
+	    &warning) == -1) {
 		conf_error(e, b->line_files[j], b->line_nums[j],
 		    "<%s>: %s: %s", b->kind, error, b->lines[j]);
 		model_pattern_free(pt);
 		return;
 	}
+	if (warning != NULL)
+		conf_warning(e, b->line_files[j], b->line_nums[j],
+		    "<%s>: %s: %s", b->kind, warning, b->lines[j]);
 	pt->file = b->line_files[j];
 	pt->line = b->line_nums[j];
 	(*n)++;

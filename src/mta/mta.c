@@ -97,6 +97,12 @@ mta_start(struct queue *q, void *arg)
 		mta_interrupt(m, q);
 		return;
 	}
+	if (mta_patterns_no_source(*m->model, q)) {
+		/* disable-source-ip took them all: wait for the retry */
+		queue_failure(q, "451 4.4.0 all SMTP sources of the queue are "
+		    "disabled");
+		return;
+	}
 	(void)mta_session_new(m, q);
 }
 

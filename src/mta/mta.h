@@ -44,6 +44,9 @@ void	mta_bounce_queue(struct mta *m, struct queue *q, const char *code,
 	    const char *diag);
 /* The queue_expire_cb: a recipient past bounce-after bounces. */
 void	mta_expire(struct queue_rcpt *r, void *arg);
+/* The queue_mode_cb: backoff-notify gets a notice when a queue enters
+ * or leaves backoff mode (arg is the struct mta). */
+void	mta_notify_mode(struct queue *q, void *arg);
 /* Finish the transactions in flight, then close every session. */
 void	mta_stop(struct mta *m);
 const struct mta_stats *mta_stats(const struct mta *m);

@@ -29,7 +29,6 @@
 struct mta_dsn_job {
 	struct queue_mgr	*mgr;
 	struct spool_envelope	 env;
-	char			*rcpt;
 };
 
 static void
@@ -40,8 +39,9 @@ mta_dsn_committed(void *arg, int error)
 	if (error == 0)
 		queue_add(job->mgr, &job->env, NULL);
 	free(job->env.srcmta);
+	for (size_t i = 0; i < job->env.nrcpts; i++)
+		free(job->env.rcpts[i]);
 	free(job->env.rcpts);
-	free(job->rcpt);
 	free(job);
 }
 
@@ -60,25 +60,25 @@ mta_dsn_original(struct mta *m, const struct spool_envelope *env, char *dst,
 	return n > 0 ? (size_t)n : 0;
 }
 
-static int
-mta_dsn_spool(struct mta *m, struct queue_mgr *mgr, const char *to,
-    const struct buf *report)
+int
+mta_dsn_spool(struct mta *m, struct queue_mgr *mgr, const char *const *to,
+    size_t nto, const struct buf *report)
 {
 	struct mta_dsn_job *job = xcalloc(1, sizeof(*job));
 	struct spool_writer w;
 	const char *error;
 
 	job->mgr = mgr;
-	job->rcpt = xstrdup(to);
 	job->env.orig = "";
 	job->env.srcmta = xasprintf("%s (127.0.0.1)", (*m->model)->host_name);
-	job->env.rcpts = xcalloc(1, sizeof(char *));
-	job->env.rcpts[0] = job->rcpt;
-	job->env.nrcpts = 1;
+	job->env.rcpts = xcalloc(nto, sizeof(char *));
+	for (size_t i = 0; i < nto; i++)
+		job->env.rcpts[i] = xstrdup(to[i]);
+	job->env.nrcpts = nto;
 	job->env.body_size = (off_t)report->len;
 	if (spool_writer_begin(m->spool, &job->env, &w, &error) == -1 ||
 	    spool_writer_write(&w, report->data, report->len) == -1) {
-		log_warnx("dsn: cannot spool a report to %s: %s", to,
+		log_warnx("dsn: cannot spool a report to %s: %s", to[0],
 		    w.failed ? "write failed" : error);
 		spool_writer_abort(&w);
 		mta_dsn_committed(job, EIO);
@@ -149,8 +149,11 @@ mta_dsn_report(struct mta *m, struct queue_rcpt *r, enum dsn_action action,
 	buf_init(&report, cap + MTA_DSN_MAX);
 	if (dsn_compose(&dm, &report) == -1)
 		log_warnx("dsn: cannot compose a report to %s", env->orig);
-	else
-		(void)mta_dsn_spool(m, r->q->mgr, env->orig, &report);
+	else {
+		const char *to = env->orig;
+
+		(void)mta_dsn_spool(m, r->q->mgr, &to, 1, &report);
+	}
 	buf_free(&report);
 	free(original);
 }

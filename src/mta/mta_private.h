@@ -91,6 +91,12 @@ struct mta_session {
 	off_t			 body_size;
 	char			*chunk;		/* body read buffer, once needed */
 	struct smtp_data_tx	 tx;
+	/* smtp-pattern-list (mta_patterns.c) */
+	const struct model_block *patterns;	/* the queue's list, or NULL */
+	bool			 patterns_found; /* looked up */
+	bool			 pat_bounce;	/* this reply's failures bounce */
+	bool			 pat_matched;	/* the last failure reply matched */
+	bool			 failover;	/* leave this host for the next */
 };
 
 /* mta_session.c */
@@ -119,7 +125,38 @@ void	mta_dsn_report(struct mta *m, struct queue_rcpt *r,
 	    enum dsn_action action, const char *status, const char *remote_mta,
 	    const char *diagnostic);
 
+/*
+ * Spool a report (or a notice) from <> to the addresses to[0..nto) and
+ * queue it once the spool has it; -1 if it could not be written.
+ */
+int	mta_dsn_spool(struct mta *m, struct queue_mgr *mgr,
+	    const char *const *to, size_t nto, const struct buf *report);
+/* mta_notify.c: disabled-source-ip-notify, for ip of q. */
+void	mta_notify_source(struct mta *m, struct queue *q, const char *ip);
+
 /* Transient failure before a transaction: the queue waits for its retry. */
 void	mta_result_queue_failure(struct mta_session *s, const char *why);
+/* The enhanced code of a reply ("5.1.1"), or its class default. */
+void	mta_result_enhanced(int code, const char *text, char *dst,
+	    size_t size);
+/* The basic code at the start of a text ("451 ..."), else 451. */
+int	mta_result_code_of(const char *text);
+
+/* mta_patterns.c: the queue's smtp-pattern-list and
+ * smtp-421-means-mx-unavailable (see mta_patterns.h) */
+/*
+ * Every complete reply, before the state machine acts on it: the queue
+ * actions of the first matching rule are applied, s->pat_bounce says
+ * whether the failures this reply gives bounce.  -1 (s->failover set)
+ * when the session must leave this host for the next one.
+ */
+int	mta_patterns_reply(struct mta_session *s, int code, const char *text);
+/* A local failure (connection, time-out, DNS; pmta-reference Q20). */
+void	mta_patterns_local(struct mta_session *s, const char *why);
+/* The smtp-source-host entry to use next, skipping the disabled ones. */
+const char *mta_patterns_source(struct mta_session *s,
+	    const struct conf_value *v);
+/* Are all the local addresses of q's VirtualMTA disabled for q? */
+bool	mta_patterns_no_source(const struct model *model, struct queue *q);
 
 #endif

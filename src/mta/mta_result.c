@@ -4,7 +4,10 @@
  * the recipient waits for the queue's retry interval.  A failure that
  * ends the attempt (connection lost, time-out) gives each recipient still
  * in the transaction a 't'; one before any recipient was tried (no host
- * connectable, DNS, greeting refused) gives the queue a 'tq'.
+ * connectable, DNS, greeting refused) gives the queue a 'tq'.  A 4xx that
+ * the queue's smtp-pattern-list bounces (bounce-rcpt, bounce-queue:
+ * s->pat_bounce, mta_patterns.c) is a 'b'; bounceCat comes from the
+ * user's <bounce-category-patterns>, then the built-in list.
  */
 #include "config.h"
 
@@ -19,8 +22,8 @@
 #include "queue/bounce.h"
 
 /* The enhanced code of a reply, or the class default ("5.0.0"). */
-static void
-mta_enhanced(int code, const char *text, char *dst, size_t size)
+void
+mta_result_enhanced(int code, const char *text, char *dst, size_t size)
 {
 	/* text is "550 5.1.1 ..." : look right after the basic code */
 	const char *p = strlen(text) > 4 ? text + 4 : "";
@@ -36,8 +39,8 @@ mta_enhanced(int code, const char *text, char *dst, size_t size)
 }
 
 /* The basic code at the start of a reply text ("451 ..."), else 451. */
-static int
-mta_code_of(const char *text)
+int
+mta_result_code_of(const char *text)
 {
 	if (isdigit((unsigned char)text[0]) && isdigit((unsigned char)text[1]) &&
 	    isdigit((unsigned char)text[2]))
@@ -104,7 +107,7 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
 	struct acct_record rec;
 	const char *sel;
 
-	mta_enhanced(code, text, enhanced, sizeof(enhanced));
+	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
 	bounce_dsn_status(enhanced, status, sizeof(status));
 	snprintf(diag, sizeof(diag), "smtp;%s", text);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
@@ -114,7 +117,8 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
 	rec.dsn_status = status;
 	rec.dsn_diag = diag;
 	rec.dsn_mta = s->dest_ip[0] ? dsn_mta : NULL;
-	rec.bounce_cat = type != ACCT_D ? bounce_category(status, diag) : NULL;
+	rec.bounce_cat = type != ACCT_D ? bounce_category(s->model, status,
+	    diag) : NULL;
 	rec.dlv_source_ip = s->src_ip[0] ? s->src_ip : "0.0.0.0";
 	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
 	rec.dlv_esmtp_available = s->esmtp;
@@ -134,7 +138,7 @@ mta_account_final(struct mta_session *s, struct queue_rcpt *r,
 	char enhanced[16], diag[SMTP_REPLY_TEXT_MAX + 8], dsn_mta[400];
 
 	mta_account(s, r, type, code, text);
-	mta_enhanced(code, text, enhanced, sizeof(enhanced));
+	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
 	snprintf(diag, sizeof(diag), "smtp;%s", text);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
 	if (type == ACCT_B)
@@ -152,7 +156,8 @@ mta_account_queue(struct mta_session *s, const char *why)
 	char dsn_mta[400];
 	struct acct_record rec;
 
-	mta_enhanced(mta_code_of(why), why, enhanced, sizeof(enhanced));
+	mta_result_enhanced(mta_result_code_of(why), why, enhanced,
+	    sizeof(enhanced));
 	bounce_dsn_status(enhanced, status, sizeof(status));
 	snprintf(diag, sizeof(diag), "smtp;%s", why);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
@@ -162,6 +167,7 @@ mta_account_queue(struct mta_session *s, const char *why)
 	rec.dsn_status = status;
 	rec.dsn_diag = diag;
 	rec.dsn_mta = s->dest_ip[0] ? dsn_mta : NULL;
+	rec.bounce_cat = bounce_category(s->model, status, diag);
 	rec.dlv_type = "smtp";
 	rec.dlv_source_ip = s->src_ip[0] ? s->src_ip : "0.0.0.0";
 	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
@@ -195,7 +201,7 @@ mta_delay_report(struct mta_session *s, struct queue_rcpt *r, int code,
 	    now - r->msg->delay_sent < every))
 		return;
 	r->msg->delay_sent = now;
-	mta_enhanced(code, text, enhanced, sizeof(enhanced));
+	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
 	snprintf(diag, sizeof(diag), "smtp;%s", text);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
 	mta_dsn_report(s->mta, r, DSN_DELAYED, enhanced,
@@ -215,7 +221,9 @@ mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
 		s->mta->stats.delivered++;
 		queue_delivered(r->q);
 		queue_rcpt_finished(r);
-	} else if (code >= 500 && code < 600) {
+	} else if ((code >= 500 && code < 600) || s->pat_bounce) {
+		/* 5xx, or a 4xx that a bounce-rcpt or bounce-queue rule of
+		 * the queue's smtp-pattern-list turns into a bounce */
 		mta_account_final(s, r, ACCT_B, code, text);
 		s->mta->stats.bounced++;
 		queue_rcpt_finished(r);
@@ -224,7 +232,7 @@ mta_result_rcpt(struct mta_session *s, size_t i, int code, const char *text)
 		    queue_rcpt_addr(r), text);
 		mta_account(s, r, ACCT_T, code, text);
 		s->mta->stats.deferred++;
-		snprintf(r->q->last_error, sizeof(r->q->last_error), "%s", text);
+		queue_note_error(r->q, text);
 		mta_delay_report(s, r, code, text);
 		queue_rcpt_retry(r);
 	}
@@ -247,13 +255,14 @@ mta_result_queue_failure(struct mta_session *s, const char *why)
 		if (s->batch.rcpts[i] != NULL) {
 			/* a 't' for each, then back to the queue, which
 			 * retries them all together */
-			mta_account(s, s->batch.rcpts[i], ACCT_T, mta_code_of(why), why);
+			mta_account(s, s->batch.rcpts[i], ACCT_T, mta_result_code_of(why), why);
 			queue_rcpt_return(s->batch.rcpts[i]);
 			s->batch.rcpts[i] = NULL;
 			tried++;
 		}
 	if (tried == 0)
 		mta_account_queue(s, why);
+	mta_patterns_local(s, why);
 	queue_failure(s->q, why);
 }
 
@@ -348,7 +357,8 @@ mta_bounce_one(struct queue_rcpt *r, void *arg)
 	else
 		bounce_dsn_status(code, status, sizeof(status));
 	snprintf(diag, sizeof(diag), "smtp;%s", b->diag);
-	mta_account_local(b->mta, r, b->code, diag, bounce_category(status, diag));
+	mta_account_local(b->mta, r, b->code, diag,
+	    bounce_category(*b->mta->model, status, diag));
 	mta_dsn_report(b->mta, r, DSN_FAILED, code, NULL, diag);
 	b->mta->stats.bounced++;
 	queue_rcpt_finished(r);

@@ -122,7 +122,7 @@ mta_session_source(struct mta_session *s, struct sockaddr_storage *src,
 
 	snprintf(s->ehlo, sizeof(s->ehlo), "%s", s->model->host_name);
 	if (v != NULL && v->u.list.n > 0) {
-		const char *entry = v->u.list.v[s->mta->source_rr++ % v->u.list.n];
+		const char *entry = mta_patterns_source(s, v);
 		if (sscanf(entry, "%127s %255s", ip, name) >= 1 && name[0] != '\0')
 			snprintf(s->ehlo, sizeof(s->ehlo), "%s", name);
 	}
@@ -295,6 +295,17 @@ mta_session_interrupt(struct mta_session *s)
 	s->mta->interrupting++;
 }
 
+/* The batch's recipients without an outcome go back to the queue untried. */
+static void
+mta_session_return_untried(struct mta_session *s)
+{
+	for (size_t i = 0; i < s->batch.n; i++)
+		if (s->batch.rcpts[i] != NULL) {
+			queue_rcpt_return(s->batch.rcpts[i]);
+			s->batch.rcpts[i] = NULL;
+		}
+}
+
 bool
 mta_session_cut(struct mta_session *s)
 {
@@ -305,13 +316,37 @@ mta_session_cut(struct mta_session *s)
 		return false;
 	log_info("%s: connection to %s closed for a higher-priority queue%s",
 	    s->q->name, s->dest_ip, transfer ? " during a transfer" : "");
-	for (size_t i = 0; i < s->batch.n; i++)
-		if (s->batch.rcpts[i] != NULL) {
-			queue_rcpt_return(s->batch.rcpts[i]);
-			s->batch.rcpts[i] = NULL;
-		}
+	mta_session_return_untried(s);
 	mta_session_free(s);
 	return true;
+}
+
+/*
+ * skip-mx, smtp-421-means-mx-unavailable (mta_patterns.c): leave this
+ * host for the next one, the recipients without an outcome going along
+ * untried.  false, with why set to the reply, when no host is left (the
+ * caller fails the session: the queue retries).
+ */
+static bool
+mta_session_failover(struct mta_session *s, char *why, size_t size)
+{
+	s->failover = false;
+	snprintf(why, size, "%.900s", s->reply.text);
+	if (s->target >= s->ntargets)
+		return false;
+	log_info("%s: leaving %s (%s) for the next host: %s", s->q->name,
+	    s->dest_name, s->dest_ip, s->reply.text);
+	mta_session_return_untried(s);
+	queue_batch_release(&s->batch);
+	if (s->body_fd != -1) {
+		close(s->body_fd);
+		s->body_fd = -1;
+	}
+	s->ext = 0;
+	s->esmtp[0] = s->src_ip[0] = '\0';
+	s->transactions = 0;
+	s->state = MTA_CONNECTING;	/* a failure now fails the queue */
+	return mta_session_connect(s) == 0;
 }
 
 static void
@@ -477,6 +512,8 @@ mta_session_reply(struct mta_session *s)
 	int code = s->reply.code;
 	const char *text = s->reply.text;
 
+	if (mta_patterns_reply(s, code, text) == -1)
+		return -1;		/* s->failover */
 	switch (s->state) {
 	case MTA_GREETING:
 		if (code / 100 != 2)
@@ -600,6 +637,12 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 		    s->dest_name, s->dest_ip);
 		break;
 	case CONN_TIMEOUT:
+		if (s->state == MTA_CONNECTING) {
+			log_info("%s: cannot connect to %s: timed out",
+			    s->q->name, s->dest_ip);
+			if (mta_session_connect(s) == 0)
+				return;
+		}
 		snprintf(why, sizeof(why), "451 4.4.2 %s (%s) timed out",
 		    s->dest_name, s->dest_ip);
 		break;
@@ -608,5 +651,7 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 		mta_session_free(s);
 		return;
 	}
+	if (s->failover && mta_session_failover(s, why, sizeof(why)))
+		return;
 	mta_session_fail(s, why);
 }

@@ -155,7 +155,11 @@ static const struct {
 
 /* Compiled once; read-only afterwards (any thread may match). */
 static pcre2_code *bounce_compiled[BOUNCE_NDEFAULTS];
+static pcre2_match_context *bounce_mctx;
 static bool bounce_ready;
+
+#define BOUNCE_MATCH_LIMIT	100000	/* subjects come from the network */
+#define BOUNCE_SUBJECT_MAX	4096
 
 static void
 bounce_compile(void)
@@ -170,28 +174,74 @@ bounce_compile(void)
 		if (bounce_compiled[i] == NULL)
 			log_warnx("bounce: built-in pattern %zu does not compile", i);
 	}
+	if ((bounce_mctx = pcre2_match_context_create(NULL)) != NULL)
+		pcre2_set_match_limit(bounce_mctx, BOUNCE_MATCH_LIMIT);
 	bounce_ready = true;
 }
 
-const char *
-bounce_category(const char *dsn_status, const char *dsn_diag)
+static bool
+bounce_matches(const pcre2_code *re, const char *subject,
+    pcre2_match_data *md)
 {
-	char subject[4096];
-	const char *found = "other";
+	return re != NULL && pcre2_match(re, (PCRE2_SPTR)subject,
+	    strlen(subject), 0, 0, md, bounce_mctx) >= 0;
+}
+
+/* The category of the first of v[0..n) that matches, or NULL. */
+static const char *
+bounce_user_match(const struct model_pattern *v, size_t n,
+    const char *subject, pcre2_match_data *md)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].rest != NULL && bounce_matches(v[i].re, subject, md))
+			return v[i].rest;
+	return NULL;
+}
+
+static const char *
+bounce_default_match(const char *subject, pcre2_match_data *md)
+{
+	for (size_t i = 0; i < BOUNCE_NDEFAULTS; i++)
+		if (bounce_matches(bounce_compiled[i], subject, md))
+			return bounce_defaults[i].category;
+	return "other";
+}
+
+const char *
+bounce_category_match(const struct model_pattern *v, size_t n,
+    const char *subject)
+{
+	const char *found;
+	pcre2_match_data *md;
+
+	if (!bounce_ready)
+		bounce_compile();
+	md = pcre2_match_data_create(4, NULL);
+	if ((found = bounce_user_match(v, n, subject, md)) == NULL)
+		found = bounce_default_match(subject, md);
+	pcre2_match_data_free(md);
+	return found;
+}
+
+const char *
+bounce_category(const struct model *m, const char *dsn_status,
+    const char *dsn_diag)
+{
+	char subject[BOUNCE_SUBJECT_MAX];
+	const char *found = NULL;
 	pcre2_match_data *md;
 
 	if (!bounce_ready)
 		bounce_compile();
 	snprintf(subject, sizeof(subject), "%s %s", dsn_status, dsn_diag);
 	md = pcre2_match_data_create(4, NULL);
-	for (size_t i = 0; i < BOUNCE_NDEFAULTS; i++) {
-		if (bounce_compiled[i] != NULL &&
-		    pcre2_match(bounce_compiled[i], (PCRE2_SPTR)subject,
-		    strlen(subject), 0, 0, md, NULL) >= 0) {
-			found = bounce_defaults[i].category;
-			break;
-		}
-	}
+	/* the user's blocks in file order, then the built-in list */
+	for (size_t i = 0; m != NULL && i < m->nblocks && found == NULL; i++)
+		if (strcmp(m->blocks[i].kind, "bounce-category-patterns") == 0)
+			found = bounce_user_match(m->blocks[i].patterns,
+			    m->blocks[i].npatterns, subject, md);
+	if (found == NULL)
+		found = bounce_default_match(subject, md);
 	pcre2_match_data_free(md);
 	return found;
 }
@@ -203,5 +253,7 @@ bounce_cleanup(void)
 		pcre2_code_free(bounce_compiled[i]);
 		bounce_compiled[i] = NULL;
 	}
+	pcre2_match_context_free(bounce_mctx);
+	bounce_mctx = NULL;
 	bounce_ready = false;
 }

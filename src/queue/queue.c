@@ -50,6 +50,8 @@ struct queue_mgr {
 	void		*arg;
 	queue_expire_cb	*expire;
 	void		*expire_arg;
+	queue_mode_cb	*mode_cb;
+	void		*mode_arg;
 	struct queue	*queues;
 	struct queue	**qtab;		/* hash of queues by domain/vmta */
 	size_t		 qtab_size, nqueues;
@@ -215,10 +217,17 @@ queue_mgr_free(struct queue_mgr *mgr)
 		queue_free_heap(&q->ready);
 		queue_free_heap(&q->waiting);
 		queue_free_heap(&q->parked);
+		while (q->sources_off != NULL) {
+			struct queue_source_off *o = q->sources_off;
+			q->sources_off = o->next;
+			free(o);
+		}
 		free(q->name);
 		free(q->domain);
 		free(q->vmta);
 		free(q->retry_list);
+		free(q->reroute);
+		free(q->errors);
 		free(q);
 	}
 	if (mgr->loop != NULL)
@@ -254,7 +263,9 @@ queue_mgr_first(const struct queue_mgr *mgr)
 static void queue_kick(struct queue *q);
 static void queue_defer_all(struct queue *q, double seconds);
 static void queue_mode_change(struct queue *q, enum queue_mode mode,
-	    const char *reason);
+	    const char *reason, long long to_normal_after);
+static void queue_make_ready(struct queue_rcpt *r);
+static struct queue *queue_reroute_target(struct queue *q);
 
 /* Arm the manager's timer for the earliest due work of all queues. */
 static void
@@ -311,6 +322,13 @@ queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb, void *arg)
 {
 	mgr->expire = cb;
 	mgr->expire_arg = arg;
+}
+
+void
+queue_mgr_set_mode_cb(struct queue_mgr *mgr, queue_mode_cb *cb, void *arg)
+{
+	mgr->mode_cb = cb;
+	mgr->mode_arg = arg;
 }
 
 /* A setting of the queue as configured, or NULL when not set. */
@@ -386,6 +404,18 @@ queue_rate_interval(struct queue *q)
 	    queue_value(q, CONF_ID_MAX_MSG_PER_HOUR));
 }
 
+/* backoff-reroute-to-virtual-mta (a copy: a reload frees the model). */
+static void
+queue_reroute_settings(struct queue *q)
+{
+	const struct conf_value *v = queue_value(q,
+	    CONF_ID_BACKOFF_REROUTE_TO_VIRTUAL_MTA);
+
+	free(q->reroute);
+	q->reroute = v != NULL && v->u.s != NULL && v->u.s[0] != '\0' ?
+	    xstrdup(v->u.s) : NULL;
+}
+
 /* Read the queue's settings, those of its mode (normal or backoff). */
 static void
 queue_settings(struct queue *q)
@@ -405,6 +435,7 @@ queue_settings(struct queue *q)
 	q->to_normal_after = queue_num(q, CONF_ID_BACKOFF_TO_NORMAL_AFTER);
 	q->to_normal_on_delivery = queue_bool(q,
 	    CONF_ID_BACKOFF_TO_NORMAL_AFTER_DELIVERY);
+	queue_reroute_settings(q);
 	n = queue_num(q, CONF_ID_MAX_RCPT_PER_TRANSACTION);
 	q->batch_max = n > 0 && n < QUEUE_BATCH_MAX ? (size_t)n : QUEUE_BATCH_MAX;
 }
@@ -630,7 +661,7 @@ queue_mgr_run(struct queue_mgr *mgr)
 		queue_due(q, now);
 		if (q->mode == QUEUE_BACKOFF && q->mode_until <= now)
 			queue_mode_change(q, QUEUE_NORMAL,
-			    "backoff-to-normal-after elapsed");
+			    "backoff-to-normal-after elapsed", -1);
 		queue_kick(q);
 		queue_wake_update(q);
 	}
@@ -861,6 +892,106 @@ queue_new_rcpt(struct queue_rcpt *r)
 		queue_make_ready(r);
 }
 
+#define QUEUE_REROUTE_MAX	16	/* queues in a chain of backoff reroutes */
+
+static bool
+queue_in(struct queue *const *v, size_t n, const struct queue *q)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == q)
+			return true;
+	return false;
+}
+
+/*
+ * Where q's recipients go now: q itself, or the end of its chain of
+ * backoff reroutes.  A chain that comes back (or is too long) is a loop:
+ * logged once per backoff of q, and q keeps its recipients.
+ */
+static struct queue *
+queue_reroute_target(struct queue *q)
+{
+	struct queue *chain[QUEUE_REROUTE_MAX], *cur = q, *next;
+	size_t n = 0;
+
+	while (cur->mode == QUEUE_BACKOFF && cur->reroute != NULL) {
+		const char *vmta = queue_vmta_of(q->mgr, cur->reroute);
+
+		if (strcasecmp(vmta, cur->vmta) == 0)
+			break;			/* to itself: ignored */
+		chain[n++] = cur;
+		next = queue_get(q->mgr, cur->domain, vmta);
+		if (n == QUEUE_REROUTE_MAX || queue_in(chain, n, next)) {
+			if (!q->reroute_loop)
+				log_warnx("%s: backoff-reroute-to-virtual-mta "
+				    "loops (back to %s): not rerouted",
+				    q->name, next->name);
+			q->reroute_loop = true;
+			return q;
+		}
+		cur = next;
+	}
+	return cur;
+}
+
+/* A queued recipient changes queue (reroute). */
+static void
+queue_rcpt_move(struct queue_rcpt *r, struct queue *to)
+{
+	r->q->bytes -= (unsigned long long)r->msg->body_size;
+	to->bytes += (unsigned long long)r->msg->body_size;
+	r->q = to;
+}
+
+/* Every recipient of heap h of q goes to `to`, ready there. */
+static size_t
+queue_move_heap(struct heap *h, size_t *count, struct queue *to)
+{
+	struct queue_rcpt *r;
+	size_t n = 0;
+
+	while ((r = heap_pop(h)) != NULL) {
+		(*count)--;
+		queue_rcpt_move(r, to);
+		queue_make_ready(r);
+		n++;
+	}
+	return n;
+}
+
+/* q entered backoff: with a reroute, its queued recipients move. */
+static void
+queue_reroute_all(struct queue *q)
+{
+	struct queue *to = queue_reroute_target(q);
+	size_t n;
+
+	if (to == q)
+		return;
+	n = queue_move_heap(&q->ready, &q->nready, to);
+	n += queue_move_heap(&q->waiting, &q->nwaiting, to);
+	n += queue_move_heap(&q->parked, &q->nparked, to);
+	if (n == 0)
+		return;
+	log_info("%s: %zu recipient(s) rerouted to %s "
+	    "(backoff-reroute-to-virtual-mta)", q->name, n, to->name);
+	queue_kick(to);
+	queue_wake_update(to);
+}
+
+/* A recipient back from a session: to its queue's reroute target.
+ * True when it moved (the caller kicks the new queue once it is in). */
+static bool
+queue_rcpt_reroute(struct queue_rcpt *r)
+{
+	struct queue *to = queue_reroute_target(r->q);
+
+	if (to == r->q)
+		return false;
+	queue_rcpt_move(r, to);
+	return true;
+}
+
 void
 queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
     const bool *done)
@@ -885,9 +1016,9 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		r->idx = (uint32_t)i;
 		r->prio = (uint8_t)spool_envelope_rpriority(env, i);
 		r->hidx = HEAP_NONE;
-		r->q = queue_get(mgr, domain, queue_vmta_of(mgr,
-		    spool_envelope_rvmta(env, i) != NULL ?
-		    spool_envelope_rvmta(env, i) : env->vmta));
+		r->q = queue_reroute_target(queue_get(mgr, domain,
+		    queue_vmta_of(mgr, spool_envelope_rvmta(env, i) != NULL ?
+		    spool_envelope_rvmta(env, i) : env->vmta)));
 		free(domain);
 		if (nq == 0 || qs[nq - 1] != r->q) {
 			size_t k;
@@ -1021,12 +1152,17 @@ queue_rcpt_defer(struct queue_rcpt *r, double seconds)
 void
 queue_rcpt_return(struct queue_rcpt *r)
 {
+	bool moved = queue_rcpt_reroute(r);
+
 	queue_make_ready(r);	/* its priority and age put it in front again */
+	if (moved)
+		queue_kick(r->q);
 }
 
 void
 queue_rcpt_retry(struct queue_rcpt *r)
 {
+	(void)queue_rcpt_reroute(r);	/* it waits there: its wake time */
 	queue_rcpt_defer(r, (double)r->q->retry_rcpt);
 }
 
@@ -1035,7 +1171,7 @@ queue_failure(struct queue *q, const char *error)
 {
 	size_t i = q->retry_index < q->nretry ? q->retry_index : q->nretry - 1;
 
-	snprintf(q->last_error, sizeof(q->last_error), "%s", error);
+	queue_note_error(q, error);
 	q->retry_index++;
 	q->retry_until = queue_now(q->mgr) + (double)q->retry_list[i];
 	queue_defer_all(q, (double)q->retry_list[i]);
@@ -1048,7 +1184,7 @@ queue_delivered(struct queue *q)
 	q->retry_until = 0;
 	if (q->mode == QUEUE_BACKOFF && q->to_normal_on_delivery) {
 		queue_mode_change(q, QUEUE_NORMAL,
-		    "backoff-to-normal-after-delivery");
+		    "backoff-to-normal-after-delivery", -1);
 		queue_wake_update(q);
 	}
 }
@@ -1192,10 +1328,13 @@ queue_mode_name(enum queue_mode mode)
 /*
  * Switch mode and the settings that go with it.  The rate changes from
  * the last attempt on: the next one is due one new interval after it.
- * The caller kicks the queue and updates its wake time.
+ * Backoff ends after to_normal_after seconds (0: never; -1: the queue's
+ * backoff-to-normal-after).  The caller kicks the queue and updates its
+ * wake time.
  */
 static void
-queue_mode_change(struct queue *q, enum queue_mode mode, const char *reason)
+queue_mode_change(struct queue *q, enum queue_mode mode, const char *reason,
+    long long to_normal_after)
 {
 	double old = q->interval;
 
@@ -1208,19 +1347,113 @@ queue_mode_change(struct queue *q, enum queue_mode mode, const char *reason)
 	queue_settings(q);
 	if (old > 0)
 		q->next_ok += q->interval - old;
+	if (to_normal_after < 0)
+		to_normal_after = q->to_normal_after;
 	q->mode_until = INFINITY;
-	if (mode == QUEUE_BACKOFF && q->to_normal_after > 0)
-		q->mode_until = queue_now(q->mgr) + (double)q->to_normal_after;
+	if (mode == QUEUE_BACKOFF && to_normal_after > 0)
+		q->mode_until = queue_now(q->mgr) + (double)to_normal_after;
+	q->reroute_loop = false;
 	log_info("%s: %s mode (%s)", q->name, queue_mode_name(mode),
 	    q->mode_reason);
+	if (q->mgr->mode_cb != NULL)
+		q->mgr->mode_cb(q, q->mgr->mode_arg);
+	if (mode == QUEUE_BACKOFF && q->reroute != NULL)
+		queue_reroute_all(q);
 }
 
 void
 queue_set_mode(struct queue *q, enum queue_mode mode, const char *reason)
 {
-	queue_mode_change(q, mode, reason);
+	queue_set_mode_for(q, mode, reason, -1);
+}
+
+void
+queue_set_mode_for(struct queue *q, enum queue_mode mode, const char *reason,
+    long long to_normal_after)
+{
+	queue_mode_change(q, mode, reason, to_normal_after);
 	queue_kick(q);
 	queue_wake_update(q);
+}
+
+void
+queue_note_error(struct queue *q, const char *text)
+{
+	struct queue_event *ev;
+
+	snprintf(q->last_error, sizeof(q->last_error), "%s", text);
+	if (q->errors == NULL)
+		q->errors = xcalloc(QUEUE_EVENTS_MAX, sizeof(*q->errors));
+	ev = &q->errors[q->nerrors++ % QUEUE_EVENTS_MAX];
+	ev->at = queue_wall(q->mgr);
+	snprintf(ev->text, sizeof(ev->text), "%s", text);
+}
+
+size_t
+queue_error_events(const struct queue *q, const struct queue_event **v)
+{
+	size_t n = q->nerrors < QUEUE_EVENTS_MAX ? q->nerrors :
+	    QUEUE_EVENTS_MAX;
+	unsigned first = q->nerrors - (unsigned)n;
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = &q->errors[(first + i) % QUEUE_EVENTS_MAX];
+	return n;
+}
+
+/* Drop the entries of q->sources_off whose time is over. */
+static void
+queue_sources_expire(struct queue *q)
+{
+	double now = queue_now(q->mgr);
+
+	for (struct queue_source_off **pp = &q->sources_off; *pp != NULL;) {
+		struct queue_source_off *o = *pp;
+
+		if (o->until > now) {
+			pp = &o->next;
+			continue;
+		}
+		log_info("%s: source %s enabled again", q->name, o->ip);
+		*pp = o->next;
+		free(o);
+		q->nsources_off--;
+	}
+}
+
+bool
+queue_source_disable(struct queue *q, const char *ip, long long seconds)
+{
+	struct queue_source_off *o;
+
+	if (queue_source_disabled(q, ip) ||
+	    q->nsources_off >= QUEUE_SOURCES_OFF_MAX)
+		return false;
+	o = xcalloc(1, sizeof(*o));
+	snprintf(o->ip, sizeof(o->ip), "%s", ip);
+	o->until = seconds > 0 ? queue_now(q->mgr) + (double)seconds : INFINITY;
+	o->next = q->sources_off;
+	q->sources_off = o;
+	q->nsources_off++;
+	return true;
+}
+
+bool
+queue_source_disabled(struct queue *q, const char *ip)
+{
+	queue_sources_expire(q);
+	for (const struct queue_source_off *o = q->sources_off; o != NULL;
+	    o = o->next)
+		if (strcmp(o->ip, ip) == 0)
+			return true;
+	return false;
+}
+
+size_t
+queue_sources_disabled(struct queue *q)
+{
+	queue_sources_expire(q);
+	return q->nsources_off;
 }
 
 bool

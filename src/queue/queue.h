@@ -89,6 +89,23 @@ enum queue_mode {
 	QUEUE_BACKOFF,
 };
 
+#define QUEUE_EVENTS_MAX	10	/* error events kept (max-events-recorded) */
+#define QUEUE_EVENT_TEXT	256
+#define QUEUE_SOURCES_OFF_MAX	256	/* disabled source IPs per queue */
+
+/* An error event of a queue (show queues --errors). */
+struct queue_event {
+	time_t	 at;
+	char	 text[QUEUE_EVENT_TEXT];
+};
+
+/* A local source IP the queue does not use (disable-source-ip). */
+struct queue_source_off {
+	struct queue_source_off	*next;
+	double			 until;		/* queue clock; INFINITY: never */
+	char			 ip[64];	/* as addr_ntop writes it */
+};
+
 struct queue {
 	struct queue		*next;
 	struct queue		*hnext;		/* in the manager's hash */
@@ -125,9 +142,15 @@ struct queue {
 	enum queue_mode		 mode;
 	time_t			 mode_since;	/* wall clock of the last change */
 	double			 mode_until;	/* backoff ends (queue clock), or INFINITY */
-	char			 mode_reason[160];
+	char			 mode_reason[512];
 	long long		 to_normal_after;	/* backoff-to-normal-after (0: never) */
 	bool			 to_normal_on_delivery;	/* ...-after-delivery */
+	char			*reroute;	/* backoff-reroute-to-virtual-mta, or NULL */
+	bool			 reroute_loop;	/* a loop was logged (this backoff) */
+	struct queue_source_off	*sources_off;	/* disable-source-ip */
+	size_t			 nsources_off;
+	struct queue_event	*errors;	/* QUEUE_EVENTS_MAX, once needed */
+	unsigned		 nerrors;	/* recorded so far (ring position) */
 	unsigned long long	 bytes;		/* queued: body bytes per recipient */
 };
 
@@ -143,6 +166,8 @@ typedef void queue_start_cb(struct queue *q, void *arg);
 /* Called for a recipient older than bounce-after: the callee records the
  * bounce and calls queue_rcpt_finished(). */
 typedef void queue_expire_cb(struct queue_rcpt *r, void *arg);
+/* Called after a queue changed mode (q->mode, q->mode_reason are new). */
+typedef void queue_mode_cb(struct queue *q, void *arg);
 
 /*
  * The queues' clock: monotonic seconds (retries, rates) and wall time
@@ -168,6 +193,8 @@ void	queue_mgr_run(struct queue_mgr *mgr);
 /* The queue clock's time of the next due work, or INFINITY. */
 double	queue_mgr_next_wakeup(const struct queue_mgr *mgr);
 void	queue_mgr_set_expire(struct queue_mgr *mgr, queue_expire_cb *cb,
+	    void *arg);
+void	queue_mgr_set_mode_cb(struct queue_mgr *mgr, queue_mode_cb *cb,
 	    void *arg);
 /* Offer every queue with ready recipients a session, the highest
  * queue-priority first (a global slot became free). */
@@ -244,7 +271,36 @@ size_t	queue_rcpts(const struct queue *q);
  */
 void	queue_set_mode(struct queue *q, enum queue_mode mode,
 	    const char *reason);
+/*
+ * The same, with the backoff's own end: to_normal_after seconds (an
+ * smtp-pattern-list rule's backoff-to-normal-after=), 0 for never, -1 for
+ * the queue's backoff-to-normal-after.
+ *
+ * While a queue is in backoff and has backoff-reroute-to-virtual-mta, its
+ * queued recipients, those it gets back from sessions and new ones go to
+ * the queue of the same domain on that VirtualMTA (or pool member), and
+ * on along a chain of such queues; a chain that comes back to a queue
+ * already in it is a loop: logged once, and the recipients stay.
+ */
+void	queue_set_mode_for(struct queue *q, enum queue_mode mode,
+	    const char *reason, long long to_normal_after);
 const char *queue_mode_name(enum queue_mode mode);
+/* Record an error event (and the last error, show queues). */
+void	queue_note_error(struct queue *q, const char *text);
+/* The recorded error events, oldest first: up to QUEUE_EVENTS_MAX into v. */
+size_t	queue_error_events(const struct queue *q,
+	    const struct queue_event **v);
+/*
+ * disable-source-ip: the queue stops using the local address ip (as
+ * addr_ntop writes it) for `seconds` (0: until a restart).  Returns
+ * false when it was already disabled.
+ */
+bool	queue_source_disable(struct queue *q, const char *ip,
+	    long long seconds);
+/* Is ip disabled for q now?  Expired entries are dropped first. */
+bool	queue_source_disabled(struct queue *q, const char *ip);
+/* How many local addresses q does not use now. */
+size_t	queue_sources_disabled(struct queue *q);
 /* May a session of `victim` be closed so that `by` gets its connection
  * slot?  (queue-priority, allow-priority-interruption: §3.5) */
 bool	queue_may_interrupt(const struct queue *victim, const struct queue *by);

@@ -62,11 +62,14 @@ for s in sinks:
     for e in evs:
         if e["event"] == "connect":
             opened[e["peer"]] = e["t"]
-        elif e["event"] == "close" and e["peer"] in opened:
+        elif e["event"] in ("quit", "close") and e["peer"] in opened:
+            # a connection ends at its QUIT (the client is done; when the
+            # sink gets round to reading the EOF says nothing about pmtad)
+            # or, without one, at its close
             d = domain_of.get(e["peer"])
             if d is not None:
                 edges.setdefault(d, []).extend(
-                    [(opened[e["peer"]], 1), (e["t"], -1)])
+                    [(opened.pop(e["peer"]), 1), (e["t"], -1)])
     for d, ev in edges.items():
         cur = top = 0
         for _, step in sorted(ev, key=lambda x: (x[0], x[1])):

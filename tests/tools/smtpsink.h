@@ -39,6 +39,7 @@
 #define SINK_WAIT_MAX		600000		/* longest scripted wait, ms */
 #define SINK_LINGER		5.0		/* s to drain input after close */
 #define SINK_NAME_MAX		64		/* "[v6addr]:port" */
+#define SINK_TEXT_MAX		128		/* m=TEXT of a scripted reply */
 
 struct sink_conn;
 
@@ -79,6 +80,7 @@ struct sink_actions {
 	long	data_wait_ms;	/* wdMS, 0 = none */
 	bool	drop_rcpt;	/* xr */
 	bool	drop_data;	/* xd */
+	char	text[SINK_TEXT_MAX];	/* m=TEXT ('_' as spaces), or "" */
 };
 
 struct sink_rcpt {
@@ -181,6 +183,7 @@ int	sink_code_parse(const char *p, size_t n);
 
 /* smtpsink_record.c */
 void	record_connect(struct sink_conn *c);
+void	record_quit(struct sink_conn *c);
 void	record_close(struct sink_conn *c);
 void	record_rcpt(struct sink_conn *c, const char *addr, int code);
 void	record_message(struct sink_conn *c, int reply, const char *sha256);

@@ -9,6 +9,8 @@
  *             "rcpts":[accepted],"rejected":[{"rcpt","code"}],"size",
  *             "reply","sha256","id"}  (each end-of-DATA reply; reply 0
  *             for xd, which drops the connection instead)
+ *   quit     {"event","t","peer","local"}  (QUIT received: the client
+ *             is done, whenever its close reaches the sink)
  *   close    {"event","t","peer","local"}
  * "t" is the wall time in seconds with microseconds.  Strings are valid
  * JSON whatever the peer sent: invalid UTF-8 bytes become \u00XX.
@@ -136,6 +138,12 @@ void
 record_connect(struct sink_conn *c)
 {
 	record_simple(c, "connect");
+}
+
+void
+record_quit(struct sink_conn *c)
+{
+	record_simple(c, "quit");
 }
 
 void

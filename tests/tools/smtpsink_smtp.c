@@ -16,6 +16,9 @@
  *   xr    drop the connection, without reply, when this RCPT arrives
  *   xd    drop the connection after the content, before the reply
  *         (any accepted recipient with xd)
+ *   m=TEXT the text of this RCPT's scripted reply, '_' written as a
+ *         space ("bob+r421+m=too_many_errors": "421 4.4.2 too many
+ *         errors"); the enhanced code stays the scripted one
  * Tokens are case-insensitive; anything else is ignored ("alice+tag").
  */
 #include "config.h"
@@ -86,7 +89,13 @@ sink_action_token(const char *t, size_t n, struct sink_actions *a)
 {
 	long v;
 
-	if (n == 2 && strncasecmp(t, "xr", 2) == 0)
+	if (n > 2 && (t[0] == 'm' || t[0] == 'M') && t[1] == '=') {
+		size_t len = n - 2 < SINK_TEXT_MAX ? n - 2 : SINK_TEXT_MAX - 1;
+
+		for (size_t i = 0; i < len; i++)
+			a->text[i] = t[2 + i] == '_' ? ' ' : t[2 + i];
+		a->text[len] = '\0';
+	} else if (n == 2 && strncasecmp(t, "xr", 2) == 0)
 		a->drop_rcpt = true;
 	else if (n == 2 && strncasecmp(t, "xd", 2) == 0)
 		a->drop_data = true;
@@ -158,17 +167,23 @@ smtp_path(const char *arg, const char *kw, char *out, size_t outlen,
 	return 0;
 }
 
-/* Queue the scripted reply `code`; true when it is 421 (then close). */
+/*
+ * Queue the scripted reply `code`, with `text` after the enhanced code
+ * if not NULL or empty; true when it is 421 (then close).
+ */
 static bool
-smtp_scripted(struct sink_conn *c, int code, const struct smtp_texts *t)
+smtp_scripted(struct sink_conn *c, int code, const struct smtp_texts *t,
+    const char *text)
 {
-	if (code == 421) {
-		conn_reply(c, "421 4.4.2 scripted closing");
-		return true;
-	}
-	conn_reply(c, "%d %s", code, code / 100 == 2 ? t->ok :
-	    code / 100 == 4 ? t->defer : t->reject);
-	return false;
+	const char *std = code == 421 ? "4.4.2 scripted closing" :
+	    code / 100 == 2 ? t->ok : code / 100 == 4 ? t->defer : t->reject;
+
+	if (text != NULL && text[0] != '\0')
+		conn_reply(c, "%d %.*s %s", code, (int)strcspn(std, " "), std,
+		    text);
+	else
+		conn_reply(c, "%d %s", code, std);
+	return code == 421;
 }
 
 void
@@ -265,7 +280,7 @@ smtp_cmd_mail(struct sink_conn *c, const char *arg)
 		c->txn.active = true;
 		c->txn.mail_from = xstrdup(addr);
 	}
-	if (smtp_scripted(c, code, &smtp_mail_texts))
+	if (smtp_scripted(c, code, &smtp_mail_texts, NULL))
 		conn_close_after_flush(c);
 }
 
@@ -297,7 +312,10 @@ void
 smtp_rcpt_reply(struct sink_conn *c, const char *addr, int code,
     bool close_after)
 {
-	smtp_scripted(c, code, &smtp_rcpt_texts);
+	struct sink_actions a;
+
+	sink_actions_parse(addr, &a);
+	smtp_scripted(c, code, &smtp_rcpt_texts, a.text);
 	record_rcpt(c, addr, code);
 	if (close_after)
 		conn_close_after_flush(c);
@@ -411,7 +429,7 @@ smtp_data_reply(struct sink_conn *c)
 	else if (code / 100 == 2)
 		conn_reply(c, "%d 2.0.0 ok %lu", code, t->id);
 	else
-		close_after = smtp_scripted(c, code, &smtp_data_texts);
+		close_after = smtp_scripted(c, code, &smtp_data_texts, NULL);
 	record_message(c, code, t->sha256);
 	if (!c->sink->quiet)
 		log_info("smtpsink: %s: message %lu from <%s>, %zu "
@@ -444,6 +462,7 @@ smtp_cmd_vrfy(struct sink_conn *c, const char *arg)
 static void
 smtp_cmd_quit(struct sink_conn *c, const char *arg)
 {
+	record_quit(c);
 	conn_reply(c, "221 2.0.0 bye");
 	conn_close_after_flush(c);
 }

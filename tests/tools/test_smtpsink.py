@@ -232,14 +232,17 @@ def t_rcpt_codes(sink):
         s.mail("codes@test")
         r550 = s.rcpt("u+r550@dest.test")
         r450 = s.rcpt("u+R450+tag@dest.test")
+        m451 = s.rcpt("v+r451+m=mailbox_busy@dest.test")
         ok = s.rcpt("u+r250@dest.test")
         dcode, _ = s.data(message("codes"))
     tap(r550 == (550, b"5.1.1 scripted rejection"), "r550", r550)
     tap(r450 == (450, b"4.2.0 scripted deferral"), "r450 (any case)", r450)
+    tap(m451 == (451, b"4.2.0 mailbox busy"), "m=TEXT: the reply's text", m451)
     r = sink.wait_record(is_msg("codes@test"))
     tap(dcode == 250 and r and r["rcpts"] == ["u+r250@dest.test"] and
         r["rejected"] == [{"rcpt": "u+r550@dest.test", "code": 550},
-                          {"rcpt": "u+R450+tag@dest.test", "code": 450}],
+                          {"rcpt": "u+R450+tag@dest.test", "code": 450},
+                          {"rcpt": "v+r451+m=mailbox_busy@dest.test", "code": 451}],
         "rejected recipients listed with their codes", r)
     ev = [x for x in sink.records() if x["event"] == "rcpt" and
           x["rcpt"].startswith("u+")]
@@ -388,12 +391,14 @@ def t_records(sink):
         "message": ["event", "t", "peer", "local", "helo", "esmtp",
                     "mail_from", "rcpts", "rejected", "size", "reply",
                     "sha256", "id"],
+        "quit": ["event", "t", "peer", "local"],
         "close": ["event", "t", "peer", "local"],
     }
     tap(close is not None and
-        [r["event"] for r in mine] == ["connect", "rcpt", "message", "close"]
+        [r["event"] for r in mine] == ["connect", "rcpt", "message", "quit",
+                                       "close"]
         and all(list(r) == keys[r["event"]] for r in mine),
-        "records: connect, rcpt, message, close with exactly their keys",
+        "records: connect, rcpt, message, quit, close with exactly their keys",
         mine)
     ts = [r["t"] for r in mine]
     tap(all(isinstance(t, float) for t in ts) and ts == sorted(ts) and

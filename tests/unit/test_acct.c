@@ -526,17 +526,17 @@ test_bounce_texts(void)
 	is_str(st, "2.0.0 (success)", "success");
 	bounce_dsn_status("5.9.9", st, sizeof(st));
 	is_str(st, "5.9.9 (undefined status)", "an unknown code");
-	is_str(bounce_category("5.1.1 (bad destination mailbox address)",
+	is_str(bounce_category(NULL, "5.1.1 (bad destination mailbox address)",
 	    "smtp;550 5.1.1 <x@y>: Recipient address rejected: User unknown"),
 	    "bad-mailbox", "user unknown is bad-mailbox");
-	is_str(bounce_category("5.7.1 (delivery not authorized, message refused)",
+	is_str(bounce_category(NULL, "5.7.1 (delivery not authorized, message refused)",
 	    "smtp;554 5.7.1 Message rejected as spam"), "spam-related",
 	    "first match wins: spam before rejected");
-	is_str(bounce_category("5.2.2 (mailbox full)", "smtp;552 Mailbox is full"),
+	is_str(bounce_category(NULL, "5.2.2 (mailbox full)", "smtp;552 Mailbox is full"),
 	    "quota-issues", "mailbox full is quota-issues");
-	is_str(bounce_category("4.4.7 (delivery time expired)", "smtp;x"),
+	is_str(bounce_category(NULL, "4.4.7 (delivery time expired)", "smtp;x"),
 	    "message-expired", "4.4.7 by its status code");
-	is_str(bounce_category("5.0.0 (undefined status)", "smtp;500 whatever"),
+	is_str(bounce_category(NULL, "5.0.0 (undefined status)", "smtp;500 whatever"),
 	    "other", "nothing matches: other");
 }
 

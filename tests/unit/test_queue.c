@@ -4,8 +4,10 @@
  * bounce-after expiry, smooth max-msg-rate, pause/resume, oldest first,
  * queue-priority for a free global slot, recipient priority (order,
  * batches, set priority on ready, waiting and parked recipients), backoff
- * mode (its settings, backoff-to-normal-after, -after-delivery) and the
- * priority-interruption decision.
+ * mode (its settings, backoff-to-normal-after, -after-delivery, a rule's
+ * own backoff-to-normal-after, the mode callback), backoff reroutes
+ * (queued, returned and new recipients, chains, loops), disabled source
+ * addresses, error events and the priority-interruption decision.
  * The manager runs without libev: the test moves the clock and calls
  * queue_mgr_run(), and plays the delivery side itself.
  */
@@ -104,6 +106,35 @@ add(struct queue_mgr *mgr, const char *rcpt)
 	const char *rcpts[] = { rcpt, NULL };
 
 	add_msg(mgr, fake_wall, -1, NULL, rcpts);
+}
+
+/* One recipient for a VirtualMTA. */
+static void
+add_vmta(struct queue_mgr *mgr, const char *rcpt, const char *vmta)
+{
+	static int seq;
+	const char *rcpts[] = { rcpt, NULL };
+	struct spool_envelope env;
+
+	memset(&env, 0, sizeof(env));
+	snprintf(env.id, sizeof(env.id), "v%d", ++seq);
+	env.queued = fake_wall;
+	env.orig = "a@b";
+	env.srcmta = "x (127.0.0.1)";
+	env.vmta = (char *)vmta;
+	env.rcpts = (char **)rcpts;
+	env.nrcpts = 1;
+	commit(&env);
+	queue_add(mgr, &env, NULL);
+}
+
+static struct queue *
+find_queue_vmta(struct queue_mgr *mgr, const char *domain, const char *vmta)
+{
+	for (struct queue *q = queue_mgr_first(mgr); q != NULL; q = q->next)
+		if (strcmp(q->domain, domain) == 0 && strcmp(q->vmta, vmta) == 0)
+			return q;
+	return NULL;
 }
 
 static struct queue *
@@ -504,6 +535,141 @@ test_backoff_defaults(struct queue_mgr *mgr)
 	    "a delivery ends backoff");
 }
 
+static int nmode_changes;
+static char last_mode_reason[512];
+
+static void
+on_mode(struct queue *q, void *arg)
+{
+	nmode_changes++;
+	snprintf(last_mode_reason, sizeof(last_mode_reason), "%s",
+	    q->mode_reason);
+}
+
+/* A rule's backoff-to-normal-after= replaces the queue's (30m). */
+static void
+test_backoff_override(struct queue_mgr *mgr)
+{
+	struct queue *q = find_queue(mgr, "back.test");
+	int before = nmode_changes;
+
+	if (q == NULL)
+		return;
+	queue_set_mode_for(q, QUEUE_BACKOFF, "reply matched", 3);
+	ok(q->mode == QUEUE_BACKOFF && q->mode_until == fake_mono + 3,
+	    "backoff-to-normal-after=3s of a rule, not the queue's 30m");
+	ok(nmode_changes == before + 1 &&
+	    strcmp(last_mode_reason, "reply matched") == 0,
+	    "the mode callback is told");
+	advance(3);
+	queue_mgr_run(mgr);
+	ok(q->mode == QUEUE_NORMAL && nmode_changes == before + 2,
+	    "normal 3 s later, and told again");
+	queue_set_mode_for(q, QUEUE_BACKOFF, "never back", 0);
+	ok(isinf(q->mode_until), "backoff-to-normal-after=never");
+	queue_set_mode(q, QUEUE_NORMAL, "test");
+}
+
+static void
+test_reroute(struct queue_mgr *mgr)
+{
+	struct queue *a, *b, *c, *la, *lb;
+	struct queue_batch batch;
+	unsigned long long size;
+
+	add_vmta(mgr, "r1@reroute.test", "va");
+	add_vmta(mgr, "r2@reroute.test", "va");
+	a = find_queue_vmta(mgr, "reroute.test", "va");
+	if (a == NULL || !queue_take(a, &batch))
+		return;
+	size = a->bytes;
+	queue_set_mode(a, QUEUE_BACKOFF, "test");
+	b = find_queue_vmta(mgr, "reroute.test", "vb");
+	ok(b != NULL && queue_rcpts(a) == 0 && queue_rcpts(b) == 1 &&
+	    b->bytes == size / 2, "backoff: the queued recipient moves to vb");
+	if (b == NULL)
+		return;
+	queue_rcpt_retry(batch.rcpts[0]);
+	queue_batch_release(&batch);
+	ok(queue_rcpts(a) == 0 && queue_rcpts(b) == 2 && a->bytes == 0,
+	    "and one deferred by a session of va goes there too");
+	add_vmta(mgr, "r3@reroute.test", "va");
+	ok(queue_rcpts(a) == 0 && queue_rcpts(b) == 3, "and new mail for va");
+	queue_set_mode(b, QUEUE_BACKOFF, "test");
+	c = find_queue_vmta(mgr, "reroute.test", "vc");
+	ok(c != NULL && queue_rcpts(b) == 0 && queue_rcpts(c) == 3,
+	    "vb in backoff too: on to vc (a chain)");
+	add_vmta(mgr, "r4@reroute.test", "va");
+	ok(c != NULL && queue_rcpts(c) == 4, "new mail for va follows the chain");
+	queue_set_mode(a, QUEUE_NORMAL, "test");
+	add_vmta(mgr, "r5@reroute.test", "va");
+	ok(queue_rcpts(a) == 1, "va normal again: its new mail stays");
+	queue_set_mode(b, QUEUE_NORMAL, "test");
+
+	add_vmta(mgr, "u1@ret.test", "va");
+	a = find_queue_vmta(mgr, "ret.test", "va");
+	if (a != NULL && queue_take(a, &batch)) {
+		queue_set_mode(a, QUEUE_BACKOFF, "test");
+		nstarted = 0;
+		queue_rcpt_return(batch.rcpts[0]);
+		queue_batch_release(&batch);
+		b = find_queue_vmta(mgr, "ret.test", "vb");
+		ok(b != NULL && queue_rcpts(a) == 0 && queue_rcpts(b) == 1 &&
+		    last_start() == b, "one given back untried goes to vb, "
+		    "which is offered a session");
+		queue_set_mode(a, QUEUE_NORMAL, "test");
+	}
+
+	add_vmta(mgr, "l1@loop.test", "va");
+	add_vmta(mgr, "l2@loop.test", "vb");
+	la = find_queue_vmta(mgr, "loop.test", "va");
+	lb = find_queue_vmta(mgr, "loop.test", "vb");
+	if (la == NULL || lb == NULL)
+		return;
+	queue_set_mode(lb, QUEUE_BACKOFF, "test");
+	ok(queue_rcpts(la) == 2 && queue_rcpts(lb) == 0, "vb -> va");
+	queue_set_mode(la, QUEUE_BACKOFF, "test");
+	ok(queue_rcpts(la) == 2 && queue_rcpts(lb) == 0 && la->reroute_loop,
+	    "va -> vb -> va is a loop: the recipients stay");
+	add_vmta(mgr, "l3@loop.test", "vb");
+	ok(queue_rcpts(lb) == 1, "and new mail for vb stays in vb");
+	queue_set_mode(la, QUEUE_NORMAL, "test");
+	queue_set_mode(lb, QUEUE_NORMAL, "test");
+}
+
+static void
+test_sources_events(struct queue_mgr *mgr)
+{
+	struct queue *q = find_queue(mgr, "back.test");
+	const struct queue_event *ev[QUEUE_EVENTS_MAX];
+	char text[32];
+	size_t n;
+
+	if (q == NULL)
+		return;
+	ok(queue_source_disable(q, "10.0.0.1", 60) &&
+	    !queue_source_disable(q, "10.0.0.1", 60) &&
+	    queue_source_disable(q, "10.0.0.2", 0),
+	    "disable two sources (once each)");
+	ok(queue_source_disabled(q, "10.0.0.1") &&
+	    !queue_source_disabled(q, "10.0.0.3") &&
+	    queue_sources_disabled(q) == 2, "they are disabled");
+	advance(60);
+	ok(!queue_source_disabled(q, "10.0.0.1") &&
+	    queue_source_disabled(q, "10.0.0.2") &&
+	    queue_sources_disabled(q) == 1,
+	    "enabled again after its reenable-after; never is never");
+	for (int i = 0; i < QUEUE_EVENTS_MAX + 2; i++) {
+		snprintf(text, sizeof(text), "error %d", i);
+		queue_note_error(q, text);
+	}
+	n = queue_error_events(q, ev);
+	ok(n == QUEUE_EVENTS_MAX && strcmp(ev[0]->text, "error 2") == 0 &&
+	    strcmp(ev[n - 1]->text, "error 11") == 0 &&
+	    strcmp(q->last_error, "error 11") == 0,
+	    "the last ten error events, oldest first");
+}
+
 static void
 test_interruption(struct queue_mgr *mgr)
 {
@@ -556,7 +722,16 @@ main(void)
 	    " backoff-to-normal-after 30m\n</domain>\n"
 	    "<domain deliv.test>\n backoff-to-normal-after-delivery yes\n</domain>\n"
 	    "<domain nointr.test>\n queue-priority 10\n"
-	    " allow-priority-interruption no\n</domain>\n", dir);
+	    " allow-priority-interruption no\n</domain>\n"
+	    "<virtual-mta va>\n<domain *>\n"
+	    " backoff-reroute-to-virtual-mta vb\n</domain>\n</virtual-mta>\n"
+	    "<virtual-mta vb>\n<domain reroute.test>\n"
+	    " backoff-reroute-to-virtual-mta vc\n</domain>\n"
+	    "<domain loop.test>\n backoff-reroute-to-virtual-mta va\n"
+	    "</domain>\n</virtual-mta>\n"
+	    "<virtual-mta vc>\n<domain *>\n"
+	    " backoff-reroute-to-virtual-mta vc\n</domain>\n</virtual-mta>\n",
+	    dir);
 	fclose(f);
 	conf_errors_init(&e);
 	m = model_load(path, &e);
@@ -569,6 +744,7 @@ main(void)
 	test_spool = spool;
 	mgr = queue_mgr_new(NULL, spool, &m, &clock, on_start, NULL);
 	queue_mgr_set_expire(mgr, on_expire, NULL);
+	queue_mgr_set_mode_cb(mgr, on_mode, NULL);
 	test_retry_series(mgr);
 	test_expiry(mgr);
 	test_rate(mgr);
@@ -578,6 +754,9 @@ main(void)
 	test_set_priority(mgr);
 	test_backoff(mgr);
 	test_backoff_defaults(mgr);
+	test_backoff_override(mgr);
+	test_reroute(mgr);
+	test_sources_events(mgr);
 	test_interruption(mgr);
 	queue_mgr_free(mgr);
 	spool_close(spool);
