@@ -201,7 +201,10 @@ pmtad_on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 pmtad_recover_one(const struct spool_envelope *env, const bool *done, void *arg)
 {
-	queue_add(arg, env, done);
+	struct pmtad *d = arg;
+
+	queue_add(d->qm, env, done);
+	pickup_recovered(d->pickup, env);
 }
 
 static int
@@ -237,8 +240,13 @@ pmtad_open(struct pmtad *d)
 	free(path);
 	cold_attach(d->cold, d->loop);
 	smtpd_set_cold(d->smtpd, d->cold);
+	d->pickup = pickup_new(d->loop, &d->model, d->smtpd, &error);
+	if (d->pickup == NULL && error != NULL) {
+		log_warnx("pickup: %s", error);
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((n = spool_scan(d->spool, pmtad_recover_one, d->qm)) == -1) {
+	if ((n = spool_scan(d->spool, pmtad_recover_one, d)) == -1) {
 		log_warn("spool %s: recovery", d->model->spool_dir);
 		return -1;
 	}
@@ -249,11 +257,7 @@ pmtad_open(struct pmtad *d)
 	if (smtpd_listen(d->smtpd, &error) == -1)
 		return -1;
 	smtpd_set_acct(d->smtpd, d->acct);
-	d->pickup = pickup_start(d->loop, &d->model, d->smtpd, &error);
-	if (d->pickup == NULL && error != NULL) {
-		log_warnx("pickup: %s", error);
-		return -1;
-	}
+	pickup_start(d->pickup);
 	d->ctx = (struct ctl_ctx){ .model = &d->model, .smtpd = d->smtpd,
 	    .mta = d->mta, .qm = d->qm, .acct = d->acct, .started = time(NULL),
 	    .reload = pmtad_reload, .reload_arg = d, .dns = d->dns };

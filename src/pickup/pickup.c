@@ -50,9 +50,7 @@ pickup_kick(struct pickup *p)
 static void
 pickup_pending_clear(struct pickup *p)
 {
-	for (size_t i = 0; i < p->npending; i++)
-		free(p->pending[i]);
-	free(p->pending);
+	pickup_names_free(p->pending, p->npending);
 	p->pending = NULL;
 	p->npending = p->next = 0;
 }
@@ -88,37 +86,50 @@ pickup_candidate(const struct pickup *p, const struct dirent *de)
 	return !pickup_busy(p, de->d_name);
 }
 
-/* List the directory into `pending`. */
-static void
-pickup_scan(struct pickup *p)
+void
+pickup_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+size_t
+pickup_list(struct pickup *p, char ***names, size_t max)
 {
 	struct dirent *de;
+	size_t n = 0;
 	DIR *d;
 	int fd;
 
-	pickup_pending_clear(p);
-	p->scan_wanted = false;
+	*names = NULL;
 	fd = openat(p->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		log_warn("pickup: %s", p->dir);
 		if (fd != -1)
 			close(fd);
-		return;
+		return 0;
 	}
-	while ((de = readdir(d)) != NULL) {
+	while (n < max && (de = readdir(d)) != NULL) {
 		if (!pickup_candidate(p, de))
 			continue;
-		if (p->npending == PICKUP_SCAN_MAX) {
-			p->scan_wanted = true;	/* the rest next time */
-			break;
-		}
-		p->pending = xreallocarray(p->pending, p->npending + 1,
-		    sizeof(char *));
-		p->pending[p->npending++] = xstrdup(de->d_name);
+		*names = xreallocarray(*names, n + 1, sizeof(char *));
+		(*names)[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	if (p->npending > 1)
-		qsort(p->pending, p->npending, sizeof(char *), pickup_name_cmp);
+	if (n > 1)
+		qsort(*names, n, sizeof(char *), pickup_name_cmp);
+	return n;
+}
+
+/* List the directory into `pending`. */
+static void
+pickup_scan(struct pickup *p)
+{
+	pickup_pending_clear(p);
+	p->npending = pickup_list(p, &p->pending, PICKUP_SCAN_MAX);
+	/* a full list may have left names out: the rest next time */
+	p->scan_wanted = p->npending == PICKUP_SCAN_MAX;
 }
 
 /* One step: open the next file, or read a chunk of the current one.
@@ -221,7 +232,7 @@ pickup_open_dir(const char *dir)
 }
 
 struct pickup *
-pickup_start(struct ev_loop *loop, struct model *const *model,
+pickup_new(struct ev_loop *loop, struct model *const *model,
     struct smtpd *smtpd, const char **error_r)
 {
 	const struct model *m = *model;
@@ -251,12 +262,23 @@ pickup_start(struct ev_loop *loop, struct model *const *model,
 		return NULL;
 	}
 	p->chunk = xmalloc(PICKUP_CHUNK);
+	p->npresent = pickup_list(p, &p->present, (size_t)-1);
+	return p;
+}
+
+void
+pickup_start(struct pickup *p)
+{
+	if (p == NULL)
+		return;
+	pickup_names_free(p->present, p->npresent);
+	p->present = NULL;
+	p->npresent = 0;
 	pickup_watch(p);
-	ev_timer_start(loop, &p->rescan);
+	ev_timer_start(p->loop, &p->rescan);
 	p->scan_wanted = true;		/* what is there already */
 	pickup_kick(p);
 	log_info("pickup: watching %s (bad files go to %s)", p->dir, p->bad_dir);
-	return p;
 }
 
 void
@@ -294,6 +316,7 @@ pickup_free(struct pickup *p)
 		close(p->dirfd);
 	if (p->badfd != -1)
 		close(p->badfd);
+	pickup_names_free(p->present, p->npresent);
 	free(p->chunk);
 	free(p->dir);
 	free(p->bad_dir);

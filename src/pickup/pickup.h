@@ -8,7 +8,10 @@
  * the special source {pickup}: <source {pickup}> settings apply (X-Virtual-
  * MTA, X-Job, pattern-list, default-virtual-mta, ...), the message goes
  * through the SMTP server's selection and spool commit (smtpd_msg.h), and
- * the file is removed only once the message is durable.  A file that can
+ * the file is removed only once the message is durable.  The spool
+ * envelope names the file (dev, inode, size, mtime, name): if pmtad stops
+ * between the commit and the removal, recovery removes the file instead
+ * of injecting it again, so each file is queued once.  A file that can
  * never be injected (unparseable, no recipients, too large, an unknown
  * VirtualMTA) is moved to BADDIR with a log line saying why; a temporary
  * failure (spool error) leaves it for the next rescan.
@@ -34,13 +37,18 @@ struct pickup;
 struct smtpd;
 
 /*
- * Start watching the model's pickup directory (NULL, with *error_r NULL,
- * when the configuration has none).  Missing directories are created.
- * NULL with *error_r when a directory cannot be used.  Call after the
- * spool was recovered.
+ * Open the model's pickup directories (NULL, with *error_r NULL, when the
+ * configuration has none); missing ones are created.  NULL with *error_r
+ * when a directory cannot be used.  Call before the spool is recovered.
  */
-struct pickup *pickup_start(struct ev_loop *loop, struct model *const *model,
+struct pickup *pickup_new(struct ev_loop *loop, struct model *const *model,
 	    struct smtpd *smtpd, const char **error_r);
+/* During spool recovery, for every message recovered (p may be NULL):
+ * its pickup file, if still there unchanged, is removed. */
+void	pickup_recovered(struct pickup *p, const struct spool_envelope *env);
+/* After recovery: take files (those there already first), watch for
+ * more.  p may be NULL. */
+void	pickup_start(struct pickup *p);
 /* Stop taking files; the file being read is left for the next start.
  * Files already handed to the spool finish when their commit does. */
 void	pickup_stop(struct pickup *p);

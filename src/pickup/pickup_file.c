@@ -7,7 +7,8 @@
  * and the job for <source {pickup}> and start the spool file, stream the
  * rest, commit.  Only the commit callback removes the file, and only if
  * the name still holds the file that was read (a writer may have renamed
- * a new file over it).  The lock is held until then, and dies with the
+ * a new file over it).  The envelope carries the file's identity, so
+ * that recovery can finish the removal if pmtad dies before it.  The lock is held until then, and dies with the
  * process.
  *
  * Outcomes: durable -> removed and queued; bad (the file can never be
@@ -35,16 +36,6 @@
 #include "smtpd/smtpd_msg.h"
 
 OBJ_DEFINE_CAST(pickup_file)
-
-/* Does `name` still hold the file (dev, ino)? */
-static bool
-pickup_same(const struct pickup *p, const char *name, dev_t dev, ino_t ino)
-{
-	struct stat st;
-
-	return fstatat(p->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    st.st_dev == dev && st.st_ino == ino;
-}
 
 /*
  * Move `name` to the bad-file directory (NAME, else NAME.1 ... NAME.99:
@@ -118,10 +109,10 @@ pickup_file_bad(struct pickup_file *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (pickup_same(f->p, f->name, f->dev, f->ino))
+	if (pickup_unchanged(f->p, f->name, &f->st))
 		pickup_move_bad(f->p, f->name, why);
 	else
-		log_warnx("pickup: %s is bad (%s) but was replaced meanwhile",
+		log_warnx("pickup: %s is bad (%s) but was changed meanwhile",
 		    f->name, why);
 	pickup_file_free(f);
 }
@@ -180,8 +171,7 @@ pickup_file_open(struct pickup *p, const char *name)
 	f->p = p;
 	f->name = xstrdup(name);
 	f->fd = fd;
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
+	f->st = st;
 	f->model = model_ref(*p->model);
 	buf_init(&f->out, PICKUP_OUT_MAX);
 	pickup_file_settings(f);
@@ -208,9 +198,9 @@ pickup_file_committed(void *arg, int error)
 		    "again later", f->name, strerror(error));
 	} else {
 		f->cold_taken = false;
-		if (!pickup_same(p, f->name, f->dev, f->ino))
-			log_warnx("pickup: %s was replaced while it was read; "
-			    "the new file stays", f->name);
+		if (!pickup_unchanged(p, f->name, &f->st))
+			log_warnx("pickup: %s was changed while it was read; "
+			    "it stays and will be taken again", f->name);
 		else if (unlinkat(p->dirfd, f->name, 0) == -1)
 			log_warn("pickup: %s is queued as %s but cannot be "
 			    "removed", f->name, f->env.id);
@@ -250,6 +240,7 @@ pickup_file_begin(struct pickup_file *f, size_t *hdr)
 	f->env.srcmta = f->parse.helo != NULL ?
 	    xasprintf("%s (%s)", f->parse.helo, PICKUP_SOURCE) :
 	    xstrdup(PICKUP_SOURCE);
+	f->env.pickup = pickup_identity(f->name, &f->st);
 	smtpd_msg_dsn_defaults(&o, &f->env);
 	switch (smtpd_msg_start(f->p->smtpd, &o, &f->out, hdr, &f->env,
 	    &f->writer, &f->cold_taken)) {

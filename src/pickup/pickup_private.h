@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <ev.h>
 
@@ -51,6 +52,8 @@ struct pickup {
 	LIST_HEAD(, pickup_file) committing;	/* handed to the spool */
 	size_t			 ncommitting;
 	char			*chunk;		/* PICKUP_CHUNK bytes */
+	char			**present;	/* names there before recovery */
+	size_t			 npresent;
 };
 
 struct pickup_file {
@@ -59,8 +62,7 @@ struct pickup_file {
 	struct pickup		*p;
 	char			*name;
 	int			 fd;		/* open and flock()ed */
-	dev_t			 dev;
-	ino_t			 ino;
+	struct stat		 st;		/* when it was opened */
 	struct model		*model;		/* snapshot for this file */
 	long long		 cap;		/* largest size accepted */
 	long long		 nread;
@@ -74,6 +76,19 @@ struct pickup_file {
 
 /* pickup.c: more work may be possible (a commit finished). */
 void	pickup_kick(struct pickup *p);
+/* The names in the directory now (sorted, "." names left out; at most
+ * max), into *names; the count. */
+size_t	pickup_list(struct pickup *p, char ***names, size_t max);
+void	pickup_names_free(char **names, size_t n);
+
+/* pickup_recover.c */
+/* A file's identity for the spool envelope ("dev ino size mtime name"),
+ * or NULL when the name cannot be written there (a line end in it). */
+char	*pickup_identity(const char *name, const struct stat *st);
+/* Does `name` still hold the file st describes (same dev, inode, size
+ * and mtime)? */
+bool	pickup_unchanged(const struct pickup *p, const char *name,
+	    const struct stat *st);
 
 /* pickup_file.c */
 /* Open, lock and check the file `name`; NULL when it is not taken now
