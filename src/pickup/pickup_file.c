@@ -225,6 +225,7 @@ pickup_file_commit(struct pickup_file *f)
 		    f->parse.rcpts_dropped);
 	p->reading = NULL;
 	f->writing = false;
+	buf_free(&f->out);		/* up to PICKUP_OUT_MAX, while waiting */
 	LIST_INSERT_HEAD(&p->committing, f, entry);
 	p->ncommitting++;
 	smtpd_msg_commit(p->smtpd, &f->env, &f->writer, pickup_file_committed, f);

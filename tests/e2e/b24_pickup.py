@@ -13,8 +13,9 @@ import csv
 import hashlib
 import os
 import random
+import subprocess
 import time
-from ternlib import Tap, Workdir, Sink, Tern, free_port, wait_for, relay_config
+from ternlib import PMTAD, Tap, Workdir, Sink, Tern, free_port, wait_for, relay_config
 
 t = Tap()
 w = Workdir("b24")
@@ -70,6 +71,14 @@ def got(rcpt, timeout=10):
 def crlf(b):
     return b.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
+
+# the directive needs both directories
+with open(w.file("bad.conf"), "w") as f:
+    f.write("pickup %s\n" % pdir)
+res = subprocess.run([PMTAD, "--config=" + w.file("bad.conf"), "--check-config"],
+                     capture_output=True, text=True, timeout=30)
+t.ok(res.returncode == 1 and "pickup needs two directories" in res.stderr,
+     "pickup with one directory is a config error", res.stderr)
 
 # a file there before pmtad starts
 early = b"x-sender: early@example.org\nx-receiver: early@demo.test\nSubject: early\n\nbefore start\n"
