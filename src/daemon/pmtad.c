@@ -1,11 +1,13 @@
 /*
  * pmtad: the Tern daemon.  The only file that wires the modules
  * together: it loads the configuration, opens the spool and the
- * accounting files, recovers the queues, binds the listeners and the
- * control socket, and runs the libev loop.
+ * accounting files, recovers the queues, binds the listeners, starts
+ * watching the pickup directory, opens the control socket, and runs the
+ * libev loop.
  *
- * Signals: SIGTERM/SIGINT stop accepting, let the messages in flight
- * (inbound and outbound) finish, and exit 0; a second one exits at once.
+ * Signals: SIGTERM/SIGINT stop accepting (SMTP and pickup), let the
+ * messages in flight (inbound and outbound) finish, and exit 0; a second
+ * one exits at once.
  * SIGHUP (and `pmta reload`) reload the configuration.
  */
 #include "config.h"
@@ -27,6 +29,7 @@
 #include "lib/xmalloc.h"
 #include "model/model.h"
 #include "mta/mta.h"
+#include "pickup/pickup.h"
 #include "queue/bounce.h"
 #include "queue/cold.h"
 #include "queue/queue.h"
@@ -45,6 +48,7 @@ struct pmtad {
 	struct mta		*mta;
 	struct dns		*dns;
 	struct smtpd		*smtpd;
+	struct pickup		*pickup;	/* or NULL: no pickup directory */
 	struct ctl_server	*ctl;
 	struct ctl_ctx		 ctx;
 	ev_signal		 sigterm, sigint, sighup;
@@ -91,6 +95,7 @@ pmtad_on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	d->stopping = true;
 	d->stop_at = ev_now(loop) + PMTAD_DRAIN_MAX;
 	smtpd_stop(d->smtpd);
+	pickup_stop(d->pickup);
 	mta_stop(d->mta);
 	queue_mgr_stop(d->qm);
 	ev_timer_init(&d->drain, pmtad_on_drain, 0., 0.05);
@@ -129,6 +134,12 @@ pmtad_vmtas_gone(struct pmtad *d)
 			    "550 5.3.5 specified VirtualMTA does not exist");
 }
 
+static bool
+pmtad_same_path(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /*
  * Reload: parse the file into a new snapshot; only if it is valid swap
  * it in.  Sessions keep the snapshot they started with; queues re-read
@@ -164,6 +175,10 @@ pmtad_reload(void *arg, struct buf *out)
 	}
 	if (strcmp(m->spool_dir, d->model->spool_dir) != 0)
 		log_warnx("reload: the spool directory changes at the next restart");
+	if (!pmtad_same_path(m->pickup_dir, d->model->pickup_dir) ||
+	    !pmtad_same_path(m->pickup_bad_dir, d->model->pickup_bad_dir))
+		log_warnx("reload: the pickup directories change at the next "
+		    "restart");
 	model_unref(d->model);
 	d->model = m;
 	queue_mgr_reconfigure(d->qm);
@@ -186,7 +201,10 @@ pmtad_on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 pmtad_recover_one(const struct spool_envelope *env, const bool *done, void *arg)
 {
-	queue_add(arg, env, done);
+	struct pmtad *d = arg;
+
+	queue_add(d->qm, env, done);
+	pickup_recovered(d->pickup, env);
 }
 
 static int
@@ -223,8 +241,13 @@ pmtad_open(struct pmtad *d)
 	free(path);
 	cold_attach(d->cold, d->loop);
 	smtpd_set_cold(d->smtpd, d->cold);
+	d->pickup = pickup_new(d->loop, &d->model, d->smtpd, &error);
+	if (d->pickup == NULL && error != NULL) {
+		log_warnx("pickup: %s", error);
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((n = spool_scan(d->spool, pmtad_recover_one, d->qm)) == -1) {
+	if ((n = spool_scan(d->spool, pmtad_recover_one, d)) == -1) {
 		log_warn("spool %s: recovery", d->model->spool_dir);
 		return -1;
 	}
@@ -235,6 +258,7 @@ pmtad_open(struct pmtad *d)
 	if (smtpd_listen(d->smtpd, &error) == -1)
 		return -1;
 	smtpd_set_acct(d->smtpd, d->acct);
+	pickup_start(d->pickup);
 	d->ctx = (struct ctl_ctx){ .model = &d->model, .smtpd = d->smtpd,
 	    .mta = d->mta, .qm = d->qm, .acct = d->acct, .started = time(NULL),
 	    .reload = pmtad_reload, .reload_arg = d, .dns = d->dns };
@@ -252,6 +276,7 @@ pmtad_close(struct pmtad *d)
 	/* the last commits' callbacks reach sessions and queues: first */
 	if (d->spool != NULL)
 		spool_sync_stop(d->spool);
+	pickup_free(d->pickup);
 	ctl_server_free(d->ctl);
 	if (d->smtpd != NULL)
 		smtpd_free(d->smtpd);

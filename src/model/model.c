@@ -67,6 +67,30 @@ model_global_string(const struct model *m, int id)
 	return v->u.s != NULL ? xstrdup(v->u.s) : NULL;
 }
 
+/* pickup PICKUPDIR BADDIR: two distinct directories. */
+static void
+model_finish_pickup(struct model *m, struct conf_errors *e)
+{
+	const struct conf_value *v = model_settings_get(&m->global,
+	    CONF_ID_PICKUP);
+
+	if (v == NULL)
+		return;
+	if (v->u.list.n != 2) {
+		conf_error(e, v->file, v->line,
+		    "pickup needs two directories: PICKUPDIR BADDIR");
+		return;
+	}
+	m->pickup_dir = xstrdup(v->u.list.v[0]);
+	m->pickup_bad_dir = xstrdup(v->u.list.v[1]);
+	model_abspath(&m->pickup_dir);
+	model_abspath(&m->pickup_bad_dir);
+	if (strcmp(m->pickup_dir, m->pickup_bad_dir) == 0)
+		conf_error(e, v->file, v->line,
+		    "pickup: the bad-file directory must not be the pickup "
+		    "directory");
+}
+
 /* smtp-listener lines: "CIDR:PORT [source=NAME] [other=...]". */
 static void
 model_finish_listeners(struct model *m, struct conf_errors *e)
@@ -218,6 +242,7 @@ model_finish(struct model *m, struct conf_errors *e)
 		m->spool_dir = xstrdup(MODEL_DEFAULT_SPOOL);
 	model_abspath(&m->spool_dir);
 	model_abspath(&m->log_file);
+	model_finish_pickup(m, e);
 	model_finish_listeners(m, e);
 	model_finish_pools(m, e);
 	model_finish_accts(m);
@@ -325,6 +350,8 @@ model_unref(struct model *m)
 	free(m->config_path);
 	free(m->host_name);
 	free(m->spool_dir);
+	free(m->pickup_dir);
+	free(m->pickup_bad_dir);
 	free(m->log_file);
 	free(m);
 }
@@ -389,6 +416,23 @@ model_source_value(const struct model *m, const struct sockaddr *sa, int id)
 		best_prefix = s->cidr.prefix;
 	}
 	return best;
+}
+
+const struct conf_value *
+model_source_named_value(const struct model *m, const char *name, int id)
+{
+	const struct conf_value *v = NULL;
+
+	/* a block opened twice merges: the later one's value wins */
+	for (size_t i = 0; i < m->nsources; i++) {
+		const struct model_source *s = &m->sources[i];
+		const struct conf_value *sv;
+
+		if (s->named && strcasecmp(s->text, name) == 0 &&
+		    (sv = model_settings_get(&s->settings, id)) != NULL)
+			v = sv;
+	}
+	return v;
 }
 
 bool

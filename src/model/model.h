@@ -172,6 +172,8 @@ struct model {
 	char			*host_name;
 	char			*spool_dir;
 	char			*log_file;
+	char			*pickup_dir;	/* pickup PICKUPDIR BADDIR (absolute), */
+	char			*pickup_bad_dir;	/* or NULL */
 	struct model_settings	 global;
 	struct model_listener	*listeners;
 	size_t			 nlisteners;
@@ -224,6 +226,10 @@ const struct conf_value *model_vmta_value(const struct model *m,
 const struct conf_value *model_source_value(const struct model *m,
 	    const struct sockaddr *sa, int id);
 bool	model_source_relaying(const struct model *m, const struct sockaddr *sa);
+/* Settings of the named source <source NAME> ({pickup}, ...; the name is
+ * compared without case), or NULL when it has none for id. */
+const struct conf_value *model_source_named_value(const struct model *m,
+	    const char *name, int id);
 
 /* Does the pattern match the (lower-case) domain? */
 bool	model_domain_match(const struct model_domain *d, const char *domain);

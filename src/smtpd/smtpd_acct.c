@@ -2,7 +2,7 @@
  * smtpd_acct: the `r` (received) accounting records, one per recipient
  * of a message once it is committed to the spool (pmta-reference §4.3):
  * the envelope, the client (srcMta, rcvSourceIp) and the address it
- * connected to (rcvDestinationIp), the VirtualMTA selected (a pool's
+ * connected to (rcvDestinationIp; both empty for a pickup file), the VirtualMTA selected (a pool's
  * name when a pool was: PMTA's `vmta` for r records) and the pool.
  */
 #include "config.h"
@@ -13,6 +13,7 @@
 
 #include "acct/acct.h"
 #include "queue/queue.h"
+#include "smtpd/smtpd_msg.h"
 #include "smtpd/smtpd_private.h"
 
 void
@@ -53,30 +54,31 @@ smtpd_acct_headers(void *arg, struct buf *out)
 }
 
 void
-smtpd_acct_received(struct smtpd_session *s)
+smtpd_acct_received(struct smtpd *d, const struct model *m,
+    const struct spool_envelope *env, const struct smtpd_rcv *rcv)
 {
-	const struct spool_envelope *env = &s->env;
-	struct smtpd_acct_msg msg = { s->smtpd->spool, env, 1, { 0 } };
+	struct smtpd_acct_msg msg = { d->spool, env, 1, { 0 } };
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char local[64] = "";
 	struct acct_record rec = { .type = ACCT_R };
 
-	if (!acct_wants(s->smtpd->acct, ACCT_R))
+	if (!acct_wants(d->acct, ACCT_R))
 		return;
-	if (getsockname(s->conn.fd, (struct sockaddr *)&ss, &len) == 0)
+	if (rcv->fd != -1 &&
+	    getsockname(rcv->fd, (struct sockaddr *)&ss, &len) == 0)
 		addr_ntop((struct sockaddr *)&ss, local, sizeof(local));
 	rec.logged = time(NULL);
 	rec.queued = env->queued;
 	rec.orig = env->orig;
-	rec.src_type = "smtp";
+	rec.src_type = rcv->src_type;
 	rec.src_mta = env->srcmta;
-	rec.rcv_source_ip = s->peer_ip;
+	rec.rcv_source_ip = rcv->src_ip;
 	rec.rcv_destination_ip = local;
 	rec.job_id = env->jobid;
 	rec.env_id = env->envid;
 	rec.dlv_size = -1;
-	if (env->vmta != NULL && model_pool_find(s->model, env->vmta) != NULL)
+	if (env->vmta != NULL && model_pool_find(m, env->vmta) != NULL)
 		rec.vmta_pool = env->vmta;
 	rec.headers = smtpd_acct_headers;
 	rec.headers_arg = &msg;
@@ -86,7 +88,7 @@ smtpd_acct_received(struct smtpd_session *s)
 		rec.rcpt = env->rcpts[i];
 		rec.orcpt = spool_envelope_orcpt(env, i);
 		rec.vmta = rv ? rv : env->vmta ? env->vmta : QUEUE_DEFAULT_VMTA;
-		acct_write(s->smtpd->acct, &rec);
+		acct_write(d->acct, &rec);
 	}
 	if (msg.status != 1)
 		buf_free(&msg.cache);

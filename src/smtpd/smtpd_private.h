@@ -84,6 +84,8 @@ void	smtpd_session_free(struct smtpd_session *s);
 void	smtpd_session_stop(struct smtpd_session *s);
 
 /* smtpd_acct.c: the r records of the message just committed. */
-void	smtpd_acct_received(struct smtpd_session *s);
+struct smtpd_rcv;
+void	smtpd_acct_received(struct smtpd *d, const struct model *m,
+	    const struct spool_envelope *env, const struct smtpd_rcv *rcv);
 
 #endif

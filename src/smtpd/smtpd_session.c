@@ -19,8 +19,8 @@
 #include "lib/log.h"
 #include "lib/magic.h"
 #include "lib/xmalloc.h"
-#include "queue/dsn.h"
 #include "smtp/smtp_header.h"
+#include "smtpd/smtpd_msg.h"
 #include "smtpd/smtpd_private.h"
 #include "smtpd/smtpd_select.h"
 
@@ -155,39 +155,26 @@ smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250 SIZE 0");
 }
 
-static bool
-smtpd_param_is(const struct smtp_param *p, const char *key)
+/* The settings of the client's <source>. */
+static void
+smtpd_session_origin(const struct smtpd_session *s, struct smtpd_origin *o)
 {
-	return p->key_len == strlen(key) && strncasecmp(p->key, key, p->key_len) == 0;
+	o->model = s->model;
+	o->peer = (const struct sockaddr *)&s->peer;
+	o->source = NULL;
 }
 
-/* MAIL's ESMTP parameters: SIZE and BODY are noted by the parser;
- * RET and ENVID (RFC 3461) are kept for the reports. */
+/* MAIL's ESMTP parameters (smtpd_msg_mail_params). */
 static int
 smtpd_mail_params(struct smtpd_session *s, struct smtp_cmd *c)
 {
-	char envid[SMTP_ADDR_MAX + 1];
+	const struct smtp_param *p;
 
-	for (size_t i = 0; i < c->nparams; i++) {
-		const struct smtp_param *p = &c->params[i];
-
-		if (smtpd_param_is(p, "BODY") || smtpd_param_is(p, "SIZE"))
-			continue;
-		if (smtpd_param_is(p, "RET") && p->value != NULL) {
-			s->env.ret = strncasecmp(p->value, "FULL", 4) == 0 ? 2 : 1;
-			continue;
-		}
-		if (smtpd_param_is(p, "ENVID") && p->value != NULL &&
-		    smtp_xtext_decode(p->value, p->value_len, envid,
-		    sizeof(envid)) == 0) {
-			s->env.envid = xstrdup(envid);
-			continue;
-		}
-		smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
-		    (int)p->key_len, p->key);
-		return -1;
-	}
-	return 0;
+	if (smtpd_msg_mail_params(c, &s->env, &p) == 0)
+		return 0;
+	smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
+	    (int)p->key_len, p->key);
+	return -1;
 }
 
 static void
@@ -203,33 +190,18 @@ smtpd_cmd_mail(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250 2.1.0 MAIL ok");
 }
 
-/* RCPT's NOTIFY and ORCPT (RFC 3461), for recipient i of the envelope. */
+/* RCPT's NOTIFY and ORCPT (RFC 3461). */
 static int
 smtpd_rcpt_params(struct smtpd_session *s, struct smtp_cmd *c, unsigned *notify,
     char *orcpt, size_t size)
 {
-	*notify = 0;
-	orcpt[0] = '\0';
-	for (size_t i = 0; i < c->nparams; i++) {
-		const struct smtp_param *p = &c->params[i];
+	const struct smtp_param *p;
 
-		if (smtpd_param_is(p, "NOTIFY") && p->value != NULL) {
-			char *v = xstrndup(p->value, p->value_len), *save = NULL;
-			for (char *w = strtok_r(v, ",", &save); w != NULL;
-			    w = strtok_r(NULL, ",", &save))
-				*notify |= strcasecmp(w, "NEVER") == 0 ? DSN_NOTIFY_NEVER :
-				    strcasecmp(w, "SUCCESS") == 0 ? DSN_NOTIFY_SUCCESS :
-				    strcasecmp(w, "DELAY") == 0 ? DSN_NOTIFY_DELAY :
-				    DSN_NOTIFY_FAILURE;
-			free(v);
-		} else if (!smtpd_param_is(p, "ORCPT") || p->value == NULL ||
-		    smtp_xtext_decode(p->value, p->value_len, orcpt, size) == -1) {
-			smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
-			    (int)p->key_len, p->key);
-			return -1;
-		}
-	}
-	return 0;
+	if (smtpd_msg_rcpt_params(c, notify, orcpt, size, &p) == 0)
+		return 0;
+	smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
+	    (int)p->key_len, p->key);
+	return -1;
 }
 
 static void
@@ -252,41 +224,22 @@ smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 		smtpd_reply(s, "452 4.5.3 too many recipients");
 		return;
 	}
-	s->env.rcpts = xreallocarray(s->env.rcpts, s->env.nrcpts + 1,
-	    sizeof(char *));
-	s->env.rcpts[s->env.nrcpts++] = xstrdup(c->path.addr);
-	if (notify != 0)
-		spool_envelope_set_notify(&s->env, s->env.nrcpts - 1, notify);
-	if (orcpt[0] != '\0')
-		spool_envelope_set_orcpt(&s->env, s->env.nrcpts - 1, orcpt);
+	smtpd_msg_add_rcpt(&s->env, c->path.addr, notify, orcpt);
 	smtpd_reply(s, "250 2.1.5 RCPT ok");
-}
-
-static bool smtpd_source_bool(const struct smtpd_session *s, int id);
-
-/* The source's report settings: suppress-local-dsn, dsn-return-default
- * (when the client gave no RET; "system" keeps the headers-only default). */
-static void
-smtpd_dsn_defaults(struct smtpd_session *s)
-{
-	const struct conf_value *v = model_source_value(s->model,
-	    (const struct sockaddr *)&s->peer, CONF_ID_DSN_RETURN_DEFAULT);
-
-	s->env.no_dsn = smtpd_source_bool(s, CONF_ID_SUPPRESS_LOCAL_DSN);
-	if (s->env.ret == 0 && v != NULL && v->set && v->u.s != NULL)
-		s->env.ret = strcmp(v->u.s, "full") == 0 ? 2 :
-		    strcmp(v->u.s, "headers") == 0 ? 1 : 0;
 }
 
 static void
 smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
 {
+	struct smtpd_origin o;
+
 	if (s->env.nrcpts == 0) {
 		smtpd_reply(s, "554 5.5.1 no valid recipients");
 		return;
 	}
+	smtpd_session_origin(s, &o);
 	s->env.srcmta = xasprintf("%s (%s)", s->helo, s->peer_ip);
-	smtpd_dsn_defaults(s);
+	smtpd_msg_dsn_defaults(&o, &s->env);
 	/* the spool file starts once the header section is read (the
 	 * envelope carries what the X-headers select) */
 	s->headers_done = s->vmta_bad = false;
@@ -409,14 +362,14 @@ smtpd_message_committed(void *arg, int error)
 	if (error != 0)
 		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
 	else {
-		meter_add(&d->stats.traffic, time(NULL), s->env.nrcpts, 1,
-		    s->rx.bytes);
+		struct smtpd_rcv rcv = { "smtp", s->peer_ip, s->conn.fd,
+		    s->rx.bytes };
+
 		log_debug("(in) %s: message %s accepted for %zu recipient(s)",
 		    s->peer_ip, s->env.id, s->env.nrcpts);
 		smtpd_reply(s, "250 2.6.0 message received");
 		s->cold_taken = false;
-		smtpd_acct_received(s);
-		queue_add(d->qm, &s->env, NULL);
+		smtpd_msg_accepted(d, s->model, &s->env, &rcv);
 	}
 	smtpd_transaction_reset(s);
 	if (s->gone) {
@@ -447,114 +400,11 @@ smtpd_message_done(struct smtpd_session *s, bool failed)
 		return;
 	}
 	s->writing = false;
-	s->env.body_size = s->writer.size - s->env.body_offset;
 	s->state = SMTPD_COMMITTING;
 	s->commit_inline = true;
-	spool_writer_commit_async(s->smtpd->spool, &s->writer,
+	smtpd_msg_commit(s->smtpd, &s->env, &s->writer,
 	    smtpd_message_committed, s);
 	s->commit_inline = false;
-}
-
-/* A <source> yes/no setting for the client, or its table default. */
-static bool
-smtpd_source_bool(const struct smtpd_session *s, int id)
-{
-	const struct conf_value *v = model_source_value(s->model,
-	    (const struct sockaddr *)&s->peer, id);
-
-	return conf_value_bool(v, &conf_directives[id]);
-}
-
-/* What the client's source's <pattern-list> selects, on the header
- * section as received (before any X-header is removed). */
-static void
-smtpd_select_by_patterns(struct smtpd_session *s, size_t hdr,
-    struct smtpd_select *sel)
-{
-	const struct conf_value *v = model_source_value(s->model,
-	    (const struct sockaddr *)&s->peer, CONF_ID_SOURCE_PATTERN_LIST);
-	struct smtpd_select_msg msg = { s->env.orig, s->env.rcpts,
-	    s->env.nrcpts, s->body.data, hdr };
-
-	sel->vmta = NULL;
-	sel->priority = -1;
-	if (v != NULL && v->u.s != NULL)
-		(void)smtpd_select_patterns(s->model, v->u.s, &msg, sel);
-}
-
-/*
- * The VirtualMTA a message selects (pmta-reference §3.2), highest first:
- * X-Virtual-MTA when the source processes it (removed unless retained),
- * the source's <pattern-list>, the source's default-virtual-mta.  A name
- * that is neither a VMTA nor a pool refuses the message
- * (reject-invalid-virtual-mta, the default) or falls back to
- * invalid-virtual-mta-fallback.  The pattern list's recipient-priority
- * applies whichever VirtualMTA wins.
- */
-static void
-smtpd_select_vmta(struct smtpd_session *s, size_t *hdr)
-{
-	const struct conf_value *v;
-	struct smtpd_select sel;
-	char name[256] = "";
-
-	smtpd_select_by_patterns(s, *hdr, &sel);
-	if (sel.priority >= 0)
-		spool_envelope_set_priority(&s->env, sel.priority);
-	if (smtpd_source_bool(s, CONF_ID_PROCESS_X_VIRTUAL_MTA))
-		(void)smtp_header_take(&s->body, hdr, "X-Virtual-MTA",
-		    !smtpd_source_bool(s, CONF_ID_RETAIN_X_VIRTUAL_MTA), name,
-		    sizeof(name));
-	if (name[0] == '\0' && sel.vmta != NULL)
-		snprintf(name, sizeof(name), "%s", sel.vmta);
-	if (name[0] == '\0' && (v = model_source_value(s->model,
-	    (const struct sockaddr *)&s->peer, CONF_ID_DEFAULT_VIRTUAL_MTA)) &&
-	    v->u.s != NULL && strcmp(v->u.s, "by-smtp-source-ip") != 0)
-		snprintf(name, sizeof(name), "%s", v->u.s);
-	if (name[0] != '\0' && model_vmta_find(s->model, name) == NULL &&
-	    model_pool_find(s->model, name) == NULL) {
-		v = model_settings_get(&s->model->global,
-		    CONF_ID_INVALID_VMTA_FALLBACK);
-		if (smtpd_source_bool(s, CONF_ID_REJECT_INVALID_VMTA) ||
-		    v == NULL || v->u.s == NULL) {
-			s->vmta_bad = true;
-			return;
-		}
-		snprintf(name, sizeof(name), "%s", v->u.s);
-	}
-	free(s->env.vmta);
-	s->env.vmta = name[0] != '\0' ? xstrdup(name) : NULL;
-}
-
-/*
- * The job of a message (pmta-interfaces §4.3): X-Job when the source
- * processes it (removed unless retained), else the source's jobid-header;
- * with the source's jobid-prefix in front.  Job IDs are printable and
- * without white space: anything else becomes '_'.
- */
-static void
-smtpd_select_job(struct smtpd_session *s, size_t *hdr)
-{
-	const struct sockaddr *peer = (const struct sockaddr *)&s->peer;
-	const struct conf_value *alt, *prefix;
-	char job[256] = "";
-
-	if (smtpd_source_bool(s, CONF_ID_PROCESS_X_JOB))
-		(void)smtp_header_take(&s->body, hdr, "X-Job",
-		    !smtpd_source_bool(s, CONF_ID_RETAIN_X_JOB), job, sizeof(job));
-	if (job[0] == '\0' && (alt = model_source_value(s->model, peer,
-	    CONF_ID_JOBID_HEADER)) != NULL && alt->u.s != NULL)
-		(void)smtp_header_take(&s->body, hdr, alt->u.s, false, job,
-		    sizeof(job));
-	if (job[0] == '\0')
-		return;
-	for (char *p = job; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			*p = '_';
-	prefix = model_source_value(s->model, peer, CONF_ID_JOBID_PREFIX);
-	free(s->env.jobid);
-	s->env.jobid = prefix != NULL && prefix->u.s != NULL ?
-	    xasprintf("%s%s", prefix->u.s, job) : xstrdup(job);
 }
 
 /* The header section is in (or the message ended, or it is too long):
@@ -563,23 +413,23 @@ static void
 smtpd_headers(struct smtpd_session *s)
 {
 	size_t hdr = smtp_header_end(s->body.data, s->body.len);
-	const char *error;
+	struct smtpd_origin o;
 
 	s->headers_done = true;
 	if (hdr == 0)
 		hdr = s->body.len;	/* no end seen: all of it is header */
-	smtpd_select_vmta(s, &hdr);
-	smtpd_select_job(s, &hdr);
-	if (s->vmta_bad)
-		return;
-	s->cold_taken = smtpd_select_cold(s->model, s->smtpd->cold,
-	    &s->env) > 0;
-	if (spool_writer_begin(s->smtpd->spool, &s->env, &s->writer,
-	    &error) == -1) {
-		log_warnx("(in) %s: cannot spool: %s", s->peer_ip, error);
-		return;
+	smtpd_session_origin(s, &o);
+	switch (smtpd_msg_start(s->smtpd, &o, &s->body, &hdr, &s->env,
+	    &s->writer, &s->cold_taken)) {
+	case SMTPD_MSG_STARTED:
+		s->writing = true;
+		break;
+	case SMTPD_MSG_BAD_VMTA:
+		s->vmta_bad = true;
+		break;
+	case SMTPD_MSG_SPOOL_ERROR:
+		break;
 	}
-	s->writing = true;
 }
 
 /* Feed buffered input to the DATA decoder; true when the message ended. */

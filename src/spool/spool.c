@@ -135,6 +135,8 @@ spool_envelope_format(const struct spool_envelope *env, struct buf *b)
 		(void)buf_printf(b, "priority %d\n", spool_envelope_priority(env));
 	if (env->no_dsn)
 		(void)buf_puts(b, "nodsn\n");
+	if (env->pickup != NULL)
+		(void)buf_printf(b, "pickup %s\n", env->pickup);
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		(void)buf_printf(b, "rcpt %s\n", env->rcpts[i]);
 		if (spool_envelope_notify(env, i) != 0)
@@ -402,6 +404,7 @@ spool_envelope_free(struct spool_envelope *env)
 	free(env->rprio);
 	free(env->envid);
 	free(env->jobid);
+	free(env->pickup);
 	free(env->orig);
 	free(env->srcmta);
 	free(env->vmta);

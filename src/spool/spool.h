@@ -25,6 +25,10 @@
  *	priority <0..100>		(optional: recipient-priority; default 50)
  *	nodsn				(optional: generate no report mail;
  *					the source's suppress-local-dsn)
+ *	pickup <dev> <ino> <size> <mtime> <name>
+ *					(optional: the pickup file it came
+ *					from; recovery removes that file if
+ *					it is still there, unchanged)
  *	rcpt <address>			(one per recipient, in order)
  *	rnotify <bits>			(optional, for the rcpt line before it)
  *	rorcpt <text>			(optional, likewise)
@@ -64,6 +68,7 @@ struct spool_envelope {
 	char	 *jobid;	/* X-Job (or jobid-header), or NULL */
 	int	  ret;		/* MAIL ... RET=: 0 not given, 1 HDRS, 2 FULL */
 	bool	  no_dsn;	/* suppress-local-dsn: never a report mail */
+	char	 *pickup;	/* the pickup file's identity, or NULL */
 	unsigned char *notify;	/* per recipient: dsn_notify bits; NULL = none */
 	char	**orcpt;	/* per recipient: ORCPT= (decoded), or NULL */
 	char	**rvmta;	/* per recipient: VirtualMTA overriding vmta */

@@ -59,6 +59,9 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 		env->envid = xstrdup(val);
 	} else if (strcmp(key, "nodsn") == 0) {
 		env->no_dsn = true;
+	} else if (strcmp(key, "pickup") == 0) {
+		free(env->pickup);
+		env->pickup = xstrdup(val);
 	} else if (strcmp(key, "ret") == 0) {
 		env->ret = strcmp(val, "full") == 0 ? 2 : 1;
 	} else if (strcmp(key, "rnotify") == 0 && env->nrcpts > 0) {

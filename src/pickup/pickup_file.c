@@ -1,0 +1,331 @@
+/*
+ * pickup_file: one pickup file's way into the spool.
+ *
+ * Open (never following a symbolic link), flock() it exclusively without
+ * waiting, check its size, then chunk by chunk: parse, hold the message
+ * until its header section is in, let smtpd_msg choose the VirtualMTA
+ * and the job for <source {pickup}> and start the spool file, stream the
+ * rest, commit.  Only the commit callback removes the file, and only if
+ * the name still holds the file that was read (a writer may have renamed
+ * a new file over it).  The envelope carries the file's identity, so
+ * that recovery can finish the removal if pmtad dies before it.  The lock is held until then, and dies with the
+ * process.
+ *
+ * Outcomes: durable -> removed and queued; bad (the file can never be
+ * injected) -> moved to the bad-file directory with a log line; a
+ * temporary failure (spool, read error) -> left for the next scan.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/magic.h"
+#include "lib/xmalloc.h"
+#include "pickup/pickup_private.h"
+#include "smtp/smtp_header.h"
+#include "smtpd/smtpd_msg.h"
+
+OBJ_DEFINE_CAST(pickup_file)
+
+/*
+ * Move `name` to the bad-file directory (NAME, else NAME.1 ... NAME.99:
+ * nothing there is overwritten).  When that is impossible (another file
+ * system, no room for a name) it is renamed ".NAME.bad" in place, which
+ * scans skip, so it is not taken again.
+ */
+static void
+pickup_move_bad(struct pickup *p, const char *name, const char *why)
+{
+	char target[NAME_MAX + 1];
+	int n, e = 0;
+
+	for (int i = 0; i < 100; i++) {
+		n = i == 0 ? snprintf(target, sizeof(target), "%s", name) :
+		    snprintf(target, sizeof(target), "%s.%d", name, i);
+		if (n < 0 || (size_t)n >= sizeof(target))
+			break;
+		if (linkat(p->dirfd, name, p->badfd, target, 0) == 0) {
+			(void)unlinkat(p->dirfd, name, 0);
+			log_warnx("pickup: %s moved to %s/%s: %s", name,
+			    p->bad_dir, target, why);
+			return;
+		}
+		if ((e = errno) != EEXIST)
+			break;
+	}
+	n = snprintf(target, sizeof(target), ".%.240s.bad", name);
+	if (renameat(p->dirfd, name, p->dirfd, target) == 0)
+		log_warnx("pickup: %s is bad (%s); it cannot be moved to %s "
+		    "(%s), renamed %s", name, why, p->bad_dir, strerror(e),
+		    target);
+	else
+		log_warn("pickup: %s is bad (%s) and cannot be moved", name, why);
+}
+
+void
+pickup_file_free(struct pickup_file *f)
+{
+	struct pickup *p = f->p;
+
+	OBJ_CHECK(f, PICKUP_FILE_MAGIC);
+	if (p->reading == f)
+		p->reading = NULL;
+	if (f->writing)
+		spool_writer_abort(&f->writer);
+	if (f->cold_taken)
+		smtpd_msg_cold_undo(p->smtpd, &f->env);
+	spool_envelope_free(&f->env);
+	pickup_parse_free(&f->parse);
+	buf_free(&f->out);
+	if (f->fd != -1)
+		close(f->fd);	/* and the lock goes */
+	model_unref(f->model);
+	free(f->name);
+	OBJ_WIPE(f);
+	free(f);
+}
+
+static void
+pickup_file_bad(struct pickup_file *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The file can never be injected: to the bad-file directory. */
+static void
+pickup_file_bad(struct pickup_file *f, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (pickup_unchanged(f->p, f->name, &f->st))
+		pickup_move_bad(f->p, f->name, why);
+	else
+		log_warnx("pickup: %s is bad (%s) but was changed meanwhile",
+		    f->name, why);
+	pickup_file_free(f);
+}
+
+/* pickup-remove-dot, and the size cap (max-message-size of {pickup}). */
+static void
+pickup_file_settings(struct pickup_file *f)
+{
+	const struct smtpd_origin o = { f->model, NULL, PICKUP_SOURCE };
+	const struct conf_value *v = smtpd_origin_value(&o,
+	    CONF_ID_MAX_MESSAGE_SIZE);
+	bool remove_dot = conf_value_bool(model_settings_get(&f->model->global,
+	    CONF_ID_PICKUP_REMOVE_DOT), &conf_directives[CONF_ID_PICKUP_REMOVE_DOT]);
+
+	f->cap = v != NULL && !v->unlimited && v->u.i > 0 ? v->u.i :
+	    PICKUP_SIZE_DEFAULT;
+	pickup_parse_init(&f->parse, remove_dot);
+}
+
+/* An open() failure: gone (quietly), bad (moved), or later (logged). */
+static void
+pickup_open_failed(struct pickup *p, const char *name)
+{
+	if (errno == ENOENT)
+		return;
+	if (errno == ELOOP)
+		pickup_move_bad(p, name, "a symbolic link, not a file");
+	else if (errno == EACCES || errno == EPERM)
+		pickup_move_bad(p, name, strerror(errno));
+	else
+		log_warn("pickup: %s/%s (tried again later)", p->dir, name);
+}
+
+struct pickup_file *
+pickup_file_open(struct pickup *p, const char *name)
+{
+	struct pickup_file *f;
+	struct stat st;
+	int fd;
+
+	fd = openat(p->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		pickup_open_failed(p, name);
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			log_debug("pickup: %s is locked by its writer", name);
+		close(fd);		/* not a file, or not now */
+		return NULL;
+	}
+	f = xcalloc(1, sizeof(*f));
+	OBJ_INIT(f, PICKUP_FILE_MAGIC);
+	f->p = p;
+	f->name = xstrdup(name);
+	f->fd = fd;
+	f->st = st;
+	f->model = model_ref(*p->model);
+	buf_init(&f->out, PICKUP_OUT_MAX);
+	pickup_file_settings(f);
+	if (st.st_size > f->cap) {
+		pickup_file_bad(f, "too large: %lld bytes, the limit is %lld",
+		    (long long)st.st_size, f->cap);
+		return NULL;
+	}
+	return f;
+}
+
+/* The spool's answer: durable, or not (the file stays for a retry). */
+static void
+pickup_file_committed(void *arg, int error)
+{
+	struct pickup_file *f = OBJ_CAST(pickup_file, arg, PICKUP_FILE_MAGIC);
+	struct pickup *p = f->p;
+	struct smtpd_rcv rcv = { "smtp", "", -1, f->parse.bytes };
+
+	LIST_REMOVE(f, entry);
+	p->ncommitting--;
+	if (error != 0) {
+		log_warnx("pickup: %s: cannot write to the spool (%s); tried "
+		    "again later", f->name, strerror(error));
+	} else {
+		f->cold_taken = false;
+		if (!pickup_unchanged(p, f->name, &f->st))
+			log_warnx("pickup: %s was changed while it was read; "
+			    "it stays and will be taken again", f->name);
+		else if (unlinkat(p->dirfd, f->name, 0) == -1)
+			log_warn("pickup: %s is queued as %s but cannot be "
+			    "removed", f->name, f->env.id);
+		log_debug("pickup: %s: message %s queued for %zu recipient(s)",
+		    f->name, f->env.id, f->env.nrcpts);
+		smtpd_msg_accepted(p->smtpd, f->model, &f->env, &rcv);
+	}
+	pickup_file_free(f);
+	pickup_kick(p);
+}
+
+/* The whole file is read and written: to the spool's group commit.
+ * The callback may run before this returns; f is not used after. */
+static void
+pickup_file_commit(struct pickup_file *f)
+{
+	struct pickup *p = f->p;
+
+	if (f->parse.rcpts_dropped > 0)
+		log_warnx("pickup: %s: %zu refused recipient(s) dropped after "
+		    "XACK OFF (not reported to the sender yet)", f->name,
+		    f->parse.rcpts_dropped);
+	p->reading = NULL;
+	f->writing = false;
+	buf_free(&f->out);		/* up to PICKUP_OUT_MAX, while waiting */
+	LIST_INSERT_HEAD(&p->committing, f, entry);
+	p->ncommitting++;
+	smtpd_msg_commit(p->smtpd, &f->env, &f->writer, pickup_file_committed, f);
+}
+
+/* The header section is in: choose for {pickup}, start the spool file.
+ * -1 when the file was given up (bad, or left for later). */
+static int
+pickup_file_begin(struct pickup_file *f, size_t *hdr)
+{
+	const struct smtpd_origin o = { f->model, NULL, PICKUP_SOURCE };
+
+	f->env.srcmta = f->parse.helo != NULL ?
+	    xasprintf("%s (%s)", f->parse.helo, PICKUP_SOURCE) :
+	    xstrdup(PICKUP_SOURCE);
+	f->env.pickup = pickup_identity(f->name, &f->st);
+	smtpd_msg_dsn_defaults(&o, &f->env);
+	switch (smtpd_msg_start(f->p->smtpd, &o, &f->out, hdr, &f->env,
+	    &f->writer, &f->cold_taken)) {
+	case SMTPD_MSG_STARTED:
+		f->writing = true;
+		return 0;
+	case SMTPD_MSG_BAD_VMTA:
+		pickup_file_bad(f, "specified VirtualMTA does not exist");
+		return -1;
+	default:
+		log_warnx("pickup: %s: spool error; tried again later", f->name);
+		pickup_file_free(f);
+		return -1;
+	}
+}
+
+/* Start the spool file once the header section is in (or the message
+ * ended, or PICKUP_FLUSH bytes are held), then write what is held in
+ * runs of PICKUP_FLUSH (all of it at the end).  -1 when given up. */
+static int
+pickup_file_flush(struct pickup_file *f, bool end)
+{
+	size_t hdr;
+
+	if (!f->writing) {
+		if (!f->parse.in_message)
+			return 0;
+		hdr = smtp_header_end(f->out.data, f->out.len);
+		if (hdr == 0 && !end && !f->parse.done &&
+		    f->out.len < PICKUP_FLUSH)
+			return 0;
+		if (hdr == 0)
+			hdr = f->out.len;	/* all of it is header */
+		if (pickup_file_begin(f, &hdr) == -1)
+			return -1;
+	}
+	if (f->out.len < PICKUP_FLUSH && !end)
+		return 0;
+	if (spool_writer_write(&f->writer, f->out.data, f->out.len) == -1) {
+		log_warn("pickup: %s: spool write; tried again later", f->name);
+		pickup_file_free(f);
+		return -1;
+	}
+	buf_reset(&f->out);
+	return 0;
+}
+
+static void
+pickup_file_eof(struct pickup_file *f)
+{
+	if (pickup_parse_finish(&f->parse, &f->env, &f->out) == -1) {
+		pickup_file_bad(f, "%s", f->parse.error);
+		return;
+	}
+	if (pickup_file_flush(f, true) == -1)
+		return;
+	pickup_file_commit(f);
+}
+
+void
+pickup_file_step(struct pickup_file *f)
+{
+	ssize_t n = read(f->fd, f->p->chunk, PICKUP_CHUNK);
+
+	if (n == -1) {
+		if (errno == EINTR)
+			return;
+		log_warn("pickup: %s: read (tried again later)", f->name);
+		pickup_file_free(f);
+		return;
+	}
+	if (n == 0) {
+		pickup_file_eof(f);
+		return;
+	}
+	f->nread += n;
+	if (f->nread > f->cap) {
+		pickup_file_bad(f, "too large: more than %lld bytes", f->cap);
+		return;
+	}
+	if (pickup_parse_feed(&f->parse, f->p->chunk, (size_t)n, &f->env,
+	    &f->out) == -1) {
+		pickup_file_bad(f, "%s", f->parse.error);
+		return;
+	}
+	(void)pickup_file_flush(f, false);
+}

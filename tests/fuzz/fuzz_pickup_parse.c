@@ -1,0 +1,124 @@
+/*
+ * fuzz_pickup_parse: fuzz target for pickup_parse (the pickup file
+ * formats).
+ *
+ * The input is a whole pickup file.  It is parsed with and without
+ * pickup-remove-dot, each time fed whole, one byte at a time and in
+ * chunks whose sizes come from the input; the three runs must agree on
+ * everything.  Invariants (abort() on violation):
+ *  - the result, the reason, the envelope and the message are the same
+ *    however the input is split;
+ *  - bytes == output length, and every LF in the output follows a CR;
+ *  - a file that parses has a complete envelope: the message started,
+ *    a sender, 1..PICKUP_RCPT_MAX recipients;
+ *  - a file that does not parse says why.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "pickup/pickup_parse.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)	do { if (!(cond)) abort(); } while (0)
+
+struct fz_run {
+	int			rc;
+	struct pickup_parse	p;
+	struct spool_envelope	env;
+	struct buf		out;
+};
+
+/* Parse in[0..len): mode 0 whole, 1 byte by byte, 2 data-driven. */
+static void
+fz_parse(struct fz_run *r, const char *in, size_t len, bool dot, int mode)
+{
+	size_t off = 0, n, k = 0;
+
+	memset(&r->env, 0, sizeof(r->env));
+	buf_init(&r->out, 2 * len + 64);
+	pickup_parse_init(&r->p, dot);
+	r->rc = 0;
+	while (off < len && r->rc == 0) {
+		n = len - off;
+		if (mode == 1)
+			n = 1;
+		else if (mode == 2 && n > 1)
+			n = 1 + (unsigned char)in[k++ % len] % (n < 64 ? n : 64);
+		r->rc = pickup_parse_feed(&r->p, in + off, n, &r->env, &r->out);
+		off += n;
+	}
+	if (r->rc == 0)
+		r->rc = pickup_parse_finish(&r->p, &r->env, &r->out);
+}
+
+static void
+fz_free(struct fz_run *r)
+{
+	pickup_parse_free(&r->p);
+	spool_envelope_free(&r->env);
+	buf_free(&r->out);
+}
+
+static bool
+fz_str_eq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static void
+fz_same(const struct fz_run *a, const struct fz_run *b)
+{
+	CHECK(a->rc == b->rc && strcmp(a->p.error, b->p.error) == 0);
+	CHECK(a->out.len == b->out.len &&
+	    memcmp(buf_str(&a->out), buf_str(&b->out), a->out.len) == 0);
+	CHECK(a->env.nrcpts == b->env.nrcpts && a->env.ret == b->env.ret);
+	for (size_t i = 0; i < a->env.nrcpts; i++)
+		CHECK(strcmp(a->env.rcpts[i], b->env.rcpts[i]) == 0);
+	CHECK(fz_str_eq(a->env.orig, b->env.orig) &&
+	    fz_str_eq(a->env.envid, b->env.envid) &&
+	    fz_str_eq(a->env.jobid, b->env.jobid) &&
+	    fz_str_eq(a->p.helo, b->p.helo));
+	CHECK(a->p.done == b->p.done && a->p.format == b->p.format);
+}
+
+static void
+fz_check(const struct fz_run *r)
+{
+	const char *o = buf_str(&r->out);
+
+	CHECK(r->p.bytes == r->out.len);
+	for (size_t i = 0; i < r->out.len; i++)
+		if (o[i] == '\n')
+			CHECK(i > 0 && o[i - 1] == '\r');
+	if (r->rc == 0)
+		CHECK(r->p.in_message && r->env.orig != NULL &&
+		    r->env.nrcpts >= 1 && r->env.nrcpts <= PICKUP_RCPT_MAX &&
+		    r->p.error[0] == '\0');
+	else
+		CHECK(r->rc == -1 && r->p.error[0] != '\0');
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *in = (const char *)data;
+	struct fz_run whole, other;
+
+	for (int dot = 0; dot <= 1; dot++) {
+		fz_parse(&whole, in, size, dot, 0);
+		fz_check(&whole);
+		for (int mode = 1; mode <= 2; mode++) {
+			fz_parse(&other, in, size, dot, mode);
+			fz_same(&whole, &other);
+			fz_free(&other);
+		}
+		fz_free(&whole);
+	}
+	return 0;
+}
