@@ -76,6 +76,9 @@ struct conn {
 	bool		 tls_eof;	/* the socket reached its end */
 	bool		 tls_more;	/* SSL_read stopped early (full `in`,
 					   or an end after data): again */
+	bool		 tls_drain;	/* clear text went out since the last
+					   CONN_DRAINED (due once tls_out is
+					   empty too) */
 	char		 tls_error[160];
 };
 

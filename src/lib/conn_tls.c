@@ -312,9 +312,14 @@ conn_tls_output(struct conn *c)
 		if (conn_tls_send(c) == -1)
 			goto fail;
 	}
+	if (sent > 0)
+		c->tls_drain = true;
 	conn_update(c);
-	if (sent > 0 && c->out.len == 0)
+	/* as in clear text: everything is in the kernel's hands */
+	if (c->tls_drain && c->out.len == 0 && c->tls_out.len == 0) {
+		c->tls_drain = false;
 		c->cb(c, CONN_DRAINED, c->arg);
+	}
 	return;
 fail:
 	e = errno;

@@ -8,6 +8,7 @@ with smtp-server-tls-certificate and allow-starttls (smtplib and swaks),
 the session reset after it, the STARTTLS command injection case (bytes
 behind STARTTLS in the same write are never executed), a failed
 handshake, and a certificate file that does not load."""
+import hashlib
 import os
 import shutil
 import smtplib
@@ -193,6 +194,21 @@ with smtplib.SMTP(tern.ip, tern.port, local_hostname="client.test", timeout=30) 
          "a message over inbound TLS is accepted")
 wait_for(lambda: msgs_to(plain_sink, "in1@plain.test"), 10)
 t.eq(len(msgs_to(plain_sink, "in1@plain.test")), 1, "and delivered")
+
+# a 2 MB message in over TLS and out over TLS: through every buffer cap
+big = "Subject: big\r\n\r\n" + "".join(
+    ("." if i % 5 == 0 else "") +
+    "%06d some text to fill the line up to a good length\r\n" % i
+    for i in range(36000))
+with smtplib.SMTP(tern.ip, tern.port, local_hostname="client.test", timeout=60) as s:
+    s.starttls(context=NOVERIFY)
+    t.eq(s.sendmail("sender@example.org", ["big@tls.test"], big), {},
+         "a %d-byte message accepted over inbound TLS" % len(big))
+wait_for(lambda: msgs_to(tls_sink, "big@tls.test"), 30)
+m = (msgs_to(tls_sink, "big@tls.test") or [{}])[0]
+t.ok(m.get("tls") is True and
+     m.get("sha256") == hashlib.sha256(big.encode()).hexdigest(),
+     "and delivered over outbound TLS byte for byte", m)
 
 if shutil.which("swaks"):
     r = subprocess.run(["swaks", "--server", "%s:%d" % (tern.ip, tern.port),
