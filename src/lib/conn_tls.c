@@ -201,6 +201,8 @@ conn_tls_handshake(struct conn *c)
 	errno = 0;
 	r = SSL_do_handshake(c->ssl);
 	e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_WRITE)
+		e = SSL_ERROR_WANT_READ;	/* (not with memory BIOs) */
 	if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ) {
 		conn_tls_dead(c, e, 0);
 		c->cb(c, CONN_TLS_FAILED, c->arg);
@@ -266,8 +268,8 @@ conn_tls_input(struct conn *c)
 		return;
 	}
 	e = conn_tls_fill(c, &got);
-	if (e == SSL_ERROR_WANT_READ)
-		e = 0;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		e = 0;		/* more ciphertext needed (or flushed below) */
 	/* full `in`, or an end after data: come back (conn_tls_buffered) */
 	c->tls_more = (e == 0 && c->in.len == c->in.max) ||
 	    (e != 0 && got > 0);
@@ -303,6 +305,8 @@ conn_tls_output(struct conn *c)
 		    CONN_TLS_CHUNK ? c->out.len : CONN_TLS_CHUNK));
 		if (n <= 0) {
 			e = SSL_get_error(c->ssl, n);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				break;	/* not with memory BIOs; retried */
 			conn_tls_dead(c, e, 0);
 			c->cb(c, CONN_ERROR, c->arg);
 			return;

@@ -82,9 +82,9 @@ bool	 tls_sni_valid(const char *name);
 /* "TLSv1.3 connected with 256-bit TLS_AES_256_GCM_SHA384". */
 void	 tls_describe(const SSL *ssl, char *out, size_t size);
 /*
- * Why the last OpenSSL call on ssl (may be NULL) failed with `ret`:
- * the certificate verification result, the error queue's first reason,
- * or errno.  Empties the error queue.
+ * Why the last OpenSSL call on ssl (may be NULL) failed, sslerr being
+ * its SSL_get_error() value: the certificate verification result, the
+ * error queue's first reason, or errno.  Empties the error queue.
  */
 void	 tls_failure(const SSL *ssl, int ret, char *out, size_t size);
 

@@ -5,11 +5,12 @@
  * socketpair on a libev loop: STARTTLS with clear-text input discarded
  * and queued output flushed first, SNI, the negotiated parameters, 2 MB
  * each way at once through small capped buffers with reading paused now
- * and then, small socket buffers and key updates (WANT_READ/WANT_WRITE,
- * also SSL_read needing to write, and OpenSSL-buffered input), a clean
- * close_notify, and handshakes that fail (no common version, a
- * certificate the CA file does not verify).  The certificates are made
- * here with OpenSSL, in a temporary directory.
+ * and then, small socket buffers (sends block both ways) and TLS 1.3 key
+ * updates (SSL_read must answer while writes wait: fatal in OpenSSL 3.0
+ * with SSL on the socket, fine with conn's memory BIOs), input OpenSSL
+ * holds while `in` is full, a clean close_notify, and handshakes that
+ * fail (no common version, a certificate the CA file does not verify).
+ * The certificates are made here with OpenSSL, in a temporary directory.
  */
 #include "config.h"
 
