@@ -156,6 +156,10 @@ pmtad_reload(void *arg, struct buf *out)
 
 	conf_errors_init(&e);
 	m = model_load(d->model->config_path, &e);
+	if (m != NULL && model_tls_load(m, &e, true) == -1) {
+		model_unref(m);
+		m = NULL;
+	}
 	if (e.text.len > 0)
 		(void)buf_puts(out, buf_str(&e.text));
 	if (m == NULL) {
@@ -307,15 +311,23 @@ pmtad_signals(struct pmtad *d)
 	ev_signal_start(d->loop, &d->sighup);
 }
 
-/* Load the config; print every error.  NULL when it does not load. */
+/*
+ * Load the config; print every error.  NULL when it does not load.  The
+ * files it names (certificates) must load too, except for
+ * --check-config (`check`), where a missing one is a warning.
+ */
 static struct model *
-pmtad_load(const char *path)
+pmtad_load(const char *path, bool check)
 {
 	struct conf_errors e;
 	struct model *m;
 
 	conf_errors_init(&e);
 	m = model_load(path, &e);
+	if (m != NULL && model_tls_load(m, &e, !check) == -1) {
+		model_unref(m);
+		m = NULL;
+	}
 	if (e.text.len > 0)
 		fputs(buf_str(&e.text), stderr);
 	if (m != NULL && e.warnings > 0)
@@ -356,7 +368,7 @@ main(int argc, char **argv)
 		pmtad_usage();
 	memset(&d, 0, sizeof(d));
 	log_init(debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	if ((d.model = pmtad_load(config)) == NULL)
+	if ((d.model = pmtad_load(config, check)) == NULL)
 		return 1;
 	if (check) {
 		const char *error;

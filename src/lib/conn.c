@@ -16,14 +16,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/conn.h"
+#include "lib/conn_private.h"
 #include "lib/magic.h"
 
 OBJ_DEFINE_CAST(conn)
 
-static void conn_update(struct conn *c);
-
-static void
+void
 conn_touch(struct conn *c)
 {
 	if (c->timeout > 0) {
@@ -48,6 +46,10 @@ conn_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	size_t room = c->in.max - c->in.len;
 	ssize_t n;
 
+	if (c->tls != CONN_TLS_OFF) {
+		conn_tls_on_read(c);
+		return;
+	}
 	if (room == 0) {
 		/* the owner has not consumed: stop until it does */
 		ev_io_stop(loop, &c->rio);
@@ -72,58 +74,91 @@ conn_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	c->cb(c, CONN_READABLE, c->arg);
 }
 
+/* The pending connect() finished. */
+static void
+conn_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	c->connecting = false;
+	conn_update(c);
+	if (err != 0) {
+		c->error = err;
+		c->cb(c, CONN_ERROR, c->arg);
+		return;
+	}
+	conn_touch(c);
+	c->cb(c, CONN_CONNECTED, c->arg);
+}
+
+int
+conn_send_plain(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->out.len == 0)
+		return 0;
+	n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		c->error = errno;
+		return -1;
+	}
+	buf_consume(&c->out, (size_t)n);
+	conn_touch(c);
+	return 0;
+}
+
 static void
 conn_on_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = OBJ_CAST(conn, w->data, CONN_MAGIC);
-	ssize_t n;
 
 	if (c->connecting) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-			err = errno;
-		c->connecting = false;
-		conn_update(c);
-		if (err != 0) {
-			c->error = err;
-			c->cb(c, CONN_ERROR, c->arg);
-			return;
-		}
-		conn_touch(c);
-		c->cb(c, CONN_CONNECTED, c->arg);
+		conn_connected(c);
+		return;
+	}
+	if (c->tls != CONN_TLS_OFF) {
+		conn_tls_on_write(c);
 		return;
 	}
 	if (c->out.len == 0) {
 		ev_io_stop(loop, &c->wio);
 		return;
 	}
-	n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		c->error = errno;
+	if (conn_send_plain(c) == -1) {
 		ev_io_stop(loop, &c->wio);
 		c->cb(c, CONN_ERROR, c->arg);
 		return;
 	}
-	buf_consume(&c->out, (size_t)n);
-	conn_touch(c);
 	if (c->out.len == 0) {
 		ev_io_stop(loop, &c->wio);
 		c->cb(c, CONN_DRAINED, c->arg);
 	}
 }
 
-static void
+void
 conn_update(struct conn *c)
 {
-	if (c->reading && !c->connecting && c->in.len < c->in.max)
+	bool rd, wr;
+
+	if (c->tls != CONN_TLS_OFF)
+		conn_tls_wants(c, &rd, &wr);
+	else {
+		rd = c->reading && !c->connecting && c->in.len < c->in.max;
+		wr = c->connecting || c->out.len > 0;
+	}
+	if (rd)
 		ev_io_start(c->loop, &c->rio);
 	else
 		ev_io_stop(c->loop, &c->rio);
-	if (c->connecting || c->out.len > 0)
+	if (rd && conn_tls_buffered(c))
+		ev_feed_event(c->loop, &c->rio, EV_READ);
+	if (wr)
 		ev_io_start(c->loop, &c->wio);
 	else
 		ev_io_stop(c->loop, &c->wio);
@@ -154,6 +189,7 @@ void
 conn_free(struct conn *c)
 {
 	OBJ_CHECK(c, CONN_MAGIC);
+	conn_tls_free(c);	/* first: its close_notify may touch the timer */
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
 	ev_timer_stop(c->loop, &c->timer);

@@ -9,12 +9,19 @@
  *
  * Ownership: the callback may call conn_free() (and free its owner);
  * conn never touches the object after invoking the callback.
+ *
+ * TLS (conn_tls.c): conn_starttls() upgrades an established connection
+ * in place, as client or server.  `in` and `out` then hold clear text
+ * and keep their caps; OpenSSL works on memory BIOs and conn moves the
+ * ciphertext between them and the socket, through one more capped
+ * buffer (tls_out), so OpenSSL never sees a blocked socket.
  */
 #ifndef TERN_LIB_CONN_H
 #define TERN_LIB_CONN_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <ev.h>
 
 #include "lib/buf.h"
@@ -26,7 +33,23 @@ enum conn_event {
 	CONN_EOF,		/* the peer closed its side */
 	CONN_ERROR,		/* connect or I/O error (c->error holds errno) */
 	CONN_TIMEOUT,		/* no progress within the timeout */
+	CONN_TLS_READY,		/* the TLS handshake completed */
+	CONN_TLS_FAILED,	/* it failed (conn_tls_error() says why) */
 };
+
+/* Where a connection is with TLS. */
+enum conn_tls {
+	CONN_TLS_OFF,		/* clear text */
+	CONN_TLS_PENDING,	/* flushing the clear-text output first */
+	CONN_TLS_HANDSHAKE,
+	CONN_TLS_ON,
+	CONN_TLS_DEAD,		/* failed: no more I/O, no close_notify */
+};
+
+struct bio_st;
+struct ssl_st;
+struct ssl_ctx_st;
+struct tls_conn_opts;
 
 struct conn;
 typedef void conn_cb(struct conn *c, enum conn_event ev, void *arg);
@@ -44,6 +67,19 @@ struct conn {
 	int		 error;
 	bool		 connecting;
 	bool		 reading;	/* read watcher wanted */
+	/* TLS */
+	struct ssl_st	*ssl;		/* from conn_starttls() on */
+	struct bio_st	*tls_rbio;	/* ciphertext received, for OpenSSL */
+	struct bio_st	*tls_wbio;	/* ciphertext OpenSSL produced */
+	struct buf	 tls_out;	/* ciphertext to send (capped) */
+	enum conn_tls	 tls;
+	bool		 tls_eof;	/* the socket reached its end */
+	bool		 tls_more;	/* SSL_read stopped early (full `in`,
+					   or an end after data): again */
+	bool		 tls_drain;	/* clear text went out since the last
+					   CONN_DRAINED (due once tls_out is
+					   empty too) */
+	char		 tls_error[160];
 };
 
 #define CONN_MAGIC	0x636f6e6eu
@@ -79,6 +115,32 @@ void	conn_flush(struct conn *c);
 int	conn_getline(struct conn *c, size_t max, const char **line,
 	    size_t *len, size_t *consumed);
 void	conn_consume(struct conn *c, size_t n);
+
+/*
+ * Start TLS on an established connection: server (accept) or client
+ * (connect) role, with ctx and the per-connection options o (may be
+ * NULL).  Clear-text input already buffered is discarded (RFC 3207: no
+ * command or reply may be carried over; *discarded_r gets its size) and
+ * no more clear text is read; clear-text output already queued (the
+ * server's "220 ready") is sent first, then the handshake runs and ends
+ * with CONN_TLS_READY or CONN_TLS_FAILED.  0, or -1 with a reason in err
+ * (the connection is unchanged).
+ */
+int	conn_starttls(struct conn *c, struct ssl_ctx_st *ctx, bool server,
+	    const struct tls_conn_opts *o, size_t *discarded_r, char *err,
+	    size_t errlen);
+/* After CONN_TLS_READY: is the stream encrypted? */
+bool	conn_tls_active(const struct conn *c);
+/* The negotiated protocol ("TLSv1.3"), cipher, its bits; NULL/0 if none. */
+const char *conn_tls_protocol(const struct conn *c);
+const char *conn_tls_cipher(const struct conn *c);
+int	conn_tls_bits(const struct conn *c);
+/* Server side: the name the client sent as SNI, or NULL. */
+const char *conn_tls_servername(const struct conn *c);
+/* "TLSv1.3 connected with 256-bit TLS_AES_256_GCM_SHA384" ("" if none). */
+void	conn_tls_describe(const struct conn *c, char *out, size_t size);
+/* Why the handshake or a TLS read/write failed ("" if it did not). */
+const char *conn_tls_error(const struct conn *c);
 
 /* Create a non-blocking socket connecting to sa (from src if given). */
 int	conn_connect_socket(const struct sockaddr *sa, socklen_t salen,

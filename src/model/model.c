@@ -41,7 +41,7 @@ model_settings_free(struct model_settings *s)
  * pmtad (or pmta) was started from, and made absolute here, so that the
  * daemon may change directory and the CLI finds the same files.
  */
-static void
+void
 model_abspath(char **path)
 {
 	char cwd[4096];
@@ -342,6 +342,7 @@ model_unref(struct model *m)
 	model_domain_list_free(&m->domains);
 	model_free_vmtas(m);
 	model_free_blocks(m);
+	model_tls_free(m);
 	model_settings_free(&m->global);
 	free(m->domain_settings);
 	free(m->listeners);

@@ -25,6 +25,8 @@
 #include "conf/conf_value.h"
 #include "lib/addr.h"
 
+struct ssl_ctx_st;
+
 /* The values set in one block, in file order (later overrides earlier). */
 struct model_setting {
 	int			 id;		/* CONF_ID_* */
@@ -160,6 +162,12 @@ enum model_record {
 	MODEL_RECORD_RS = 1 << 7,
 };
 
+/* An outbound TLS context that verifies receivers against one CA file. */
+struct model_tls_client {
+	char			*ca_file;	/* as written (the lookup key) */
+	struct ssl_ctx_st	*ctx;
+};
+
 struct model_acct {
 	char			*path;
 	unsigned		 records;
@@ -191,6 +199,11 @@ struct model {
 	/* owned settings of <domain> blocks (shared by their patterns) */
 	struct model_settings	**domain_settings;
 	size_t			 ndomain_settings;
+	/* TLS contexts, from model_tls_load() */
+	struct ssl_ctx_st	*tls_server;	/* inbound STARTTLS, or NULL */
+	struct ssl_ctx_st	*tls_client;	/* outbound, receivers not verified */
+	struct model_tls_client	*tls_clients;	/* one per smtp-tls-ca-file */
+	size_t			 ntls_clients;
 	/* directives used but not acted on, for the one start-up log line */
 	bool			 unacted[CONF_ID_COUNT];
 };
@@ -202,6 +215,20 @@ struct model {
  */
 struct model *model_load(const char *path, struct conf_errors *e);
 struct model *model_ref(struct model *m);
+/*
+ * Read what the TLS directives name into OpenSSL contexts: the server's
+ * smtp-server-tls-certificate (with the smtp-server-tls-* protocol and
+ * cipher settings) and the outbound contexts (one per smtp-tls-ca-file).
+ * A file that does not load is an error at the directive's file:line
+ * when `strict` (pmtad start and reload), a warning otherwise (pmtad
+ * --check-config, which may run where the files are not); a cipher list
+ * OpenSSL cannot use is always an error.  -1 if an error was added.
+ */
+int	model_tls_load(struct model *m, struct conf_errors *e, bool strict);
+/* The outbound context for queue domain/vmta (by its smtp-tls-ca-file),
+ * or NULL if it could not be built. */
+struct ssl_ctx_st *model_tls_client(const struct model *m,
+	    const char *domain, const char *vmta);
 /*
  * The spool directory a config names (absolute), read even from a file
  * that does not load, so that `pmta` reaches the daemon of a config that

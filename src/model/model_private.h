@@ -39,5 +39,10 @@ void	model_pattern_free(struct model_pattern *pt);
 /* The MODEL_RECORD_* bit of a record type name ("d", "bounce"), or 0. */
 unsigned model_record_type(const char *name);
 void	model_settings_free(struct model_settings *s);
+/* A relative path made absolute (from the current directory). */
+void	model_abspath(char **path);
+
+/* model_tls.c */
+void	model_tls_free(struct model *m);
 
 #endif

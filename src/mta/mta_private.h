@@ -33,6 +33,8 @@ enum mta_state {
 	MTA_CONNECTING,
 	MTA_GREETING,
 	MTA_EHLO,
+	MTA_STARTTLS,		/* waiting for the reply to STARTTLS */
+	MTA_TLS,		/* TLS handshake */
 	MTA_HELO,
 	MTA_READY,		/* between transactions */
 	MTA_ENVELOPE,		/* MAIL/RCPT/DATA replies outstanding */
@@ -97,6 +99,14 @@ struct mta_session {
 	bool			 pat_bounce;	/* this reply's failures bounce */
 	bool			 pat_matched;	/* the last failure reply matched */
 	bool			 failover;	/* leave this host for the next */
+	/* TLS (mta_tls.c) */
+	bool			 tls;		/* the connection is encrypted */
+	bool			 no_tls;	/* this connection goes in clear */
+	bool			 clear_retry;	/* the next one too (after a
+						   failed handshake) */
+	char			 tls_protocol[32];	/* "" when not TLS */
+	char			 tls_cipher[64];
+	char			 fail[1024];	/* why the state machine gave up */
 };
 
 /* mta_session.c */
@@ -133,6 +143,23 @@ int	mta_dsn_spool(struct mta *m, struct queue_mgr *mgr,
 	    const char *const *to, size_t nto, const struct buf *report);
 /* mta_notify.c: disabled-source-ip-notify, for ip of q. */
 void	mta_notify_source(struct mta *m, struct queue *q, const char *ip);
+/* mta_tls.c: STARTTLS (use-starttls, require-starttls, smtp-tls-*). */
+/*
+ * After a successful EHLO or HELO: 1 when STARTTLS was sent, 0 to go on
+ * without TLS, -1 when the session must fail (s->fail says why).
+ */
+int	mta_tls_offer(struct mta_session *s);
+/* The reply to STARTTLS: 0 when the handshake started, 1 to go on in
+ * clear text (refused, TLS not required), -1 to fail (s->fail). */
+int	mta_tls_reply(struct mta_session *s, int code, const char *text);
+/* The handshake completed: EHLO again.  0 or -1. */
+int	mta_tls_ready(struct mta_session *s);
+/* It failed: true to reconnect to the same host in clear text
+ * (opportunistic TLS), false to fail (s->fail says why). */
+bool	mta_tls_failed(struct mta_session *s);
+/* For accounting (dlvTlsProtocol, dlvTlsCipher): "" when not TLS. */
+const char *mta_session_tls_protocol(const struct mta_session *s);
+const char *mta_session_tls_cipher(const struct mta_session *s);
 
 /* Transient failure before a transaction: the queue waits for its retry. */
 void	mta_result_queue_failure(struct mta_session *s, const char *why);

@@ -151,6 +151,14 @@ mta_session_connect(struct mta_session *s)
 		socklen_t srclen = 0;
 		int fd, bound;
 
+		/* after a failed handshake the same host once more, in clear */
+		s->no_tls = s->clear_retry;
+		s->clear_retry = false;
+		s->tls = false;
+		s->tls_protocol[0] = s->tls_cipher[0] = '\0';
+		s->ext = 0;
+		s->esmtp[0] = s->fail[0] = '\0';
+
 		strlcpy(s->dest_name, t->name, sizeof(s->dest_name));
 		addr_ntop((const struct sockaddr *)&t->ss, s->dest_ip,
 		    sizeof(s->dest_ip));
@@ -505,11 +513,23 @@ mta_session_ehlo_line(struct mta_session *s, const char *line, size_t len)
 		    have ? "," : "", (int)kw, line);
 }
 
+/* Greeted (EHLO or HELO): STARTTLS first, or the first transaction. */
+static int
+mta_session_hello(struct mta_session *s)
+{
+	int r = mta_tls_offer(s);
+
+	if (r != 0)
+		return r == 1 ? 0 : -1;
+	mta_session_next(s);
+	return 0;
+}
+
 /* A complete reply in the current state. */
 static int
 mta_session_reply(struct mta_session *s)
 {
-	int code = s->reply.code;
+	int code = s->reply.code, r;
 	const char *text = s->reply.text;
 
 	if (mta_patterns_reply(s, code, text) == -1)
@@ -527,12 +547,15 @@ mta_session_reply(struct mta_session *s)
 			s->state = MTA_HELO;
 			return conn_printf(&s->conn, "HELO %s\r\n", s->ehlo);
 		}
-		mta_session_next(s);
-		return 0;
+		return mta_session_hello(s);
 	case MTA_HELO:
 		if (code / 100 != 2)
 			return -1;
-		mta_session_next(s);
+		return mta_session_hello(s);
+	case MTA_STARTTLS:
+		if ((r = mta_tls_reply(s, code, text)) != 1)
+			return r;
+		mta_session_next(s);	/* refused: on in clear text */
 		return 0;
 	case MTA_ENVELOPE:
 		return mta_session_envelope_reply(s, code, text);
@@ -584,6 +607,30 @@ mta_session_read(struct mta_session *s)
 	return r == -1 ? -1 : 0;
 }
 
+/* The handshake ended: 0 when the session goes on, -1 (why) to fail. */
+static int
+mta_session_tls_event(struct mta_session *s, enum conn_event ev, char *why,
+    size_t size)
+{
+	if (ev == CONN_TLS_READY) {
+		if (mta_tls_ready(s) == 0)
+			return 0;
+		snprintf(why, size, "451 4.4.2 %s (%s): output buffer full",
+		    s->dest_name, s->dest_ip);
+		return -1;
+	}
+	if (!mta_tls_failed(s)) {
+		snprintf(why, size, "%s", s->fail);
+		return -1;
+	}
+	s->target--;			/* the same host, in clear text */
+	if (mta_session_connect(s) == 0)
+		return 0;
+	snprintf(why, size, "451 4.4.1 %s (%s): cannot connect again after "
+	    "the failed TLS handshake", s->dest_name, s->dest_ip);
+	return -1;
+}
+
 static void
 mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 {
@@ -611,8 +658,17 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 			mta_session_free(s);
 			return;
 		}
-		snprintf(why, sizeof(why), "451 4.4.2 %s (%s) protocol failure: %.100s",
-		    s->dest_name, s->dest_ip, s->reply.text);
+		if (s->fail[0] != '\0')
+			snprintf(why, sizeof(why), "%s", s->fail);
+		else
+			snprintf(why, sizeof(why), "451 4.4.2 %s (%s) protocol "
+			    "failure: %.100s", s->dest_name, s->dest_ip,
+			    s->reply.text);
+		break;
+	case CONN_TLS_READY:
+	case CONN_TLS_FAILED:
+		if (mta_session_tls_event(s, ev, why, sizeof(why)) == 0)
+			return;
 		break;
 	case CONN_DRAINED:
 		if (s->state == MTA_BODY && mta_session_pump(s) == -1)

@@ -485,12 +485,30 @@ queue_mgr_reconfigure(struct queue_mgr *mgr)
 static void
 queue_kick(struct queue *q)
 {
+	size_t per = q->interval > 0 ? 1 : q->add_msgs == 0 ? q->batch_max :
+	    (q->add_rcpts + q->add_msgs - 1) / q->add_msgs;
 	int want;
+
+	if (per > q->batch_max)
+		per = q->batch_max;
+	if (per == 0)
+		per = 1;
 
 	if (q->mgr->stopped || q->paused || queue_rate_wait(q))
 		return;
-	/* one session per batch's worth of ready recipients, capped */
-	want = (int)((q->nready + q->batch_max - 1) / q->batch_max);
+	/* one session per batch the ready recipients make (a batch is one
+	 * message's recipients, up to batch_max; one with a rate limit),
+	 * capped: a backlog of many messages opens max-smtp-out connections,
+	 * one large message one */
+	want = (int)((q->nready + per - 1) / per);
+	/* but after a failure one session tries first (a delivery resets
+	 * retry_index, and the next kick opens the rest), and a rated queue
+	 * grows by one session per rate slot, only while every session has
+	 * a transaction out: a session still connecting would take the slot */
+	if (q->retry_index > 0 && want > 1)
+		want = 1;
+	if (q->interval > 0 && want > q->busy + 1)
+		want = q->busy + 1;
 	while (q->active < want && q->active < q->max_out) {
 		int before = q->active;
 		q->mgr->start(q, q->mgr->arg);
@@ -1040,6 +1058,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		m->refs++;
 		m->pending++;
 		mgr->nrcpts++;
+		r->q->add_rcpts++;
 		r->q->bytes += (unsigned long long)env->body_size;
 		if (m->job != NULL) {
 			m->job->nrcpts++;
@@ -1053,6 +1072,12 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		mgr->nmsgs++;
 	/* offer the queues this message went to a session: a message's
 	 * recipients are few queues, usually one; kick each once */
+	for (size_t i = 0; i < nq; i++) {
+		if (++qs[i]->add_msgs == 1024) {	/* recent ones count */
+			qs[i]->add_msgs /= 2;
+			qs[i]->add_rcpts /= 2;
+		}
+	}
 	for (size_t i = 0; i < nq; i++)
 		if (qs[i]->nready > 0)
 			queue_kick(qs[i]);
@@ -1075,6 +1100,8 @@ queue_take(struct queue *q, struct queue_batch *b)
 		double now = queue_now(q->mgr);
 		q->next_ok = (q->next_ok > now ? q->next_ok : now) + q->interval;
 	}
+	b->q = q;
+	q->busy++;
 	b->msg = r->msg;
 	b->msg->refs++;
 	b->msg->env_users++;
@@ -1087,6 +1114,10 @@ queue_take(struct queue *q, struct queue_batch *b)
 		q->nready--;
 		b->rcpts[b->n++] = r;
 	}
+	/* a rated queue with more ready: at the next slot, queue_kick()
+	 * may open another session if this one is still busy then */
+	if (q->interval > 0 && q->nready > 0 && q->active < q->max_out)
+		queue_wake_update(q);
 	return true;
 }
 
@@ -1180,7 +1211,7 @@ queue_failure(struct queue *q, const char *error)
 void
 queue_delivered(struct queue *q)
 {
-	q->retry_index = 0;
+	q->retry_index = 0;	/* the next kick opens the other sessions */
 	q->retry_until = 0;
 	if (q->mode == QUEUE_BACKOFF && q->to_normal_on_delivery) {
 		queue_mode_change(q, QUEUE_NORMAL,
@@ -1466,6 +1497,9 @@ queue_may_interrupt(const struct queue *victim, const struct queue *by)
 void
 queue_batch_release(struct queue_batch *b)
 {
+	if (b->q != NULL)
+		b->q->busy--;
+	b->q = NULL;
 	if (b->msg != NULL) {
 		b->msg->env_users--;
 		queue_msg_env_drop(b->msg);

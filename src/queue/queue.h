@@ -128,6 +128,10 @@ struct queue {
 	bool			 interruptible;	/* allow-priority-interruption */
 	bool			 interrupt_transfer; /* ...-during-transfer */
 	size_t			 batch_max;	/* max-rcpt-per-transaction, capped */
+	/* recipients per message added lately (queue_kick's estimate of
+	 * how many batches the ready recipients make) */
+	unsigned		 add_msgs, add_rcpts;
+	int			 busy;		/* batches out to sessions */
 	/* retries (pmta-reference §3.6), read from the queue's settings */
 	long long		*retry_list;	/* retry-after, seconds; last repeats */
 	size_t			 nretry;
@@ -156,6 +160,7 @@ struct queue {
 
 /* A transaction's worth of recipients, all of one message. */
 struct queue_batch {
+	struct queue		*q;		/* whose ready recipients */
 	struct queue_msg	*msg;
 	struct queue_rcpt	*rcpts[QUEUE_BATCH_MAX];
 	size_t			 n;

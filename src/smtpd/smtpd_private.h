@@ -48,6 +48,7 @@ enum smtpd_state {
 	SMTPD_MAIL,		/* MAIL accepted, RCPTs may follow */
 	SMTPD_DATA,		/* receiving the message */
 	SMTPD_COMMITTING,	/* waiting for the spool's group commit */
+	SMTPD_TLS,		/* after "220 ready to start TLS": handshake */
 	SMTPD_CLOSING,		/* flushing the last reply, then close */
 };
 
@@ -63,6 +64,7 @@ struct smtpd_session {
 	char			*helo;
 	bool			 esmtp;
 	bool			 relaying;
+	bool			 tls;		/* the handshake completed */
 	/* the transaction */
 	struct spool_envelope	 env;
 	struct spool_writer	 writer;

@@ -7,6 +7,12 @@
  * decoder instead.  The 250 for a message is queued only after the spool
  * commit (fsync of the file and its directory) has succeeded; then the
  * recipients are handed to the queues.
+ *
+ * STARTTLS (RFC 3207) is offered when the configuration's certificate
+ * loaded and the client's <source> has allow-starttls.  After the 220,
+ * the command loop stops: whatever the client sent behind STARTTLS is
+ * discarded unread (no clear-text command injection), and after the
+ * handshake the session starts over as if just greeted.
  */
 #include "config.h"
 
@@ -31,6 +37,9 @@ static void smtpd_session_event(struct conn *c, enum conn_event ev, void *arg);
 static void
 smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static bool smtpd_source_bool(const struct smtpd_session *s, int id);
+static void smtpd_session_origin(const struct smtpd_session *s,
+    struct smtpd_origin *o);
 
 static void
 smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
@@ -118,6 +127,11 @@ smtpd_session_free(struct smtpd_session *s)
 void
 smtpd_session_stop(struct smtpd_session *s)
 {
+	if (s->state == SMTPD_TLS) {
+		/* nothing can be said in the middle of a handshake */
+		smtpd_session_free(s);
+		return;
+	}
 	if (s->state == SMTPD_DATA || s->state == SMTPD_COMMITTING ||
 	    s->state == SMTPD_CLOSING)
 		return;		/* finishes its message first */
@@ -126,6 +140,14 @@ smtpd_session_stop(struct smtpd_session *s)
 }
 
 /* --- commands --- */
+
+/* Is STARTTLS offered to this client now? */
+static bool
+smtpd_starttls_offered(const struct smtpd_session *s)
+{
+	return s->model->tls_server != NULL && !s->tls &&
+	    smtpd_source_bool(s, CONF_ID_ALLOW_STARTTLS);
+}
 
 static void
 smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
@@ -152,7 +174,28 @@ smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250-PIPELINING");
 	smtpd_reply(s, "250-8BITMIME");
 	smtpd_reply(s, "250-DSN");
+	if (smtpd_starttls_offered(s))
+		smtpd_reply(s, "250-STARTTLS");
 	smtpd_reply(s, "250 SIZE 0");
+}
+
+/* The TLS handshake starts once the command loop has consumed this line
+ * (smtpd_starttls_begin()). */
+static void
+smtpd_cmd_starttls(struct smtpd_session *s, struct smtp_cmd *c)
+{
+	if (s->tls) {
+		smtpd_reply(s, "503 5.5.1 TLS already active");
+		return;
+	}
+	if (!smtpd_starttls_offered(s)) {
+		smtpd_reply(s, "454 4.7.0 TLS not available");
+		return;
+	}
+	smtpd_transaction_reset(s);
+	smtpd_reply(s, "220 2.0.0 ready to start TLS");
+	if (s->state != SMTPD_CLOSING)
+		s->state = SMTPD_TLS;
 }
 
 /* The settings of the client's <source>. */
@@ -162,6 +205,16 @@ smtpd_session_origin(const struct smtpd_session *s, struct smtpd_origin *o)
 	o->model = s->model;
 	o->peer = (const struct sockaddr *)&s->peer;
 	o->source = NULL;
+}
+
+/* A yes/no setting of the client's <source>. */
+static bool
+smtpd_source_bool(const struct smtpd_session *s, int id)
+{
+	struct smtpd_origin o;
+
+	smtpd_session_origin(s, &o);
+	return smtpd_origin_bool(&o, id);
 }
 
 /* MAIL's ESMTP parameters (smtpd_msg_mail_params). */
@@ -295,7 +348,7 @@ static const struct smtpd_command {
 	{ SMTP_VERB_HELP, ST_ANY, "214 2.0.0 see RFC 5321", NULL },
 	{ SMTP_VERB_QUIT, ST_ANY, NULL, smtpd_cmd_quit },
 	{ SMTP_VERB_EXPN, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_starttls },
 	{ SMTP_VERB_AUTH, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_BDAT, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_cmd_unimplemented },
@@ -462,6 +515,45 @@ smtpd_data_input(struct smtpd_session *s)
 	return true;
 }
 
+/* After "220 ready to start TLS": hand the connection to TLS. */
+static void
+smtpd_starttls_begin(struct smtpd_session *s)
+{
+	char err[256];
+	size_t discarded = 0;
+
+	if (conn_starttls(&s->conn, s->model->tls_server, true, NULL,
+	    &discarded, err, sizeof(err)) == -1) {
+		log_warnx("(in) %s: cannot start TLS: %s", s->peer_ip, err);
+		smtpd_close_after_reply(s);	/* after the 220, then close */
+		return;
+	}
+	if (discarded > 0)
+		log_info("(in) %s: %zu byte(s) sent behind STARTTLS discarded",
+		    s->peer_ip, discarded);
+}
+
+/* The handshake completed: the session starts over (RFC 3207 4.2). */
+static void
+smtpd_starttls_done(struct smtpd_session *s)
+{
+	char desc[256];
+
+	conn_tls_describe(&s->conn, desc, sizeof(desc));
+	if (smtpd_source_bool(s, CONF_ID_LOG_TLS))
+		log_info("(in) %s: tls:%s", s->peer_ip, desc);
+	else
+		log_debug("(in) %s: tls:%s", s->peer_ip, desc);
+	s->tls = true;
+	smtpd_transaction_reset(s);
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = false;
+	s->state = SMTPD_GREETED;
+	if (s->smtpd->stopping)
+		smtpd_session_stop(s);
+}
+
 static void
 smtpd_session_input(struct smtpd_session *s)
 {
@@ -470,7 +562,7 @@ smtpd_session_input(struct smtpd_session *s)
 	int r;
 
 	while (s->state != SMTPD_CLOSING && s->state != SMTPD_COMMITTING &&
-	    s->conn.in.len > 0) {
+	    s->state != SMTPD_TLS && s->conn.in.len > 0) {
 		if (s->state == SMTPD_DATA) {
 			if (!smtpd_data_input(s))
 				return;
@@ -486,6 +578,10 @@ smtpd_session_input(struct smtpd_session *s)
 		}
 		smtpd_dispatch(s, line, len);
 		conn_consume(&s->conn, used);
+		if (s->state == SMTPD_TLS) {
+			smtpd_starttls_begin(s);
+			return;
+		}
 	}
 }
 
@@ -503,10 +599,18 @@ smtpd_session_event(struct conn *c, enum conn_event ev, void *arg)
 		if (s->state == SMTPD_CLOSING)
 			smtpd_session_free(s);
 		return;
+	case CONN_TLS_READY:
+		smtpd_starttls_done(s);
+		return;
+	case CONN_TLS_FAILED:
+		log_info("(in) %s: TLS handshake failed: %s", s->peer_ip,
+		    conn_tls_error(&s->conn));
+		smtpd_session_free(s);
+		return;
 	case CONN_TIMEOUT:
 		if (s->state == SMTPD_COMMITTING)
 			return;
-		if (s->state == SMTPD_CLOSING) {
+		if (s->state == SMTPD_CLOSING || s->state == SMTPD_TLS) {
 			smtpd_session_free(s);
 			return;
 		}

@@ -53,6 +53,7 @@ sink_usage(void)
 	    "\t[--record FILE] [--maildir DIR] [--hostname NAME]\n"
 	    "\t[--greeting CODE] [--mail-reply CODE] [--no-ehlo]\n"
 	    "\t[--no-pipelining] [--pidfile FILE] [--quiet]\n"
+	    "\t[--tls-cert PEM]  (certificate and key: offer STARTTLS)\n"
 	    "IP is IPv4 or [IPv6]; port 0 picks a free port.\n");
 	exit(2);
 }
@@ -259,6 +260,7 @@ sink_code_option(const char *name, const char *value)
 enum {
 	OPT_LISTEN = 256, OPT_RECORD, OPT_MAILDIR, OPT_HOSTNAME, OPT_GREETING,
 	OPT_MAIL_REPLY, OPT_NO_EHLO, OPT_NO_PIPELINING, OPT_PIDFILE, OPT_QUIET,
+	OPT_TLS_CERT,
 };
 
 static const struct option sink_options[] = {
@@ -272,6 +274,7 @@ static const struct option sink_options[] = {
 	{ "no-pipelining",	no_argument,	   NULL, OPT_NO_PIPELINING },
 	{ "pidfile",		required_argument, NULL, OPT_PIDFILE },
 	{ "quiet",		no_argument,	   NULL, OPT_QUIET },
+	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 },
 };
@@ -295,6 +298,7 @@ sink_parse_args(struct sink *sink, int argc, char **argv,
 		case OPT_NO_EHLO:	sink->no_ehlo = true; break;
 		case OPT_NO_PIPELINING:	sink->no_pipelining = true; break;
 		case OPT_QUIET:		sink->quiet = true; break;
+		case OPT_TLS_CERT:	sink->tls_cert = optarg; break;
 		case OPT_GREETING:
 			sink->greeting = sink_code_option("greeting", optarg);
 			break;
@@ -375,6 +379,7 @@ sink_shutdown(struct sink *sink)
 	if (sink->pidfile != NULL)
 		unlink(sink->pidfile);
 	ev_loop_destroy(sink->loop);
+	SSL_CTX_free(sink->tls_ctx);
 	OBJ_WIPE(sink);
 }
 
@@ -397,6 +402,8 @@ main(int argc, char **argv)
 	log_init(sink.quiet ? LOG_LEVEL_WARN : LOG_LEVEL_INFO);
 	sink_process_setup();
 	sink_open_outputs(&sink);
+	if (sink.tls_cert != NULL)
+		sink_tls_init(&sink, sink.tls_cert);
 	if ((sink.loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("smtpsink: cannot initialise libev");
 	for (i = 0; i < nlisten; i++)

@@ -7,6 +7,7 @@
  *   smtpsink_smtp.c    the SMTP dialogue: command table, transaction,
  *                      per-recipient scripting
  *   smtpsink_record.c  JSON event records, SHA-256, maildir files
+ *   smtpsink_tls.c     STARTTLS (--tls-cert)
  *
  * Ownership: struct sink (one, on main's stack) owns the listeners and
  * the list of connections; a connection owns its buffers, its
@@ -19,9 +20,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <ev.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include "lib/buf.h"
 
@@ -63,7 +66,9 @@ struct sink {
 	const char		*record_path;
 	const char		*maildir;
 	const char		*pidfile;
+	const char		*tls_cert;
 	FILE			*record;
+	SSL_CTX			*tls_ctx;	/* --tls-cert: STARTTLS offered */
 	int			 greeting;	/* 220 unless --greeting */
 	int			 mail_reply;	/* 250 unless --mail-reply */
 	bool			 no_ehlo;
@@ -117,6 +122,15 @@ enum conn_phase {
 	CONN_DEAD,		/* to be freed by conn_settle() */
 };
 
+/* STARTTLS on a connection (smtpsink_tls.c). */
+enum sink_tls {
+	SINK_TLS_OFF,
+	SINK_TLS_START,		/* "220 ready" queued: flush, then handshake */
+	SINK_TLS_HANDSHAKE,
+	SINK_TLS_ON,
+	SINK_TLS_DEAD,		/* failed or shut down */
+};
+
 /* What a deferred reply does once its wait is over. */
 enum conn_defer {
 	DEFER_NONE,
@@ -146,6 +160,14 @@ struct sink_conn {
 	char			 defer_addr[SINK_ADDR_MAX + 1];
 	int			 defer_code;
 	bool			 defer_close;
+	/* TLS */
+	enum sink_tls		 tls;
+	SSL			*ssl;
+	bool			 tls_want_read;		/* OpenSSL waits for */
+	bool			 tls_want_write;	/* the other side */
+	char			 tls_protocol[32];	/* "" until TLS is on */
+	char			 tls_cipher[64];
+	char			*sni;		/* the name the client sent */
 	struct sink_conn	*prev, *next;
 };
 
@@ -187,10 +209,23 @@ void	record_quit(struct sink_conn *c);
 void	record_close(struct sink_conn *c);
 void	record_rcpt(struct sink_conn *c, const char *addr, int code);
 void	record_message(struct sink_conn *c, int reply, const char *sha256);
+void	record_tls(struct sink_conn *c);
 int	maildir_open(struct sink_conn *c);
 void	maildir_write(struct sink_conn *c, const char *p, size_t n);
 /* Keep (rename to DIR/<id>.eml) or remove the file; -1 if keeping failed. */
 int	maildir_finish(struct sink_conn *c, bool keep);
 int	json_string(struct buf *b, const char *s);
+
+/* smtpsink_tls.c */
+void	sink_tls_init(struct sink *sink, const char *cert);
+/* Drop buffered input, start the handshake (c->phase DEAD on failure). */
+void	sink_tls_begin(struct sink_conn *c);
+void	sink_tls_handshake(struct sink_conn *c);
+/* read(2)/send(2)-like; -1 with errno EAGAIN while OpenSSL waits. */
+ssize_t	sink_tls_read(struct sink_conn *c, void *p, size_t n);
+ssize_t	sink_tls_write(struct sink_conn *c, const void *p, size_t n);
+/* Send close_notify (once, without waiting). */
+void	sink_tls_close(struct sink_conn *c);
+void	sink_tls_free(struct sink_conn *c);
 
 #endif

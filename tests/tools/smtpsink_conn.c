@@ -13,9 +13,10 @@
  * Reading stops while the input buffer is full.
  *
  * Closing is graceful: queued replies are flushed, the write side is
- * shut down, and input is drained until EOF or SINK_LINGER seconds, so
- * that the last reply is not lost to a reset.  A connection is freed
- * only by conn_settle(), the last step of every callback.
+ * shut down (after a TLS close_notify), and input is drained until EOF
+ * or SINK_LINGER seconds, so that the last reply is not lost to a reset.
+ * A connection is freed only by conn_settle(), the last step of every
+ * callback.  STARTTLS: smtpsink_tls.c.
  */
 #include "config.h"
 
@@ -211,7 +212,8 @@ static bool
 conn_can_process(const struct sink_conn *c)
 {
 	return (c->phase == CONN_CMD || c->phase == CONN_DATA) &&
-	    c->defer == DEFER_NONE && c->out.len < SINK_OUT_HIGH;
+	    c->defer == DEFER_NONE && c->out.len < SINK_OUT_HIGH &&
+	    c->tls != SINK_TLS_START && c->tls != SINK_TLS_HANDSHAKE;
 }
 
 /* Handle all buffered input that may be handled now, in order. */
@@ -236,8 +238,12 @@ conn_flush(struct sink_conn *c)
 {
 	ssize_t n;
 
-	while (c->out.len > 0 && c->phase != CONN_DEAD) {
-		n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+	while (c->out.len > 0 && c->phase != CONN_DEAD &&
+	    c->tls != SINK_TLS_HANDSHAKE) {
+		if (c->tls == SINK_TLS_ON)
+			n = sink_tls_write(c, c->out.data, c->out.len);
+		else
+			n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
 			continue;
@@ -279,6 +285,7 @@ conn_free(struct sink_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	smtp_txn_reset(c);
+	sink_tls_free(c);
 	free(c->helo);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -293,7 +300,11 @@ conn_settle(struct sink_conn *c)
 	struct ev_loop *loop = c->sink->loop;
 
 	conn_flush(c);
+	if (c->tls == SINK_TLS_START && c->out.len == 0 &&
+	    c->phase < CONN_CLOSING)
+		sink_tls_begin(c);
 	if (c->phase == CONN_CLOSING && c->out.len == 0) {
+		sink_tls_close(c);
 		shutdown(c->fd, SHUT_WR);
 		c->phase = CONN_LINGER;
 		ev_timer_set(&c->linger, SINK_LINGER, 0.);
@@ -303,9 +314,19 @@ conn_settle(struct sink_conn *c)
 		conn_free(c);
 		return;
 	}
-	conn_watch(loop, &c->wio, c->out.len > 0);
-	conn_watch(loop, &c->rio, c->phase == CONN_LINGER ||
-	    (c->phase != CONN_CLOSING && !c->eof && c->in.len < c->in.max));
+	if (c->tls == SINK_TLS_HANDSHAKE) {
+		conn_watch(loop, &c->wio, c->tls_want_write);
+		conn_watch(loop, &c->rio, !c->tls_want_write);
+		return;
+	}
+	conn_watch(loop, &c->wio, c->out.len > 0 || c->tls_want_write);
+	conn_watch(loop, &c->rio, c->phase == CONN_LINGER || c->tls_want_read ||
+	    (c->phase != CONN_CLOSING && !c->eof && c->in.len < c->in.max &&
+	    c->tls != SINK_TLS_START));
+	/* bytes OpenSSL already holds will not make the socket readable */
+	if (c->tls == SINK_TLS_ON && ev_is_active(&c->rio) &&
+	    SSL_pending(c->ssl) > 0)
+		ev_feed_event(loop, &c->rio, EV_READ);
 }
 
 static void
@@ -321,25 +342,20 @@ conn_drain(struct sink_conn *c)
 		c->phase = CONN_DEAD;
 }
 
+/* One read (in clear or through TLS) into the input buffer. */
 static void
-conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+conn_input(struct sink_conn *c)
 {
-	struct sink_conn *c = OBJ_CAST(sink_conn, w->data, SINK_CONN_MAGIC);
 	char tmp[CONN_READ_CHUNK];
 	size_t room = c->in.max - c->in.len;
 	ssize_t n;
 
-	if (c->phase == CONN_LINGER) {
-		conn_drain(c);
-		conn_settle(c);
-		return;
-	}
-	if (room == 0) {
-		/* Not reached: rio is stopped while the buffer is full. */
-		conn_settle(c);
-		return;
-	}
-	n = read(c->fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
+	if (room == 0 || c->eof)
+		return;		/* rio is stopped while the buffer is full */
+	if (c->tls == SINK_TLS_ON)
+		n = sink_tls_read(c, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
+	else
+		n = read(c->fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
 	if (n > 0) {
 		if (buf_append(&c->in, tmp, (size_t)n) == -1)
 			c->phase = CONN_DEAD;	/* cannot happen: room */
@@ -347,6 +363,20 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->eof = true;
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		c->phase = CONN_DEAD;
+}
+
+static void
+conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sink_conn *c = OBJ_CAST(sink_conn, w->data, SINK_CONN_MAGIC);
+
+	if (c->phase == CONN_LINGER)
+		conn_drain(c);
+	else if (c->tls == SINK_TLS_HANDSHAKE)
+		sink_tls_handshake(c);
+	else if (c->tls != SINK_TLS_ON || !c->tls_want_read)
+		conn_input(c);
+	/* else SSL_write waited for this: conn_settle() flushes */
 	conn_process(c);
 	conn_settle(c);
 }
@@ -356,7 +386,12 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sink_conn *c = OBJ_CAST(sink_conn, w->data, SINK_CONN_MAGIC);
 
-	conn_flush(c);
+	if (c->tls == SINK_TLS_HANDSHAKE)
+		sink_tls_handshake(c);
+	else if (c->tls == SINK_TLS_ON && c->tls_want_write)
+		conn_input(c);		/* SSL_read waited for this */
+	else
+		conn_flush(c);
 	conn_process(c);
 	conn_settle(c);
 }

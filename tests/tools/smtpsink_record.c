@@ -5,10 +5,13 @@
  * at once so that a test can read the file while the sink runs:
  *   connect  {"event","t","peer","local"}
  *   rcpt     {"event","t","peer","local","rcpt","code"}  (each RCPT answered)
+ *   tls      {"event","t","peer","local","tls_protocol","tls_cipher",
+ *             "sni"}  (a STARTTLS handshake completed; sni null if none)
  *   message  {"event","t","peer","local","helo","esmtp","mail_from",
  *             "rcpts":[accepted],"rejected":[{"rcpt","code"}],"size",
- *             "reply","sha256","id"}  (each end-of-DATA reply; reply 0
- *             for xd, which drops the connection instead)
+ *             "reply","sha256","id","tls"}  (each end-of-DATA reply;
+ *             reply 0 for xd, which drops the connection instead; "tls"
+ *             false, or true with "tls_protocol", "tls_cipher", "sni")
  *   quit     {"event","t","peer","local"}  (QUIT received: the client
  *             is done, whenever its close reaches the sink)
  *   close    {"event","t","peer","local"}
@@ -152,6 +155,34 @@ record_close(struct sink_conn *c)
 	record_simple(c, "close");
 }
 
+/* ,"tls_protocol":..,"tls_cipher":..,"sni":.. */
+static int
+record_tls_fields(struct buf *b, const struct sink_conn *c)
+{
+	int r = buf_puts(b, ",\"tls_protocol\":");
+
+	r |= json_string(b, c->tls_protocol);
+	r |= buf_puts(b, ",\"tls_cipher\":");
+	r |= json_string(b, c->tls_cipher);
+	r |= buf_puts(b, ",\"sni\":");
+	r |= c->sni != NULL ? json_string(b, c->sni) : buf_puts(b, "null");
+	return r;
+}
+
+void
+record_tls(struct sink_conn *c)
+{
+	struct buf b;
+	int r;
+
+	if (c->sink->record == NULL)
+		return;
+	buf_init(&b, RECORD_LINE_MAX);
+	r = record_head(&b, c, "tls");
+	r |= record_tls_fields(&b, c);
+	record_emit(c->sink, &b, r);
+}
+
 void
 record_rcpt(struct sink_conn *c, const char *addr, int code)
 {
@@ -216,6 +247,10 @@ record_message(struct sink_conn *c, int reply, const char *sha256)
 	r |= record_rcpt_lists(&b, t);
 	r |= buf_printf(&b, ",\"size\":%llu,\"reply\":%d,\"sha256\":\"%s\","
 	    "\"id\":\"%lu\"", t->size, reply, sha256, t->id);
+	r |= buf_printf(&b, ",\"tls\":%s",
+	    c->tls_protocol[0] != '\0' ? "true" : "false");
+	if (c->tls_protocol[0] != '\0')
+		r |= record_tls_fields(&b, c);
 	record_emit(c->sink, &b, r);
 }
 

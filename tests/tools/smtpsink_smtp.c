@@ -259,7 +259,25 @@ smtp_cmd_ehlo(struct sink_conn *c, const char *arg)
 	conn_reply(c, "250-SIZE " SMTP_SIZE_ADVERTISED);
 	conn_reply(c, "250-ENHANCEDSTATUSCODES");
 	conn_reply(c, "250-SMTPUTF8");
+	if (sink->tls_ctx != NULL && c->tls == SINK_TLS_OFF)
+		conn_reply(c, "250-STARTTLS");
 	conn_reply(c, "250 DSN");
+}
+
+/* The handshake starts once the reply is flushed (conn_settle()). */
+static void
+smtp_cmd_starttls(struct sink_conn *c, const char *arg)
+{
+	if (*arg != '\0')
+		conn_reply(c, "501 5.5.4 syntax: STARTTLS");
+	else if (c->sink->tls_ctx == NULL)
+		conn_reply(c, "502 5.5.1 STARTTLS not offered");
+	else if (c->tls != SINK_TLS_OFF)
+		conn_reply(c, "503 5.5.1 TLS already active");
+	else {
+		conn_reply(c, "220 2.0.0 ready to start TLS");
+		c->tls = SINK_TLS_START;
+	}
 }
 
 static void
@@ -487,6 +505,7 @@ static const struct smtp_command {
 	{ "NOOP",	NEED_NOTHING,	smtp_cmd_noop },
 	{ "VRFY",	NEED_NOTHING,	smtp_cmd_vrfy },
 	{ "QUIT",	NEED_NOTHING,	smtp_cmd_quit },
+	{ "STARTTLS",	NEED_NOTHING,	smtp_cmd_starttls },
 };
 
 /* One command line, line[0..len) without its CRLF (len <= LINE_MAX). */

@@ -15,9 +15,11 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -390,7 +392,7 @@ def t_records(sink):
         "rcpt": ["event", "t", "peer", "local", "rcpt", "code"],
         "message": ["event", "t", "peer", "local", "helo", "esmtp",
                     "mail_from", "rcpts", "rejected", "size", "reply",
-                    "sha256", "id"],
+                    "sha256", "id", "tls"],
         "quit": ["event", "t", "peer", "local"],
         "close": ["event", "t", "peer", "local"],
     }
@@ -499,6 +501,51 @@ def t_options(tmp):
     s.stop()
 
 
+def t_tls(tmp):
+    """--tls-cert: STARTTLS offered, the input behind it dropped, the
+    session reset, and the message record says TLS, protocol and SNI."""
+    if shutil.which("openssl") is None:
+        tap(True, "# SKIP --tls-cert: no openssl command")
+        return
+    key, crt = os.path.join(tmp, "k.pem"), os.path.join(tmp, "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=sink.test", "-keyout", key, "-out", crt],
+                   check=True, capture_output=True)
+    pem = os.path.join(tmp, "both.pem")
+    with open(pem, "w") as f:
+        f.write(open(crt).read() + open(key).read())
+    s = Sink(tmp, "tls", args=["--tls-cert", pem, "--quiet"])
+    c = Client("127.0.0.1", s.port)
+    c.reply()
+    c.send(b"EHLO x\r\n")
+    ehlo = c.reply()[1]
+    c.send(b"STARTTLS\r\nRSET\r\n")
+    started = c.reply()[1]
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    tls = ctx.wrap_socket(c.sock, server_hostname="sni.sink.test")
+    c.sock, c.buf = tls, b""
+    c.send(b"MAIL FROM:<tls@test>\r\n")
+    code = c.code()
+    tap("250-STARTTLS" in ehlo and started == ["220 2.0.0 ready to start TLS"]
+        and code == 503, "STARTTLS: offered, 220, RSET dropped, EHLO needed "
+        "again", (ehlo, started, code))
+    c.send(b"EHLO y\r\n")
+    again = c.reply()[1]
+    c.send(b"MAIL FROM:<tls@test>\r\nRCPT TO:<a@dest.test>\r\nDATA\r\n")
+    [c.code() for _ in range(3)]
+    c.send(stuffed(message("tls")) + b"QUIT\r\n")
+    c.code(), c.code()
+    c.close()
+    r = s.wait_record(is_msg("tls@test"))
+    tap("250-STARTTLS" not in again and r and r["tls"] is True and
+        r["tls_protocol"] == "TLSv1.3" and r["sni"] == "sni.sink.test" and
+        r["helo"] == "y", "the message record: tls, protocol, SNI", (again, r))
+    tap(s.stop() == 0, "the TLS sink exits 0")
+
+
 def t_shutdown(sink):
     c = greeted(sink)
     me = c.local()
@@ -531,6 +578,7 @@ def main():
         run("t_two_listeners", t_two_listeners, sink2)
         tap(sink2.stop() == 0, "second sink exits 0")
         run("t_options", t_options, tmp)
+        run("t_tls", t_tls, tmp)
         run("t_shutdown", t_shutdown, sink)
     print("1..%d" % len(RESULTS))
     return 0

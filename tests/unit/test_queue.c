@@ -337,12 +337,80 @@ test_pause_order(struct queue_mgr *mgr)
 	is_int(nstarted, 1, "a paused queue starts no session");
 	ok(!queue_take(q, &b), "and gives out nothing");
 	queue_pause(q, false);
-	is_int(nstarted, 2, "resume starts one");
+	is_int(nstarted, 4, "resume starts a session per ready message (3)");
 	if (queue_take(q, &b)) {
 		is_str(b.msg->rcpts[0], "first@order.test", "oldest first");
 		queue_rcpt_finished(b.rcpts[0]);
 		queue_batch_release(&b);
 	}
+}
+
+/* Sessions started for q since started[from]. */
+static int
+starts_of(const struct queue *q, int from)
+{
+	int n = 0;
+
+	for (int i = from; i < nstarted; i++)
+		n += started[i] == q;
+	return n;
+}
+
+/* How many sessions a queue opens: one per ready message up to
+ * max-smtp-out; one after a failure until a delivery; a rated queue one
+ * more only while every session has a transaction out. */
+static void
+test_sessions(struct queue_mgr *mgr)
+{
+	static const char *big[] = { "1@big.test", "2@big.test", "3@big.test",
+	    "4@big.test", "5@big.test", "6@big.test", NULL };
+	char rcpt[64];
+	struct queue *q;
+	struct queue_batch b;
+	int before;
+
+	nstarted = 0;
+	for (int i = 0; i < 5; i++) {
+		snprintf(rcpt, sizeof(rcpt), "m%d@many.test", i);
+		add(mgr, rcpt);
+	}
+	is_int(nstarted, 3, "5 ready messages open max-smtp-out (3) sessions");
+	nstarted = 0;
+	add_msg(mgr, fake_wall, -1, NULL, big);
+	is_int(nstarted, 1, "one message of 6 recipients opens one session");
+
+	nstarted = 0;
+	add(mgr, "f0@fail.test");
+	if ((q = last_start()) == NULL)
+		return;
+	attempt(q, 0);		/* fails: retry in 1m */
+	add(mgr, "f1@fail.test");
+	add(mgr, "f2@fail.test");
+	add(mgr, "f3@fail.test");
+	before = nstarted;
+	advance(60);
+	queue_mgr_run(mgr);
+	is_int(starts_of(q, before), 1, "after a failure one session tries first");
+	before = nstarted;
+	attempt(q, 2);		/* it delivers and ends */
+	is_int(starts_of(q, before), 3, "after its delivery the others open");
+
+	nstarted = 0;
+	for (int i = 0; i < 5; i++) {
+		snprintf(rcpt, sizeof(rcpt), "r%d@fastrate.test", i);
+		add(mgr, rcpt);
+	}
+	is_int(nstarted, 1, "a rated queue starts with one session");
+	if ((q = last_start()) == NULL || !queue_take(q, &b))
+		return;
+	advance(0.5);
+	queue_mgr_run(mgr);
+	is_int(starts_of(q, 0), 2, "a slot due while it is busy opens a second");
+	advance(0.5);
+	queue_mgr_run(mgr);
+	is_int(starts_of(q, 0), 2, "but not a third while the second has none out");
+	queue_rcpt_finished(b.rcpts[0]);
+	queue_batch_release(&b);
 }
 
 static void
@@ -714,6 +782,9 @@ main(void)
 	    "<domain newmail.test>\n retry-upon-new-mail yes\n</domain>\n"
 	    "<domain expire.test>\n retry-recipients-after 2m\n bounce-after 1h\n</domain>\n"
 	    "<domain rated.test>\n max-msg-rate 6/m\n</domain>\n"
+	    "<domain many.test>\n max-smtp-out 3\n</domain>\n"
+	    "<domain fail.test>\n retry-after 1m\n</domain>\n"
+	    "<domain fastrate.test>\n max-msg-rate 2/s\n max-smtp-out 4\n</domain>\n"
 	    "<domain low.test>\n queue-priority 10\n</domain>\n"
 	    "<domain high.test>\n queue-priority 90\n</domain>\n"
 	    "<domain back.test>\n max-smtp-out 5\n max-msg-rate 60/m\n"
@@ -749,6 +820,7 @@ main(void)
 	test_expiry(mgr);
 	test_rate(mgr);
 	test_pause_order(mgr);
+	test_sessions(mgr);
 	test_priority(mgr);
 	test_rcpt_priority(mgr);
 	test_set_priority(mgr);
