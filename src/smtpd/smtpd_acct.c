@@ -55,7 +55,13 @@ smtpd_acct_headers(void *arg, struct buf *out)
 void
 smtpd_acct_received(struct smtpd_session *s)
 {
-	const struct spool_envelope *env = &s->env;
+	smtpd_acct_received_env(s, &s->env);
+}
+
+void
+smtpd_acct_received_env(struct smtpd_session *s,
+    const struct spool_envelope *env)
+{
 	struct smtpd_acct_msg msg = { s->smtpd->spool, env, 1, { 0 } };
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);

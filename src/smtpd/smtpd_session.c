@@ -28,11 +28,7 @@ OBJ_DEFINE_CAST(smtpd_session)
 
 static void smtpd_session_event(struct conn *c, enum conn_event ev, void *arg);
 
-static void
-smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 {
 	char line[1024];
@@ -45,6 +41,11 @@ smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(line) - 2)
 		n = (int)sizeof(line) - 3;
 	memcpy(line + n, "\r\n", 2);
+	if (s->quiet) {		/* XACK OFF: the first error waits for DATA */
+		if (s->xack_error == NULL && line[0] >= '4')
+			s->xack_error = xstrndup(line, (size_t)n);
+		return;
+	}
 	if (conn_write(&s->conn, line, (size_t)n + 2) == -1) {
 		/* the client does not read its replies: give up on it */
 		s->state = SMTPD_CLOSING;
@@ -64,7 +65,7 @@ smtpd_close_after_reply(struct smtpd_session *s)
 	conn_read_enable(&s->conn, false);
 }
 
-static void
+void
 smtpd_transaction_reset(struct smtpd_session *s)
 {
 	if (s->writing)
@@ -75,6 +76,9 @@ smtpd_transaction_reset(struct smtpd_session *s)
 	s->cold_taken = false;
 	spool_envelope_free(&s->env);
 	buf_reset(&s->body);
+	free(s->xack_error);
+	s->xack_error = NULL;
+	smtpd_merge_free(s);
 }
 
 void
@@ -151,6 +155,9 @@ smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-PIPELINING");
 	smtpd_reply(s, "250-8BITMIME");
+	smtpd_reply(s, "250-XACK");
+	if (smtpd_merge_allowed(s))
+		smtpd_reply(s, "250-XMRG");
 	smtpd_reply(s, "250-DSN");
 	smtpd_reply(s, "250 SIZE 0");
 }
@@ -163,7 +170,7 @@ smtpd_param_is(const struct smtp_param *p, const char *key)
 
 /* MAIL's ESMTP parameters: SIZE and BODY are noted by the parser;
  * RET and ENVID (RFC 3461) are kept for the reports. */
-static int
+int
 smtpd_mail_params(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	char envid[SMTP_ADDR_MAX + 1];
@@ -171,7 +178,8 @@ smtpd_mail_params(struct smtpd_session *s, struct smtp_cmd *c)
 	for (size_t i = 0; i < c->nparams; i++) {
 		const struct smtp_param *p = &c->params[i];
 
-		if (smtpd_param_is(p, "BODY") || smtpd_param_is(p, "SIZE"))
+		if (smtpd_param_is(p, "BODY") || smtpd_param_is(p, "SIZE") ||
+		    (smtpd_param_is(p, "VERP") && s->merge != NULL))
 			continue;
 		if (smtpd_param_is(p, "RET") && p->value != NULL) {
 			s->env.ret = strncasecmp(p->value, "FULL", 4) == 0 ? 2 : 1;
@@ -232,7 +240,7 @@ smtpd_rcpt_params(struct smtpd_session *s, struct smtp_cmd *c, unsigned *notify,
 	return 0;
 }
 
-static void
+void
 smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	char orcpt[SMTP_ADDR_MAX + 16];
@@ -262,11 +270,9 @@ smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250 2.1.5 RCPT ok");
 }
 
-static bool smtpd_source_bool(const struct smtpd_session *s, int id);
-
 /* The source's report settings: suppress-local-dsn, dsn-return-default
  * (when the client gave no RET; "system" keeps the headers-only default). */
-static void
+void
 smtpd_dsn_defaults(struct smtpd_session *s)
 {
 	const struct conf_value *v = model_source_value(s->model,
@@ -278,9 +284,25 @@ smtpd_dsn_defaults(struct smtpd_session *s)
 		    strcmp(v->u.s, "headers") == 0 ? 1 : 0;
 }
 
+/* XACK OFF held back an error (a refused RCPT ...): DATA or XPRT reports
+ * it and the whole transaction is cancelled (pmta-interfaces §4.1). */
+bool
+smtpd_xack_failed(struct smtpd_session *s)
+{
+	if (s->xack_error == NULL)
+		return false;
+	s->state = SMTPD_IDLE;
+	s->quiet = false;
+	smtpd_reply(s, "%s", s->xack_error);
+	smtpd_transaction_reset(s);
+	return true;
+}
+
 static void
 smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
 {
+	if (smtpd_xack_failed(s))
+		return;
 	if (s->env.nrcpts == 0) {
 		smtpd_reply(s, "554 5.5.1 no valid recipients");
 		return;
@@ -318,7 +340,7 @@ smtpd_cmd_unimplemented(struct smtpd_session *s, struct smtp_cmd *c)
 }
 
 #define ST(x)		(1u << SMTPD_##x)
-#define ST_ANY		(ST(GREETED) | ST(IDLE) | ST(MAIL))
+#define ST_ANY		(ST(GREETED) | ST(IDLE) | ST(MAIL) | ST(MERGE))
 #define ST_HELLO	(ST(IDLE) | ST(MAIL))
 
 static const struct smtpd_command {
@@ -333,6 +355,7 @@ static const struct smtpd_command {
 	{ SMTP_VERB_MAIL, ST(IDLE), "send HELO/EHLO first, one MAIL per transaction",
 	    smtpd_cmd_mail },
 	{ SMTP_VERB_RCPT, ST(MAIL), "need MAIL before RCPT", smtpd_cmd_rcpt },
+	{ SMTP_VERB_RCPT, ST(MERGE), NULL, smtpd_merge_cmd_rcpt },
 	{ SMTP_VERB_DATA, ST(MAIL), "need MAIL and RCPT before DATA",
 	    smtpd_cmd_data },
 	{ SMTP_VERB_RSET, ST_ANY, NULL, smtpd_cmd_rset },
@@ -345,43 +368,66 @@ static const struct smtpd_command {
 	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_AUTH, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_BDAT, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_XMRG, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_XDFN, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_XPRT, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_merge_cmd_xack },
+	{ SMTP_VERB_XMRG, ST(IDLE), "send HELO/EHLO first, one XMRG per transaction",
+	    smtpd_merge_cmd_xmrg },
+	{ SMTP_VERB_XDFN, ST(MERGE), "need XMRG before XDFN", smtpd_merge_cmd_xdfn },
+	{ SMTP_VERB_XPRT, ST(MERGE), "need XMRG and RCPT before XPRT",
+	    smtpd_merge_cmd_xprt },
 };
+
+/* Run a parsed command: the verb's entry for the current state (a verb
+ * may have one per state), else the 503 text of its first entry. */
+static void
+smtpd_run(struct smtpd_session *s, struct smtp_cmd *cmd)
+{
+	const struct smtpd_command *first = NULL;
+
+	for (size_t i = 0; i < sizeof(smtpd_commands) / sizeof(smtpd_commands[0]); i++) {
+		const struct smtpd_command *t = &smtpd_commands[i];
+		if (t->verb != cmd->verb)
+			continue;
+		if (first == NULL)
+			first = t;
+		if (t->run == NULL) {
+			smtpd_reply(s, "%s", t->text);
+			return;
+		}
+		if ((t->states & (1u << s->state)) != 0) {
+			t->run(s, cmd);
+			return;
+		}
+	}
+	if (first != NULL)
+		smtpd_reply(s, "503 5.5.1 bad sequence of commands: %s",
+		    first->text ? first->text : "not now");
+	else
+		smtpd_reply(s, "500 5.5.1 command unrecognized");
+}
 
 static void
 smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 {
 	struct smtp_cmd cmd;
 	const char *error = NULL;
+	enum smtp_cmd_result r = smtp_cmd_parse(line, len, 0, &cmd, &error);
 
-	switch (smtp_cmd_parse(line, len, 0, &cmd, &error)) {
+	/* XACK OFF: RCPT and XDFN get no reply (pmta-interfaces §4.2) */
+	s->quiet = s->xack_off && (cmd.verb == SMTP_VERB_RCPT ||
+	    cmd.verb == SMTP_VERB_XDFN);
+	switch (r) {
 	case SMTP_CMD_UNKNOWN:
 		smtpd_reply(s, "500 5.5.1 command unrecognized");
-		return;
+		break;
 	case SMTP_CMD_SYNTAX:
 		smtpd_reply(s, "501 5.5.4 syntax error: %s",
 		    error ? error : "bad arguments");
-		return;
+		break;
 	case SMTP_CMD_OK:
+		smtpd_run(s, &cmd);
 		break;
 	}
-	for (size_t i = 0; i < sizeof(smtpd_commands) / sizeof(smtpd_commands[0]); i++) {
-		const struct smtpd_command *t = &smtpd_commands[i];
-		if (t->verb != cmd.verb)
-			continue;
-		if (t->run == NULL)
-			smtpd_reply(s, "%s", t->text);
-		else if ((t->states & (1u << s->state)) == 0)
-			smtpd_reply(s, "503 5.5.1 bad sequence of commands: %s",
-			    t->text ? t->text : "not now");
-		else
-			t->run(s, &cmd);
-		return;
-	}
-	smtpd_reply(s, "500 5.5.1 command unrecognized");
+	s->quiet = false;
 }
 
 /* --- the message --- */
@@ -394,8 +440,6 @@ smtpd_flush_body(struct smtpd_session *s)
 	buf_reset(&s->body);
 	return r;
 }
-
-static void smtpd_session_input(struct smtpd_session *s);
 
 /* The spool's answer: durable (error 0) or not.  Now the client hears it. */
 static void
@@ -456,7 +500,7 @@ smtpd_message_done(struct smtpd_session *s, bool failed)
 }
 
 /* A <source> yes/no setting for the client, or its table default. */
-static bool
+bool
 smtpd_source_bool(const struct smtpd_session *s, int id)
 {
 	const struct conf_value *v = model_source_value(s->model,
@@ -489,10 +533,13 @@ smtpd_select_by_patterns(struct smtpd_session *s, size_t hdr,
  * that is neither a VMTA nor a pool refuses the message
  * (reject-invalid-virtual-mta, the default) or falls back to
  * invalid-virtual-mta-fallback.  The pattern list's recipient-priority
- * applies whichever VirtualMTA wins.
+ * applies whichever VirtualMTA wins.  A mailmerge recipient's `ov` comes
+ * first: *vmta beats everything, *priority the pattern list's, and the
+ * job's first X-Virtual-MTA stands for every recipient of the job.
  */
 static void
-smtpd_select_vmta(struct smtpd_session *s, size_t *hdr)
+smtpd_select_vmta(struct smtpd_session *s, size_t *hdr,
+    struct smtpd_override *ov)
 {
 	const struct conf_value *v;
 	struct smtpd_select sel;
@@ -501,10 +548,18 @@ smtpd_select_vmta(struct smtpd_session *s, size_t *hdr)
 	smtpd_select_by_patterns(s, *hdr, &sel);
 	if (sel.priority >= 0)
 		spool_envelope_set_priority(&s->env, sel.priority);
+	if (ov != NULL && ov->priority >= 0)
+		spool_envelope_set_priority(&s->env, ov->priority);
 	if (smtpd_source_bool(s, CONF_ID_PROCESS_X_VIRTUAL_MTA))
 		(void)smtp_header_take(&s->body, hdr, "X-Virtual-MTA",
 		    !smtpd_source_bool(s, CONF_ID_RETAIN_X_VIRTUAL_MTA), name,
 		    sizeof(name));
+	if (ov != NULL && ov->xvmta[0] != '\0')
+		snprintf(name, sizeof(name), "%s", ov->xvmta);
+	else if (ov != NULL)
+		snprintf(ov->xvmta, sizeof(ov->xvmta), "%s", name);
+	if (ov != NULL && ov->vmta != NULL)
+		snprintf(name, sizeof(name), "%s", ov->vmta);
 	if (name[0] == '\0' && sel.vmta != NULL)
 		snprintf(name, sizeof(name), "%s", sel.vmta);
 	if (name[0] == '\0' && (v = model_source_value(s->model,
@@ -529,11 +584,13 @@ smtpd_select_vmta(struct smtpd_session *s, size_t *hdr)
 /*
  * The job of a message (pmta-interfaces §4.3): X-Job when the source
  * processes it (removed unless retained), else the source's jobid-header;
- * with the source's jobid-prefix in front.  Job IDs are printable and
- * without white space: anything else becomes '_'.
+ * a mailmerge recipient's *jobid beats both; with the source's
+ * jobid-prefix in front.  Job IDs are printable and without white space:
+ * anything else becomes '_'.
  */
 static void
-smtpd_select_job(struct smtpd_session *s, size_t *hdr)
+smtpd_select_job(struct smtpd_session *s, size_t *hdr,
+    const struct smtpd_override *ov)
 {
 	const struct sockaddr *peer = (const struct sockaddr *)&s->peer;
 	const struct conf_value *alt, *prefix;
@@ -546,6 +603,8 @@ smtpd_select_job(struct smtpd_session *s, size_t *hdr)
 	    CONF_ID_JOBID_HEADER)) != NULL && alt->u.s != NULL)
 		(void)smtp_header_take(&s->body, hdr, alt->u.s, false, job,
 		    sizeof(job));
+	if (ov != NULL && ov->jobid != NULL)
+		snprintf(job, sizeof(job), "%s", ov->jobid);
 	if (job[0] == '\0')
 		return;
 	for (char *p = job; *p != '\0'; p++)
@@ -559,8 +618,8 @@ smtpd_select_job(struct smtpd_session *s, size_t *hdr)
 
 /* The header section is in (or the message ended, or it is too long):
  * process the X-headers, then start the spool file. */
-static void
-smtpd_headers(struct smtpd_session *s)
+int
+smtpd_message_start(struct smtpd_session *s, struct smtpd_override *ov)
 {
 	size_t hdr = smtp_header_end(s->body.data, s->body.len);
 	const char *error;
@@ -568,18 +627,19 @@ smtpd_headers(struct smtpd_session *s)
 	s->headers_done = true;
 	if (hdr == 0)
 		hdr = s->body.len;	/* no end seen: all of it is header */
-	smtpd_select_vmta(s, &hdr);
-	smtpd_select_job(s, &hdr);
+	smtpd_select_vmta(s, &hdr, ov);
+	smtpd_select_job(s, &hdr, ov);
 	if (s->vmta_bad)
-		return;
+		return -1;
 	s->cold_taken = smtpd_select_cold(s->model, s->smtpd->cold,
 	    &s->env) > 0;
 	if (spool_writer_begin(s->smtpd->spool, &s->env, &s->writer,
 	    &error) == -1) {
 		log_warnx("(in) %s: cannot spool: %s", s->peer_ip, error);
-		return;
+		return -1;
 	}
 	s->writing = true;
+	return 0;
 }
 
 /* Feed buffered input to the DATA decoder; true when the message ended. */
@@ -598,7 +658,7 @@ smtpd_data_input(struct smtpd_session *s)
 	conn_consume(&s->conn, used);
 	if (!s->headers_done && (s->rx.done || s->body.len >= SMTPD_FLUSH ||
 	    smtp_header_end(s->body.data, s->body.len) > 0))
-		smtpd_headers(s);
+		(void)smtpd_message_start(s, NULL);
 	if (!s->headers_done)
 		return false;
 	if (!s->writing)		/* refused: swallow the rest */
@@ -612,7 +672,7 @@ smtpd_data_input(struct smtpd_session *s)
 	return true;
 }
 
-static void
+void
 smtpd_session_input(struct smtpd_session *s)
 {
 	const char *line;
@@ -622,7 +682,8 @@ smtpd_session_input(struct smtpd_session *s)
 	while (s->state != SMTPD_CLOSING && s->state != SMTPD_COMMITTING &&
 	    s->conn.in.len > 0) {
 		if (s->state == SMTPD_DATA) {
-			if (!smtpd_data_input(s))
+			if (!(s->merge != NULL ? smtpd_merge_part_input(s) :
+			    smtpd_data_input(s)))
 				return;
 			continue;
 		}
