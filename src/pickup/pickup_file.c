@@ -244,7 +244,7 @@ pickup_file_begin(struct pickup_file *f, size_t *hdr)
 	f->env.pickup = pickup_identity(f->name, &f->st);
 	smtpd_msg_dsn_defaults(&o, &f->env);
 	switch (smtpd_msg_start(f->p->smtpd, &o, &f->out, hdr, &f->env,
-	    &f->writer, &f->cold_taken)) {
+	    &f->writer, &f->cold_taken, NULL)) {
 	case SMTPD_MSG_STARTED:
 		f->writing = true;
 		return 0;

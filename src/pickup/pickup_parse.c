@@ -404,7 +404,7 @@ pickup_bsmtp_mail(struct pickup_parse *p, const struct smtp_cmd *c,
 
 	if (p->have_sender)
 		return pickup_fail(p, "a second MAIL: one message per file");
-	if (smtpd_msg_mail_params(c, env, &bad) == -1)
+	if (smtpd_msg_mail_params(c, env, false, &bad) == -1)
 		return pickup_fail(p, "MAIL: unsupported parameter %.*s",
 		    (int)bad->key_len, bad->key);
 	env->orig = xstrdup(c->path.addr);

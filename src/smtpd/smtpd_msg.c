@@ -49,14 +49,15 @@ smtpd_param_is(const struct smtp_param *p, const char *key)
 
 int
 smtpd_msg_mail_params(const struct smtp_cmd *c, struct spool_envelope *env,
-    const struct smtp_param **bad)
+    bool merge, const struct smtp_param **bad)
 {
 	char envid[SMTP_ADDR_MAX + 1];
 
 	for (size_t i = 0; i < c->nparams; i++) {
 		const struct smtp_param *p = &c->params[i];
 
-		if (smtpd_param_is(p, "BODY") || smtpd_param_is(p, "SIZE"))
+		if (smtpd_param_is(p, "BODY") || smtpd_param_is(p, "SIZE") ||
+		    (merge && smtpd_param_is(p, "VERP")))
 			continue;
 		if (smtpd_param_is(p, "RET") && p->value != NULL) {
 			env->ret = strncasecmp(p->value, "FULL", 4) == 0 ? 2 : 1;
@@ -179,11 +180,14 @@ smtpd_select_fallback(const struct smtpd_origin *o, char *name, size_t size)
  * that is neither a VMTA nor a pool refuses the message
  * (reject-invalid-virtual-mta, the default) or falls back to
  * invalid-virtual-mta-fallback.  The pattern list's recipient-priority
- * applies whichever VirtualMTA wins.  -1 when refused.
+ * applies whichever VirtualMTA wins.  A mailmerge recipient's `ov`
+ * comes first: *vmta beats everything, *priority the pattern list's, and
+ * the job's first X-Virtual-MTA stands for every recipient of the job.
+ * -1 when refused.
  */
 static int
 smtpd_select_vmta(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
-    struct spool_envelope *env)
+    struct spool_envelope *env, struct smtpd_override *ov)
 {
 	const struct conf_value *v;
 	struct smtpd_select sel;
@@ -192,10 +196,18 @@ smtpd_select_vmta(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
 	smtpd_select_by_patterns(o, env, body, *hdr, &sel);
 	if (sel.priority >= 0)
 		spool_envelope_set_priority(env, sel.priority);
+	if (ov != NULL && ov->priority >= 0)
+		spool_envelope_set_priority(env, ov->priority);
 	if (smtpd_origin_bool(o, CONF_ID_PROCESS_X_VIRTUAL_MTA))
 		(void)smtp_header_take(body, hdr, "X-Virtual-MTA",
 		    !smtpd_origin_bool(o, CONF_ID_RETAIN_X_VIRTUAL_MTA), name,
 		    sizeof(name));
+	if (ov != NULL && ov->xvmta[0] != '\0')
+		snprintf(name, sizeof(name), "%s", ov->xvmta);
+	else if (ov != NULL)
+		snprintf(ov->xvmta, sizeof(ov->xvmta), "%s", name);
+	if (ov != NULL && ov->vmta != NULL)
+		snprintf(name, sizeof(name), "%s", ov->vmta);
 	if (name[0] == '\0' && sel.vmta != NULL)
 		snprintf(name, sizeof(name), "%s", sel.vmta);
 	if (name[0] == '\0' && (v = smtpd_origin_value(o,
@@ -212,13 +224,14 @@ smtpd_select_vmta(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
 /*
  * The job of a message (pmta-interfaces §4.3): X-Job when the source
  * processes it (removed unless retained), else the source's jobid-header,
- * else the job the envelope brought (a pickup file's x-job line); with
- * the source's jobid-prefix in front.  Job IDs are printable and without
+ * else the job the envelope brought (a pickup file's x-job line); a
+ * mailmerge recipient's *jobid beats them all; with the source's
+ * jobid-prefix in front.  Job IDs are printable and without
  * white space: anything else becomes '_'.
  */
 static void
 smtpd_select_job(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
-    struct spool_envelope *env)
+    struct spool_envelope *env, const struct smtpd_override *ov)
 {
 	const struct conf_value *alt, *prefix;
 	char job[256] = "";
@@ -232,6 +245,8 @@ smtpd_select_job(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
 		    sizeof(job));
 	if (job[0] == '\0' && env->jobid != NULL)
 		snprintf(job, sizeof(job), "%s", env->jobid);
+	if (ov != NULL && ov->jobid != NULL)
+		snprintf(job, sizeof(job), "%s", ov->jobid);
 	if (job[0] == '\0')
 		return;
 	for (char *p = job; *p != '\0'; p++)
@@ -246,14 +261,14 @@ smtpd_select_job(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
 enum smtpd_msg_start
 smtpd_msg_start(struct smtpd *d, const struct smtpd_origin *o,
     struct buf *body, size_t *hdr, struct spool_envelope *env,
-    struct spool_writer *w, bool *cold_taken)
+    struct spool_writer *w, bool *cold_taken, struct smtpd_override *ov)
 {
 	const char *error;
 
 	*cold_taken = false;
-	if (smtpd_select_vmta(o, body, hdr, env) == -1)
+	if (smtpd_select_vmta(o, body, hdr, env, ov) == -1)
 		return SMTPD_MSG_BAD_VMTA;
-	smtpd_select_job(o, body, hdr, env);
+	smtpd_select_job(o, body, hdr, env, ov);
 	*cold_taken = smtpd_select_cold(o->model, d->cold, env) > 0;
 	if (spool_writer_begin(d->spool, env, w, &error) == -1) {
 		log_warnx("cannot spool a message from <%s>: %s", env->orig,

@@ -45,11 +45,13 @@ const struct conf_value *smtpd_origin_value(const struct smtpd_origin *o,
 bool	smtpd_origin_bool(const struct smtpd_origin *o, int id);
 
 /*
- * MAIL parameters into env: SIZE and BODY are accepted and ignored, RET
- * and ENVID (xtext) kept.  0, or -1 with *bad the parameter refused.
+ * MAIL parameters into env: SIZE and BODY are accepted and ignored (and
+ * VERP on XMRG, merge), RET and ENVID (xtext) kept.  0, or -1 with *bad
+ * the parameter refused.
  */
 int	smtpd_msg_mail_params(const struct smtp_cmd *c,
-	    struct spool_envelope *env, const struct smtp_param **bad);
+	    struct spool_envelope *env, bool merge,
+	    const struct smtp_param **bad);
 /*
  * RCPT parameters: NOTIFY into *notify (dsn_notify bits, 0 when absent)
  * and ORCPT (decoded) into orcpt[0..size) ("" when absent).  0, or -1
@@ -74,6 +76,20 @@ enum smtpd_msg_start {
 };
 
 /*
+ * What a mailmerge recipient imposes on its message's selection
+ * (smtpd_merge.c; NULL for DATA and pickup): *vmta beats every other
+ * VirtualMTA choice, *jobid beats X-Job, *priority the pattern list's
+ * recipient-priority (-1: none); xvmta is the job's X-Virtual-MTA, set
+ * by the first message that has one and then used for every message.
+ */
+struct smtpd_override {
+	const char	*vmta;		/* *vmta */
+	const char	*jobid;		/* *jobid */
+	int		 priority;	/* *priority */
+	char		 xvmta[256];
+};
+
+/*
  * The header section body->data[0..*hdr) is in (or the message ended, or
  * it is too long): choose the VirtualMTA (X-Virtual-MTA, pattern-list,
  * default-virtual-mta) and the job (X-Job, jobid-header; a job already in
@@ -81,12 +97,12 @@ enum smtpd_msg_start {
  * one), edit the X-headers (*hdr follows), apply the cold VirtualMTAs
  * (*cold_taken: their places were counted; give them back with
  * smtpd_msg_cold_undo() if the message is not accepted), then start the
- * spool file w.
+ * spool file w.  ov: a mailmerge recipient's overrides, or NULL.
  */
 enum smtpd_msg_start smtpd_msg_start(struct smtpd *d,
 	    const struct smtpd_origin *o, struct buf *body, size_t *hdr,
 	    struct spool_envelope *env, struct spool_writer *w,
-	    bool *cold_taken);
+	    bool *cold_taken, struct smtpd_override *ov);
 
 /* A message whose cold places were taken is not accepted after all. */
 void	smtpd_msg_cold_undo(struct smtpd *d, const struct spool_envelope *env);

@@ -12,6 +12,7 @@
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_data.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_msg.h"
 
 #define SMTPD_SESSION_MAGIC	0x736d7464u
 #define SMTPD_LISTENER_MAGIC	0x736d746cu
@@ -19,6 +20,8 @@
 #define SMTPD_RCPT_MAX		10000	/* per transaction */
 #define SMTPD_TIMEOUT		600.	/* smtp-command/data-timeout (10m) */
 #define SMTPD_FLUSH		(256 * 1024)
+
+struct smtpd_merge;
 
 struct smtpd_listener {
 	unsigned	 magic;
@@ -46,7 +49,8 @@ enum smtpd_state {
 	SMTPD_GREETED,		/* waiting for HELO/EHLO */
 	SMTPD_IDLE,		/* after HELO/EHLO, no transaction */
 	SMTPD_MAIL,		/* MAIL accepted, RCPTs may follow */
-	SMTPD_DATA,		/* receiving the message */
+	SMTPD_MERGE,		/* XMRG accepted: XDFN, RCPT, XPRT follow */
+	SMTPD_DATA,		/* receiving the message (or a merge part) */
 	SMTPD_COMMITTING,	/* waiting for the spool's group commit */
 	SMTPD_TLS,		/* after "220 ready to start TLS": handshake */
 	SMTPD_CLOSING,		/* flushing the last reply, then close */
@@ -76,6 +80,12 @@ struct smtpd_session {
 	bool			 gone;		/* the client left while committing */
 	struct smtp_data_rx	 rx;
 	struct buf		 body;
+	/* XACK OFF: RCPT and XDFN are not answered; the first error they
+	 * would have had is answered at DATA/XPRT instead */
+	bool			 xack_off;
+	bool			 quiet;		/* answering such a command now */
+	char			*xack_error;
+	struct smtpd_merge	*merge;		/* an XMRG transaction, or NULL */
 };
 
 /* smtpd_session.c */
@@ -85,9 +95,42 @@ void	smtpd_session_free(struct smtpd_session *s);
 /* Shutdown: 421 now if idle, else after the message in progress. */
 void	smtpd_session_stop(struct smtpd_session *s);
 
+/* Shared with smtpd_merge.c. */
+void	smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtpd_transaction_reset(struct smtpd_session *s);
+/* Read and run the commands waiting in the input buffer. */
+void	smtpd_session_input(struct smtpd_session *s);
+/* A <source> yes/no setting for the client, or its table default. */
+bool	smtpd_source_bool(const struct smtpd_session *s, int id);
+/* MAIL/XMRG parameters into s->env (a 555 reply and -1 for a bad one). */
+int	smtpd_mail_params(struct smtpd_session *s, struct smtp_cmd *c);
+void	smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c);
+/* The source's suppress-local-dsn and dsn-return-default into s->env. */
+void	smtpd_dsn_defaults(struct smtpd_session *s);
+/* If XACK OFF held back an error: answer it, cancel the transaction,
+ * true. */
+bool	smtpd_xack_failed(struct smtpd_session *s);
+/* s->body holds the start of a message: select its VirtualMTA and job,
+ * edit the X-headers, start its spool file.  0, or -1 (s->vmta_bad, or
+ * the spool refused). */
+int	smtpd_message_start(struct smtpd_session *s, struct smtpd_override *ov);
+
 /* smtpd_acct.c: the r records of the message just committed. */
 struct smtpd_rcv;
 void	smtpd_acct_received(struct smtpd *d, const struct model *m,
 	    const struct spool_envelope *env, const struct smtpd_rcv *rcv);
+
+/* smtpd_merge.c: XMRG, XDFN, RCPT in a merge, XPRT, XACK. */
+bool	smtpd_merge_allowed(const struct smtpd_session *s);
+void	smtpd_merge_cmd_xack(struct smtpd_session *s, struct smtp_cmd *c);
+void	smtpd_merge_cmd_xmrg(struct smtpd_session *s, struct smtp_cmd *c);
+void	smtpd_merge_cmd_xdfn(struct smtpd_session *s, struct smtp_cmd *c);
+void	smtpd_merge_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c);
+void	smtpd_merge_cmd_xprt(struct smtpd_session *s, struct smtp_cmd *c);
+/* Input while a part is received; true when the part ended. */
+bool	smtpd_merge_part_input(struct smtpd_session *s);
+/* The end of the session's merge transaction (if any). */
+void	smtpd_merge_free(struct smtpd_session *s);
 
 #endif

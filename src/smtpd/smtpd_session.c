@@ -34,14 +34,10 @@ OBJ_DEFINE_CAST(smtpd_session)
 
 static void smtpd_session_event(struct conn *c, enum conn_event ev, void *arg);
 
-static void
-smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static bool smtpd_source_bool(const struct smtpd_session *s, int id);
 static void smtpd_session_origin(const struct smtpd_session *s,
     struct smtpd_origin *o);
 
-static void
+void
 smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 {
 	char line[1024];
@@ -54,6 +50,11 @@ smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(line) - 2)
 		n = (int)sizeof(line) - 3;
 	memcpy(line + n, "\r\n", 2);
+	if (s->quiet) {		/* XACK OFF: the first error waits for DATA */
+		if (s->xack_error == NULL && line[0] >= '4')
+			s->xack_error = xstrndup(line, (size_t)n);
+		return;
+	}
 	if (conn_write(&s->conn, line, (size_t)n + 2) == -1) {
 		/* the client does not read its replies: give up on it */
 		s->state = SMTPD_CLOSING;
@@ -73,7 +74,7 @@ smtpd_close_after_reply(struct smtpd_session *s)
 	conn_read_enable(&s->conn, false);
 }
 
-static void
+void
 smtpd_transaction_reset(struct smtpd_session *s)
 {
 	if (s->writing)
@@ -84,6 +85,9 @@ smtpd_transaction_reset(struct smtpd_session *s)
 	s->cold_taken = false;
 	spool_envelope_free(&s->env);
 	buf_reset(&s->body);
+	free(s->xack_error);
+	s->xack_error = NULL;
+	smtpd_merge_free(s);
 }
 
 void
@@ -173,6 +177,9 @@ smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-PIPELINING");
 	smtpd_reply(s, "250-8BITMIME");
+	smtpd_reply(s, "250-XACK");
+	if (smtpd_merge_allowed(s))
+		smtpd_reply(s, "250-XMRG");
 	smtpd_reply(s, "250-DSN");
 	if (smtpd_starttls_offered(s))
 		smtpd_reply(s, "250-STARTTLS");
@@ -208,7 +215,7 @@ smtpd_session_origin(const struct smtpd_session *s, struct smtpd_origin *o)
 }
 
 /* A yes/no setting of the client's <source>. */
-static bool
+bool
 smtpd_source_bool(const struct smtpd_session *s, int id)
 {
 	struct smtpd_origin o;
@@ -217,13 +224,13 @@ smtpd_source_bool(const struct smtpd_session *s, int id)
 	return smtpd_origin_bool(&o, id);
 }
 
-/* MAIL's ESMTP parameters (smtpd_msg_mail_params). */
-static int
+/* MAIL's (and XMRG's) ESMTP parameters (smtpd_msg_mail_params). */
+int
 smtpd_mail_params(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	const struct smtp_param *p;
 
-	if (smtpd_msg_mail_params(c, &s->env, &p) == 0)
+	if (smtpd_msg_mail_params(c, &s->env, s->merge != NULL, &p) == 0)
 		return 0;
 	smtpd_reply(s, "555 5.5.4 unsupported parameter %.*s",
 	    (int)p->key_len, p->key);
@@ -257,7 +264,7 @@ smtpd_rcpt_params(struct smtpd_session *s, struct smtp_cmd *c, unsigned *notify,
 	return -1;
 }
 
-static void
+void
 smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	char orcpt[SMTP_ADDR_MAX + 16];
@@ -281,11 +288,37 @@ smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250 2.1.5 RCPT ok");
 }
 
+/* The source's report settings into s->env. */
+void
+smtpd_dsn_defaults(struct smtpd_session *s)
+{
+	struct smtpd_origin o;
+
+	smtpd_session_origin(s, &o);
+	smtpd_msg_dsn_defaults(&o, &s->env);
+}
+
+/* XACK OFF held back an error (a refused RCPT ...): DATA or XPRT reports
+ * it and the whole transaction is cancelled (pmta-interfaces §4.1). */
+bool
+smtpd_xack_failed(struct smtpd_session *s)
+{
+	if (s->xack_error == NULL)
+		return false;
+	s->state = SMTPD_IDLE;
+	s->quiet = false;
+	smtpd_reply(s, "%s", s->xack_error);
+	smtpd_transaction_reset(s);
+	return true;
+}
+
 static void
 smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	struct smtpd_origin o;
 
+	if (smtpd_xack_failed(s))
+		return;
 	if (s->env.nrcpts == 0) {
 		smtpd_reply(s, "554 5.5.1 no valid recipients");
 		return;
@@ -324,7 +357,7 @@ smtpd_cmd_unimplemented(struct smtpd_session *s, struct smtp_cmd *c)
 }
 
 #define ST(x)		(1u << SMTPD_##x)
-#define ST_ANY		(ST(GREETED) | ST(IDLE) | ST(MAIL))
+#define ST_ANY		(ST(GREETED) | ST(IDLE) | ST(MAIL) | ST(MERGE))
 #define ST_HELLO	(ST(IDLE) | ST(MAIL))
 
 static const struct smtpd_command {
@@ -339,6 +372,7 @@ static const struct smtpd_command {
 	{ SMTP_VERB_MAIL, ST(IDLE), "send HELO/EHLO first, one MAIL per transaction",
 	    smtpd_cmd_mail },
 	{ SMTP_VERB_RCPT, ST(MAIL), "need MAIL before RCPT", smtpd_cmd_rcpt },
+	{ SMTP_VERB_RCPT, ST(MERGE), NULL, smtpd_merge_cmd_rcpt },
 	{ SMTP_VERB_DATA, ST(MAIL), "need MAIL and RCPT before DATA",
 	    smtpd_cmd_data },
 	{ SMTP_VERB_RSET, ST_ANY, NULL, smtpd_cmd_rset },
@@ -351,43 +385,66 @@ static const struct smtpd_command {
 	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_starttls },
 	{ SMTP_VERB_AUTH, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_BDAT, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_XMRG, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_XDFN, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_XPRT, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_merge_cmd_xack },
+	{ SMTP_VERB_XMRG, ST(IDLE), "send HELO/EHLO first, one XMRG per transaction",
+	    smtpd_merge_cmd_xmrg },
+	{ SMTP_VERB_XDFN, ST(MERGE), "need XMRG before XDFN", smtpd_merge_cmd_xdfn },
+	{ SMTP_VERB_XPRT, ST(MERGE), "need XMRG and RCPT before XPRT",
+	    smtpd_merge_cmd_xprt },
 };
+
+/* Run a parsed command: the verb's entry for the current state (a verb
+ * may have one per state), else the 503 text of its first entry. */
+static void
+smtpd_run(struct smtpd_session *s, struct smtp_cmd *cmd)
+{
+	const struct smtpd_command *first = NULL;
+
+	for (size_t i = 0; i < sizeof(smtpd_commands) / sizeof(smtpd_commands[0]); i++) {
+		const struct smtpd_command *t = &smtpd_commands[i];
+		if (t->verb != cmd->verb)
+			continue;
+		if (first == NULL)
+			first = t;
+		if (t->run == NULL) {
+			smtpd_reply(s, "%s", t->text);
+			return;
+		}
+		if ((t->states & (1u << s->state)) != 0) {
+			t->run(s, cmd);
+			return;
+		}
+	}
+	if (first != NULL)
+		smtpd_reply(s, "503 5.5.1 bad sequence of commands: %s",
+		    first->text ? first->text : "not now");
+	else
+		smtpd_reply(s, "500 5.5.1 command unrecognized");
+}
 
 static void
 smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 {
 	struct smtp_cmd cmd;
 	const char *error = NULL;
+	enum smtp_cmd_result r = smtp_cmd_parse(line, len, 0, &cmd, &error);
 
-	switch (smtp_cmd_parse(line, len, 0, &cmd, &error)) {
+	/* XACK OFF: RCPT and XDFN get no reply (pmta-interfaces §4.2) */
+	s->quiet = s->xack_off && (cmd.verb == SMTP_VERB_RCPT ||
+	    cmd.verb == SMTP_VERB_XDFN);
+	switch (r) {
 	case SMTP_CMD_UNKNOWN:
 		smtpd_reply(s, "500 5.5.1 command unrecognized");
-		return;
+		break;
 	case SMTP_CMD_SYNTAX:
 		smtpd_reply(s, "501 5.5.4 syntax error: %s",
 		    error ? error : "bad arguments");
-		return;
+		break;
 	case SMTP_CMD_OK:
+		smtpd_run(s, &cmd);
 		break;
 	}
-	for (size_t i = 0; i < sizeof(smtpd_commands) / sizeof(smtpd_commands[0]); i++) {
-		const struct smtpd_command *t = &smtpd_commands[i];
-		if (t->verb != cmd.verb)
-			continue;
-		if (t->run == NULL)
-			smtpd_reply(s, "%s", t->text);
-		else if ((t->states & (1u << s->state)) == 0)
-			smtpd_reply(s, "503 5.5.1 bad sequence of commands: %s",
-			    t->text ? t->text : "not now");
-		else
-			t->run(s, &cmd);
-		return;
-	}
-	smtpd_reply(s, "500 5.5.1 command unrecognized");
+	s->quiet = false;
 }
 
 /* --- the message --- */
@@ -400,8 +457,6 @@ smtpd_flush_body(struct smtpd_session *s)
 	buf_reset(&s->body);
 	return r;
 }
-
-static void smtpd_session_input(struct smtpd_session *s);
 
 /* The spool's answer: durable (error 0) or not.  Now the client hears it. */
 static void
@@ -462,8 +517,8 @@ smtpd_message_done(struct smtpd_session *s, bool failed)
 
 /* The header section is in (or the message ended, or it is too long):
  * process the X-headers, then start the spool file. */
-static void
-smtpd_headers(struct smtpd_session *s)
+int
+smtpd_message_start(struct smtpd_session *s, struct smtpd_override *ov)
 {
 	size_t hdr = smtp_header_end(s->body.data, s->body.len);
 	struct smtpd_origin o;
@@ -473,16 +528,17 @@ smtpd_headers(struct smtpd_session *s)
 		hdr = s->body.len;	/* no end seen: all of it is header */
 	smtpd_session_origin(s, &o);
 	switch (smtpd_msg_start(s->smtpd, &o, &s->body, &hdr, &s->env,
-	    &s->writer, &s->cold_taken)) {
+	    &s->writer, &s->cold_taken, ov)) {
 	case SMTPD_MSG_STARTED:
 		s->writing = true;
-		break;
+		return 0;
 	case SMTPD_MSG_BAD_VMTA:
 		s->vmta_bad = true;
-		break;
+		return -1;
 	case SMTPD_MSG_SPOOL_ERROR:
 		break;
 	}
+	return -1;
 }
 
 /* Feed buffered input to the DATA decoder; true when the message ended. */
@@ -501,7 +557,7 @@ smtpd_data_input(struct smtpd_session *s)
 	conn_consume(&s->conn, used);
 	if (!s->headers_done && (s->rx.done || s->body.len >= SMTPD_FLUSH ||
 	    smtp_header_end(s->body.data, s->body.len) > 0))
-		smtpd_headers(s);
+		(void)smtpd_message_start(s, NULL);
 	if (!s->headers_done)
 		return false;
 	if (!s->writing)		/* refused: swallow the rest */
@@ -554,7 +610,7 @@ smtpd_starttls_done(struct smtpd_session *s)
 		smtpd_session_stop(s);
 }
 
-static void
+void
 smtpd_session_input(struct smtpd_session *s)
 {
 	const char *line;
@@ -564,7 +620,8 @@ smtpd_session_input(struct smtpd_session *s)
 	while (s->state != SMTPD_CLOSING && s->state != SMTPD_COMMITTING &&
 	    s->state != SMTPD_TLS && s->conn.in.len > 0) {
 		if (s->state == SMTPD_DATA) {
-			if (!smtpd_data_input(s))
+			if (!(s->merge != NULL ? smtpd_merge_part_input(s) :
+			    smtpd_data_input(s)))
 				return;
 			continue;
 		}
