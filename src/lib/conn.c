@@ -25,6 +25,10 @@ void
 conn_touch(struct conn *c)
 {
 	if (c->timeout > 0) {
+		/* libev ignores a start (and must not see a set) while the
+		 * timer runs: without the stop, the inactivity timeout
+		 * counted from the first touch, not from the last one */
+		ev_timer_stop(c->loop, &c->timer);
 		ev_timer_set(&c->timer, c->timeout, 0.);
 		ev_timer_start(c->loop, &c->timer);
 	}

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -91,7 +92,29 @@ model_finish_pickup(struct model *m, struct conf_errors *e)
 		    "directory");
 }
 
-/* smtp-listener lines: "CIDR:PORT [source=NAME] [other=...]". */
+/* One listener: its address text, the named source, await-slot. */
+static void
+model_add_listener(struct model *m, struct conf_errors *e, const char *file,
+    int line, const char *text, const char *source, bool await_slot)
+{
+	struct model_listener *l = MODEL_GROW(m->listeners, m->nlisteners);
+	const char *error;
+
+	l->text = xstrdup(text);
+	l->source = source != NULL && source[0] != '\0' ? xstrdup(source) : NULL;
+	l->await_slot = await_slot;
+	if (addr_parse_hostport(l->text, 0, true, &l->ss, &l->sslen,
+	    &error) == -1)
+		conf_error(e, file, line, "smtp-listener %s: %s "
+		    "(Tern listens on one address or on all of them)",
+		    l->text, error);
+}
+
+/*
+ * smtp-listener lines ("CIDR:PORT [source=NAME] [other=...]"), then the
+ * block form <smtp-listener CIDR:PORT> with its `source` and
+ * `await-slot`; none at all means 0/0:25.
+ */
 static void
 model_finish_listeners(struct model *m, struct conf_errors *e)
 {
@@ -100,22 +123,31 @@ model_finish_listeners(struct model *m, struct conf_errors *e)
 	const char *error;
 
 	for (size_t i = 0; v != NULL && i < v->u.list.n; i++) {
-		struct model_listener *l = MODEL_GROW(m->listeners, m->nlisteners);
 		char *words = xstrdup(v->u.list.v[i]), *save = NULL;
-		char *w = strtok_r(words, " \t", &save);
+		char *w = strtok_r(words, " \t", &save), *text;
+		char *source = NULL;
+		bool await = false;
 
-		l->text = xstrdup(w ? w : "");
+		text = xstrdup(w ? w : "");
 		while ((w = strtok_r(NULL, " \t", &save)) != NULL)
-			if (strncasecmp(w, "source=", 7) == 0) {
-				free(l->source);
-				l->source = xstrdup(w + 7);
-			}
+			if (strncasecmp(w, "source=", 7) == 0)
+				source = w + 7;
+			else if (strncasecmp(w, "await-slot=", 11) == 0)
+				(void)conf_parse_bool(w + 11, &await);
+		model_add_listener(m, e, v->file, v->line, text, source, await);
+		free(text);
 		free(words);
-		if (addr_parse_hostport(l->text, 0, true, &l->ss, &l->sslen,
-		    &error) == -1)
-			conf_error(e, v->file, v->line, "smtp-listener %s: %s "
-			    "(Tern listens on one address or on all of them)",
-			    l->text, error);
+	}
+	for (size_t i = 0; i < m->nblocks; i++) {
+		const struct model_block *b = &m->blocks[i];
+		const struct conf_value *src, *aw;
+
+		if (strcmp(b->kind, "smtp-listener") != 0)
+			continue;
+		src = model_settings_get(&b->settings, CONF_ID_LISTENER_SOURCE);
+		aw = model_settings_get(&b->settings, CONF_ID_AWAIT_SLOT);
+		model_add_listener(m, e, b->file, b->line, b->arg,
+		    src != NULL ? src->u.s : NULL, aw != NULL && aw->u.b);
 	}
 	if (m->nlisteners == 0) {
 		struct model_listener *l = MODEL_GROW(m->listeners, m->nlisteners);
@@ -123,6 +155,28 @@ model_finish_listeners(struct model *m, struct conf_errors *e)
 		(void)addr_parse_hostport(l->text, 0, true, &l->ss, &l->sslen,
 		    &error);
 	}
+}
+
+/* relay-domain patterns, and the postmaster address. */
+static void
+model_finish_relay(struct model *m, struct conf_errors *e)
+{
+	const struct conf_value *v = model_settings_get(&m->global,
+	    CONF_ID_RELAY_DOMAIN);
+
+	for (size_t i = 0; v != NULL && i < v->u.list.n; i++) {
+		struct model_domain *d = MODEL_GROW(m->relay_domains.v,
+		    m->relay_domains.n);
+
+		if (model_domain_init(d, v->u.list.v[i], false, (int)i,
+		    NULL) == -1) {
+			conf_error(e, v->file, v->line,
+			    "relay-domain %s: invalid domain pattern",
+			    v->u.list.v[i]);
+			m->relay_domains.n--;
+		}
+	}
+	m->postmaster = model_global_string(m, CONF_ID_POSTMASTER);
 }
 
 static void
@@ -244,6 +298,7 @@ model_finish(struct model *m, struct conf_errors *e)
 	model_abspath(&m->log_file);
 	model_finish_pickup(m, e);
 	model_finish_listeners(m, e);
+	model_finish_relay(m, e);
 	model_finish_pools(m, e);
 	model_finish_accts(m);
 	model_patterns_build(m, e);
@@ -340,6 +395,8 @@ model_unref(struct model *m)
 		free(m->domain_settings[i]);
 	}
 	model_domain_list_free(&m->domains);
+	model_domain_list_free(&m->relay_domains);
+	free(m->postmaster);
 	model_free_vmtas(m);
 	model_free_blocks(m);
 	model_tls_free(m);
@@ -443,6 +500,44 @@ model_source_relaying(const struct model *m, const struct sockaddr *sa)
 	    CONF_ID_ALWAYS_ALLOW_RELAYING);
 
 	return v != NULL && v->u.b;
+}
+
+/* The name equals a host-name line's first word (global or VMTA). */
+static bool
+model_host_name_is(const struct conf_value *v, const char *domain)
+{
+	for (size_t i = 0; v != NULL && i < v->u.list.n; i++) {
+		const char *h = v->u.list.v[i];
+		size_t n = strcspn(h, " \t");
+
+		if (n == strlen(domain) && strncasecmp(h, domain, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool
+model_local_domain(const struct model *m, const char *domain)
+{
+	char low[256];
+	size_t n = strlen(domain);
+
+	if (n == 0 || n >= sizeof(low))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		low[i] = (char)tolower((unsigned char)domain[i]);
+	for (size_t i = 0; i < m->relay_domains.n; i++)
+		if (model_domain_match(&m->relay_domains.v[i], low))
+			return true;
+	if (strcasecmp(m->host_name, low) == 0 ||
+	    model_host_name_is(model_settings_get(&m->global,
+	    CONF_ID_HOST_NAME), low))
+		return true;
+	for (size_t i = 0; i < m->nvmtas; i++)
+		if (model_host_name_is(model_settings_get(&m->vmtas[i].settings,
+		    CONF_ID_HOST_NAME), low))
+			return true;
+	return false;
 }
 
 void

@@ -66,6 +66,7 @@ struct model_listener {
 	socklen_t		 sslen;
 	char			*text;		/* as written */
 	char			*source;	/* source=NAME, or NULL */
+	bool			 await_slot;	/* <smtp-listener> await-slot */
 };
 
 struct model_source {
@@ -188,6 +189,8 @@ struct model {
 	struct model_source	*sources;
 	size_t			 nsources;
 	struct model_domain_list domains;	/* global <domain> blocks */
+	struct model_domain_list relay_domains;	/* relay-domain patterns */
+	char			*postmaster;	/* the first postmaster, or NULL */
 	struct model_vmta	*vmtas;
 	size_t			 nvmtas;
 	struct model_pool	*pools;
@@ -253,6 +256,9 @@ const struct conf_value *model_vmta_value(const struct model *m,
 const struct conf_value *model_source_value(const struct model *m,
 	    const struct sockaddr *sa, int id);
 bool	model_source_relaying(const struct model *m, const struct sockaddr *sa);
+/* Is mail for this domain (any case) ours to accept from anyone: a
+ * relay-domain, a host-name (global or of a VirtualMTA)? */
+bool	model_local_domain(const struct model *m, const char *domain);
 /* Settings of the named source <source NAME> ({pickup}, ...; the name is
  * compared without case), or NULL when it has none for id. */
 const struct conf_value *model_source_named_value(const struct model *m,

@@ -25,6 +25,8 @@
 #include "lib/magic.h"
 #include "lib/xmalloc.h"
 #include "mta/mta_private.h"
+#include "smtp/smtp_addr.h"
+#include "smtp/smtp_merge.h"
 
 OBJ_DEFINE_CAST(mta_session)
 
@@ -364,12 +366,21 @@ mta_session_send_envelope(struct mta_session *s, size_t from)
 	bool pipe = (s->ext & SMTP_EXT_PIPELINING) != 0;
 	size_t last = pipe ? s->batch.n + 1 : from;
 
+	char verp[SMTP_ADDR_MAX + 1];
+	const char *orig = env->orig;
+
+	/* VERP: a batch holds one recipient (queue_take), whose address
+	 * goes into the return path */
+	if (env->verp && s->batch.n == 1 && smtp_merge_verp(env->orig,
+	    env->rcpts[s->batch.rcpts[0]->idx], verp, sizeof(verp)) == 0)
+		orig = verp;
 	/* command k: 0 = MAIL, 1..n = RCPT, n+1 = DATA */
 	for (size_t k = from; k <= last; k++) {
 		if (k == 0)
-			(void)conn_printf(&s->conn, "MAIL FROM:<%s>%s\r\n",
-			    env->orig, (s->ext & SMTP_EXT_8BITMIME) ?
-			    " BODY=8BITMIME" : "");
+			(void)conn_printf(&s->conn, "MAIL FROM:<%s>%s%s\r\n",
+			    orig, (s->ext & SMTP_EXT_8BITMIME) ?
+			    " BODY=8BITMIME" : "", env->smtputf8 &&
+			    (s->ext & SMTP_EXT_SMTPUTF8) ? " SMTPUTF8" : "");
 		else if (k <= s->batch.n)
 			(void)conn_printf(&s->conn, "RCPT TO:<%s>\r\n",
 			    env->rcpts[s->batch.rcpts[k - 1]->idx]);

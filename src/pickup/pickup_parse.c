@@ -408,6 +408,8 @@ pickup_bsmtp_mail(struct pickup_parse *p, const struct smtp_cmd *c,
 		return pickup_fail(p, "MAIL: unsupported parameter %.*s",
 		    (int)bad->key_len, bad->key);
 	env->orig = xstrdup(c->path.addr);
+	env->verp = smtp_cmd_param(c, "VERP") != NULL;
+	env->smtputf8 = smtp_cmd_param(c, "SMTPUTF8") != NULL;
 	p->have_sender = true;
 	return 0;
 }

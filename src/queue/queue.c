@@ -1105,7 +1105,8 @@ queue_take(struct queue *q, struct queue_batch *b)
 	b->msg = r->msg;
 	b->msg->refs++;
 	b->msg->env_users++;
-	(void)queue_msg_env(q->mgr, b->msg);
+	if (queue_msg_env(q->mgr, b->msg)->verp)
+		max = 1;	/* a return path of its own per recipient */
 	/* the ready order keeps a message's recipients of one priority
 	 * together: take that run */
 	while (b->n < max && (r = heap_top(&q->ready)) != NULL &&

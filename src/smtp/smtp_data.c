@@ -85,6 +85,40 @@ smtp_data_eol(struct smtp_data_rx *d)
 	d->line_len = 0;
 }
 
+int
+smtp_data_rx_raw(struct smtp_data_rx *d, const char *in, size_t len,
+    struct buf *out)
+{
+	struct smtp_data_rx saved = *d;
+	size_t start = 0, i;
+	bool cr = d->state == RX_CR;
+
+	for (i = 0; i < len; i++) {
+		if (in[i] == '\n') {
+			if (!cr) {
+				/* a bare LF: the run before it, then CRLF */
+				if (smtp_data_put(d, out, in + start,
+				    i - start) == -1 ||
+				    smtp_data_put(d, out, "\r\n", 2) == -1)
+					goto full;
+				d->bare_lf = true;
+				start = i + 1;
+			}
+			smtp_data_eol(d);
+		} else
+			d->line_len++;
+		cr = in[i] == '\r';
+	}
+	if (smtp_data_put(d, out, in + start, len - start) == -1)
+		goto full;
+	if (len > 0)
+		d->state = cr ? RX_CR : RX_TEXT;
+	return 0;
+full:
+	*d = saved;
+	return -1;
+}
+
 /* A byte inside a line (RX_TEXT, or a state that fell back to it). */
 static int
 smtp_data_rx_text(struct smtp_data_rx *d, struct buf *out, char c)

@@ -39,6 +39,16 @@ void	smtp_data_rx_init(struct smtp_data_rx *d);
 size_t	smtp_data_rx_feed(struct smtp_data_rx *d, const char *in, size_t len,
 	    struct buf *out);
 
+/*
+ * BDAT (RFC 3030): append a chunk's octets in[0..len) to out as they
+ * are, except that a bare LF becomes CRLF (the stored format of DATA);
+ * a CR at the end of one chunk and an LF at the start of the next are
+ * one CRLF.  d->bytes counts the output; d->done is left to the caller.
+ * 0, or -1 when out is full (d is then as before the call).
+ */
+int	smtp_data_rx_raw(struct smtp_data_rx *d, const char *in, size_t len,
+	    struct buf *out);
+
 struct smtp_data_tx {
 	bool	at_line_start;
 	bool	after_cr;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,15 +39,53 @@ smtpd_set_cold(struct smtpd *d, struct cold *cold)
 	d->cold = cold;
 }
 
+/* total-max-smtp-in (pmta-reference §3.1). */
+static bool
+smtpd_full(const struct smtpd *d)
+{
+	const struct model *m = *d->model;
+	long long max = conf_value_num(model_settings_get(&m->global,
+	    CONF_ID_TOTAL_MAX_SMTP_IN),
+	    &conf_directives[CONF_ID_TOTAL_MAX_SMTP_IN]);
+
+	return max > 0 && d->stats.active >= max;
+}
+
+/* Over the limit, without await-slot: the 421 goes out at once (a new
+ * socket's buffer takes it) and the connection closes. */
+static void
+smtpd_refuse(struct smtpd *d, int fd, const char *peer)
+{
+	char line[300];
+	int n = snprintf(line, sizeof(line),
+	    "421 4.3.2 %s too many connections, try again later\r\n",
+	    (*d->model)->host_name);
+
+	log_info("(in) %s: refused, total-max-smtp-in reached", peer);
+	if (n > 0 && write(fd, line, (size_t)n) == -1) {
+		/* the client is gone already */
+	}
+	close(fd);
+}
+
 static void
 smtpd_on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct smtpd_listener *l = OBJ_CAST(smtpd_listener, w->data,
 	    SMTPD_LISTENER_MAGIC);
+	struct smtpd *d = l->smtpd;
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
+	char ip[64];
 	int fd;
 
+	if (smtpd_full(d) && l->await_slot) {
+		/* smtp-await-slot: leave it in the kernel's backlog until a
+		 * session ends */
+		ev_io_stop(loop, &l->io);
+		l->paused = true;
+		return;
+	}
 	fd = accept4(l->fd, (struct sockaddr *)&peer, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
@@ -54,8 +93,26 @@ smtpd_on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			log_warn("smtp-listener %s: accept", l->text);
 		return;
 	}
-	l->smtpd->stats.connections++;
-	smtpd_session_new(l->smtpd, fd, &peer);
+	d->stats.connections++;
+	if (smtpd_full(d)) {
+		smtpd_refuse(d, fd, addr_ntop((struct sockaddr *)&peer, ip,
+		    sizeof(ip)));
+		return;
+	}
+	smtpd_session_new(d, fd, &peer, l);
+}
+
+void
+smtpd_listeners_resume(struct smtpd *d)
+{
+	for (size_t i = 0; i < d->nlisteners && !smtpd_full(d); i++) {
+		struct smtpd_listener *l = &d->listeners[i];
+
+		if (l->paused && l->fd != -1) {
+			l->paused = false;
+			ev_io_start(d->loop, &l->io);
+		}
+	}
 }
 
 static int
@@ -90,6 +147,12 @@ smtpd_listen(struct smtpd *d, const char **error_r)
 		OBJ_INIT(l, SMTPD_LISTENER_MAGIC);
 		l->smtpd = d;
 		l->text = xstrdup(m->listeners[i].text);
+		l->source = m->listeners[i].source != NULL ?
+		    xstrdup(m->listeners[i].source) : NULL;
+		l->await_slot = m->listeners[i].await_slot ||
+		    conf_value_bool(model_settings_get(&m->global,
+		    CONF_ID_SMTP_AWAIT_SLOT),
+		    &conf_directives[CONF_ID_SMTP_AWAIT_SLOT]);
 		if (smtpd_bind(l, &m->listeners[i]) == -1) {
 			log_warn("smtp-listener %s", l->text);
 			*error_r = "cannot listen on an smtp-listener address";
@@ -113,6 +176,7 @@ smtpd_close_listeners(struct smtpd *d)
 			close(l->fd);
 		l->fd = -1;
 		free(l->text);
+		free(l->source);
 		OBJ_WIPE(l);
 	}
 	free(d->listeners);

@@ -296,11 +296,14 @@ smtpd_merge_cmd_xmrg(struct smtpd_session *s, struct smtp_cmd *c)
 		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
 		return;
 	}
-	if (smtpd_mail_params(s, c) == -1) {
+	if (smtpd_mail_params(s, c) == -1 || smtpd_mail_check(s, c) == -1) {
 		smtpd_transaction_reset(s);
 		return;
 	}
-	s->merge->verp = smtp_cmd_param(c, "VERP") != NULL;
+	/* VERP (or verp-default) is applied here, per recipient, on the
+	 * return path each message is spooled with */
+	s->merge->verp = s->env.verp;
+	s->env.verp = false;
 	s->env.orig = xstrdup(c->path.addr);
 	s->state = SMTPD_MERGE;
 	smtpd_reply(s, "250 2.1.0 XMRG ok");
@@ -417,6 +420,7 @@ smtpd_merge_cmd_xprt(struct smtpd_session *s, struct smtp_cmd *c)
 	smtp_data_rx_init(&s->rx);
 	buf_reset(&s->body);
 	s->state = SMTPD_DATA;
+	smtpd_timeout(s, true);
 	smtpd_reply(s, "354 send part");
 }
 
@@ -429,6 +433,7 @@ smtpd_merge_part_done(struct smtpd_session *s)
 	struct smtpd_merge *m = s->merge;
 	struct smtpd_merge_part *p = &m->parts[m->part];
 
+	smtpd_timeout(s, false);
 	if (m->too_big || m->write_failed) {
 		s->state = SMTPD_IDLE;
 		smtpd_reply(s, m->too_big ? "552 5.3.4 message too big" :
@@ -592,6 +597,7 @@ smtpd_merge_envelope(struct smtpd_merge *m, size_t i)
 	    j->envid != NULL ? xstrdup(j->envid) : NULL;
 	e->ret = j->ret;
 	e->no_dsn = j->no_dsn;
+	e->smtputf8 = j->smtputf8;
 	e->rcpts = xcalloc(1, sizeof(char *));
 	e->rcpts[0] = xstrdup(j->rcpts[i]);
 	e->nrcpts = 1;

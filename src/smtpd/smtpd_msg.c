@@ -56,8 +56,10 @@ smtpd_msg_mail_params(const struct smtp_cmd *c, struct spool_envelope *env,
 	for (size_t i = 0; i < c->nparams; i++) {
 		const struct smtp_param *p = &c->params[i];
 
+		/* SIZE, SMTPUTF8 and VERP are the session's checks
+		 * (smtpd_mail_check) */
 		if (smtpd_param_is(p, "BODY") || smtpd_param_is(p, "SIZE") ||
-		    (merge && smtpd_param_is(p, "VERP")))
+		    smtpd_param_is(p, "VERP") || smtpd_param_is(p, "SMTPUTF8"))
 			continue;
 		if (smtpd_param_is(p, "RET") && p->value != NULL) {
 			env->ret = strncasecmp(p->value, "FULL", 4) == 0 ? 2 : 1;

@@ -45,8 +45,8 @@ const struct conf_value *smtpd_origin_value(const struct smtpd_origin *o,
 bool	smtpd_origin_bool(const struct smtpd_origin *o, int id);
 
 /*
- * MAIL parameters into env: SIZE and BODY are accepted and ignored (and
- * VERP on XMRG, merge), RET and ENVID (xtext) kept.  0, or -1 with *bad
+ * MAIL parameters into env: BODY is accepted and ignored, SIZE,
+ * SMTPUTF8 and VERP are left to the caller, RET and ENVID (xtext) kept.  0, or -1 with *bad
  * the parameter refused.
  */
 int	smtpd_msg_mail_params(const struct smtp_cmd *c,

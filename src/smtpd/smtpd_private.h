@@ -29,6 +29,10 @@ struct smtpd_listener {
 	int		 fd;
 	ev_io		 io;
 	char		*text;
+	char		*source;	/* source=NAME, or NULL */
+	bool		 await_slot;	/* smtp-await-slot or await-slot */
+	bool		 paused;	/* total-max-smtp-in reached: the
+					   kernel's backlog holds the rest */
 };
 
 struct smtpd {
@@ -41,6 +45,7 @@ struct smtpd {
 	struct smtpd_listener	*listeners;
 	size_t			 nlisteners;
 	struct smtpd_stats	 stats;
+	unsigned long		 next_id;	/* the "(in N)" of the logs */
 	bool			 stopping;
 	LIST_HEAD(, smtpd_session) sessions;
 };
@@ -51,6 +56,8 @@ enum smtpd_state {
 	SMTPD_MAIL,		/* MAIL accepted, RCPTs may follow */
 	SMTPD_MERGE,		/* XMRG accepted: XDFN, RCPT, XPRT follow */
 	SMTPD_DATA,		/* receiving the message (or a merge part) */
+	SMTPD_BDAT,		/* between the chunks of a BDAT message */
+	SMTPD_CHUNK,		/* reading a BDAT chunk's octets */
 	SMTPD_COMMITTING,	/* waiting for the spool's group commit */
 	SMTPD_TLS,		/* after "220 ready to start TLS": handshake */
 	SMTPD_CLOSING,		/* flushing the last reply, then close */
@@ -65,6 +72,14 @@ struct smtpd_session {
 	enum smtpd_state	 state;
 	struct sockaddr_storage	 peer;
 	char			 peer_ip[64];
+	char			 peer_text[80];	/* ip:port, for the log */
+	unsigned long		 id;		/* connection number: (in N) */
+	char			*lsource;	/* the listener's source=, or NULL */
+	double			 cmd_timeout;	/* smtp-command-timeout */
+	double			 data_timeout;	/* smtp-data-timeout */
+	long long		 max_size;	/* max-message-size; 0: none */
+	bool			 log_commands;	/* log-commands */
+	bool			 skip_line;	/* discarding an overlong line */
 	char			*helo;
 	bool			 esmtp;
 	bool			 relaying;
@@ -80,6 +95,16 @@ struct smtpd_session {
 	bool			 gone;		/* the client left while committing */
 	struct smtp_data_rx	 rx;
 	struct buf		 body;
+	bool			 too_big;	/* over max-message-size: swallowed,
+						   552 at the end */
+	bool			 rcpts_over;	/* over max-rcpt-per-message with
+						   too-many-rcpts-fails-message */
+	/* BDAT (RFC 3030): the chunk being read */
+	unsigned long long	 chunk_left;	/* octets still to come */
+	bool			 chunk_last;	/* BDAT n LAST */
+	bool			 chunk_discard;	/* refused: read and drop it */
+	enum smtpd_state	 chunk_after;	/* state once a dropped chunk
+						   is read */
 	/* XACK OFF: RCPT and XDFN are not answered; the first error they
 	 * would have had is answered at DATA/XPRT instead */
 	bool			 xack_off;
@@ -88,9 +113,14 @@ struct smtpd_session {
 	struct smtpd_merge	*merge;		/* an XMRG transaction, or NULL */
 };
 
+/* smtpd.c: a session ended; listeners paused at total-max-smtp-in
+ * accept again. */
+void	smtpd_listeners_resume(struct smtpd *d);
+
 /* smtpd_session.c */
 void	smtpd_session_new(struct smtpd *d, int fd,
-	    const struct sockaddr_storage *peer);
+	    const struct sockaddr_storage *peer,
+	    const struct smtpd_listener *l);
 void	smtpd_session_free(struct smtpd_session *s);
 /* Shutdown: 421 now if idle, else after the message in progress. */
 void	smtpd_session_stop(struct smtpd_session *s);
@@ -115,6 +145,36 @@ bool	smtpd_xack_failed(struct smtpd_session *s);
  * edit the X-headers, start its spool file.  0, or -1 (s->vmta_bad, or
  * the spool refused). */
 int	smtpd_message_start(struct smtpd_session *s, struct smtpd_override *ov);
+
+/* The end of a message's data (DATA or BDAT LAST): refuse it or hand it
+ * to the spool's group commit. */
+void	smtpd_message_done(struct smtpd_session *s, bool failed);
+/* New octets are in s->body: the size limit, the header section, the
+ * flushes; at the `end` of the data, smtpd_message_done().  true when
+ * the message ended. */
+bool	smtpd_body_progress(struct smtpd_session *s, bool end);
+/* The inactivity timeout for waiting on a command or on data. */
+void	smtpd_timeout(struct smtpd_session *s, bool data);
+
+/* smtpd_esmtp.c: BDAT, and the checks of MAIL and RCPT. */
+void	smtpd_cmd_bdat(struct smtpd_session *s, struct smtp_cmd *c);
+/* Input while a chunk is read; true when the chunk ended. */
+bool	smtpd_chunk_input(struct smtpd_session *s);
+/* The source's limits and switches, read at the connection's start. */
+void	smtpd_session_settings(struct smtpd_session *s);
+/* MAIL: SIZE=, SMTPUTF8, VERP, verp-default, a non-ASCII sender.  0, or
+ * -1 after a refusal was answered. */
+int	smtpd_mail_check(struct smtpd_session *s, struct smtp_cmd *c);
+/*
+ * RCPT: the address (a local postmaster is rewritten to the postmaster
+ * address), SMTPUTF8, relaying, max-rcpt-per-message.  0 with the
+ * recipient to add in addr[0..size), 1 when it is accepted but not added
+ * (too-many-rcpts-fails-message), or -1 after a refusal was answered.
+ */
+int	smtpd_rcpt_check(struct smtpd_session *s, struct smtp_cmd *c,
+	    char *addr, size_t size);
+/* May the client send mail to this recipient domain? */
+bool	smtpd_relay_allowed(const struct smtpd_session *s, const char *domain);
 
 /* smtpd_acct.c: the r records of the message just committed. */
 struct smtpd_rcv;

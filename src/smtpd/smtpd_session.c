@@ -50,6 +50,8 @@ smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(line) - 2)
 		n = (int)sizeof(line) - 3;
 	memcpy(line + n, "\r\n", 2);
+	if (s->log_commands)
+		log_info("(in %lu)<<< %.*s", s->id, n, line);
 	if (s->quiet) {		/* XACK OFF: the first error waits for DATA */
 		if (s->xack_error == NULL && line[0] >= '4')
 			s->xack_error = xstrndup(line, (size_t)n);
@@ -85,44 +87,73 @@ smtpd_transaction_reset(struct smtpd_session *s)
 	s->cold_taken = false;
 	spool_envelope_free(&s->env);
 	buf_reset(&s->body);
+	s->too_big = s->rcpts_over = false;
 	free(s->xack_error);
 	s->xack_error = NULL;
 	smtpd_merge_free(s);
 }
 
 void
-smtpd_session_new(struct smtpd *d, int fd, const struct sockaddr_storage *peer)
+smtpd_session_new(struct smtpd *d, int fd, const struct sockaddr_storage *peer,
+    const struct smtpd_listener *l)
 {
 	struct smtpd_session *s = xcalloc(1, sizeof(*s));
 
 	OBJ_INIT(s, SMTPD_SESSION_MAGIC);
 	s->smtpd = d;
+	s->id = ++d->next_id;
 	s->model = model_ref(*d->model);
 	s->peer = *peer;
 	addr_ntop((const struct sockaddr *)peer, s->peer_ip, sizeof(s->peer_ip));
-	s->relaying = model_source_relaying(s->model,
-	    (const struct sockaddr *)peer);
+	addr_ntop_port((const struct sockaddr *)peer, s->peer_text,
+	    sizeof(s->peer_text));
+	s->lsource = l != NULL && l->source != NULL ? xstrdup(l->source) : NULL;
+	smtpd_session_settings(s);
+	s->relaying = smtpd_source_bool(s, CONF_ID_ALWAYS_ALLOW_RELAYING);
 	buf_init(&s->body, 2 * SMTPD_FLUSH);
 	conn_init(&s->conn, d->loop, fd, false, 64 * 1024, 256 * 1024,
 	    smtpd_session_event, s);
-	conn_set_timeout(&s->conn, SMTPD_TIMEOUT);
+	smtpd_timeout(s, false);
 	LIST_INSERT_HEAD(&d->sessions, s, entry);
 	d->stats.active++;
 	s->state = SMTPD_GREETED;
-	log_debug("(in) accepted connection from %s", s->peer_ip);
+	if (smtpd_source_bool(s, CONF_ID_LOG_CONNECTIONS))
+		log_info("(in %lu)accepted connection from %s", s->id,
+		    s->peer_text);
+	else
+		log_debug("(in %lu)accepted connection from %s", s->id,
+		    s->peer_text);
+	if (!smtpd_source_bool(s, CONF_ID_SMTP_SERVICE)) {
+		/* pmta-reference §3.1: the greeting refuses the client */
+		smtpd_reply(s, "521 %s does not accept mail from you",
+		    s->model->host_name);
+		smtpd_close_after_reply(s);
+		return;
+	}
 	smtpd_reply(s, "220 %s ESMTP service ready", s->model->host_name);
+}
+
+void
+smtpd_timeout(struct smtpd_session *s, bool data)
+{
+	conn_set_timeout(&s->conn, data ? s->data_timeout : s->cmd_timeout);
 }
 
 void
 smtpd_session_free(struct smtpd_session *s)
 {
 	OBJ_CHECK(s, SMTPD_SESSION_MAGIC);
+	if (smtpd_source_bool(s, CONF_ID_LOG_CONNECTIONS))
+		log_info("(in %lu)closed connection from %s", s->id,
+		    s->peer_text);
 	LIST_REMOVE(s, entry);
 	s->smtpd->stats.active--;
+	smtpd_listeners_resume(s->smtpd);
 	smtpd_transaction_reset(s);
 	buf_free(&s->body);
 	conn_free(&s->conn);
 	free(s->helo);
+	free(s->lsource);
 	model_unref(s->model);
 	OBJ_WIPE(s);
 	free(s);
@@ -137,7 +168,8 @@ smtpd_session_stop(struct smtpd_session *s)
 		return;
 	}
 	if (s->state == SMTPD_DATA || s->state == SMTPD_COMMITTING ||
-	    s->state == SMTPD_CLOSING)
+	    s->state == SMTPD_CLOSING || s->state == SMTPD_CHUNK ||
+	    s->state == SMTPD_BDAT)
 		return;		/* finishes its message first */
 	smtpd_reply(s, "421 4.3.2 %s shutting down", s->model->host_name);
 	smtpd_close_after_reply(s);
@@ -151,6 +183,36 @@ smtpd_starttls_offered(const struct smtpd_session *s)
 {
 	return s->model->tls_server != NULL && !s->tls &&
 	    smtpd_source_bool(s, CONF_ID_ALLOW_STARTTLS);
+}
+
+/* The EHLO reply, in PMTA's order (pmta-interfaces §4.1); SIZE gives
+ * max-message-size (0: no limit). */
+static void
+smtpd_ehlo_reply(struct smtpd_session *s)
+{
+	const char *ext[16];
+	char size[40];
+	size_t n = 0;
+
+	ext[n++] = "ENHANCEDSTATUSCODES";
+	ext[n++] = "PIPELINING";
+	if (smtpd_source_bool(s, CONF_ID_ALLOW_CHUNKING))
+		ext[n++] = "CHUNKING";
+	ext[n++] = "8BITMIME";
+	ext[n++] = "XACK";
+	if (smtpd_merge_allowed(s))
+		ext[n++] = "XMRG";
+	snprintf(size, sizeof(size), "SIZE %lld", s->max_size);
+	ext[n++] = size;
+	ext[n++] = "VERP";
+	if (smtpd_source_bool(s, CONF_ID_ALLOW_SMTPUTF8))
+		ext[n++] = "SMTPUTF8";
+	if (smtpd_starttls_offered(s))
+		ext[n++] = "STARTTLS";
+	ext[n++] = "DSN";
+	smtpd_reply(s, "250-%s says hello", s->model->host_name);
+	for (size_t i = 0; i < n; i++)
+		smtpd_reply(s, "250%c%s", i + 1 < n ? '-' : ' ', ext[i]);
 }
 
 static void
@@ -173,17 +235,7 @@ smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
 		smtpd_reply(s, "250 %s says hello", s->model->host_name);
 		return;
 	}
-	smtpd_reply(s, "250-%s says hello", s->model->host_name);
-	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
-	smtpd_reply(s, "250-PIPELINING");
-	smtpd_reply(s, "250-8BITMIME");
-	smtpd_reply(s, "250-XACK");
-	if (smtpd_merge_allowed(s))
-		smtpd_reply(s, "250-XMRG");
-	smtpd_reply(s, "250-DSN");
-	if (smtpd_starttls_offered(s))
-		smtpd_reply(s, "250-STARTTLS");
-	smtpd_reply(s, "250 SIZE 0");
+	smtpd_ehlo_reply(s);
 }
 
 /* The TLS handshake starts once the command loop has consumed this line
@@ -211,7 +263,7 @@ smtpd_session_origin(const struct smtpd_session *s, struct smtpd_origin *o)
 {
 	o->model = s->model;
 	o->peer = (const struct sockaddr *)&s->peer;
-	o->source = NULL;
+	o->source = s->lsource;	/* smtp-listener ... source=NAME */
 }
 
 /* A yes/no setting of the client's <source>. */
@@ -245,6 +297,10 @@ smtpd_cmd_mail(struct smtpd_session *s, struct smtp_cmd *c)
 		smtpd_transaction_reset(s);
 		return;
 	}
+	if (smtpd_mail_check(s, c) == -1) {
+		smtpd_transaction_reset(s);
+		return;
+	}
 	s->env.orig = xstrdup(c->path.addr);
 	s->state = SMTPD_MAIL;
 	smtpd_reply(s, "250 2.1.0 MAIL ok");
@@ -267,24 +323,16 @@ smtpd_rcpt_params(struct smtpd_session *s, struct smtp_cmd *c, unsigned *notify,
 void
 smtpd_cmd_rcpt(struct smtpd_session *s, struct smtp_cmd *c)
 {
-	char orcpt[SMTP_ADDR_MAX + 16];
+	char orcpt[SMTP_ADDR_MAX + 16], addr[SMTP_ADDR_MAX + 1];
 	unsigned notify;
+	int r;
 
 	if (smtpd_rcpt_params(s, c, &notify, orcpt, sizeof(orcpt)) == -1)
 		return;
-	if (c->path.at >= c->path.len) {
-		smtpd_reply(s, "550 5.1.3 a recipient needs a domain");
+	if ((r = smtpd_rcpt_check(s, c, addr, sizeof(addr))) == -1)
 		return;
-	}
-	if (!s->relaying) {
-		smtpd_reply(s, "550 5.7.1 relaying denied: <%s>", c->path.addr);
-		return;
-	}
-	if (s->env.nrcpts >= SMTPD_RCPT_MAX) {
-		smtpd_reply(s, "452 4.5.3 too many recipients");
-		return;
-	}
-	smtpd_msg_add_rcpt(&s->env, c->path.addr, notify, orcpt);
+	if (r == 0)
+		smtpd_msg_add_rcpt(&s->env, addr, notify, orcpt);
 	smtpd_reply(s, "250 2.1.5 RCPT ok");
 }
 
@@ -317,8 +365,19 @@ smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	struct smtpd_origin o;
 
+	if (s->state == SMTPD_BDAT) {
+		smtpd_reply(s, "503 5.5.1 bad sequence of commands: "
+		    "DATA after BDAT");
+		return;
+	}
 	if (smtpd_xack_failed(s))
 		return;
+	if (s->rcpts_over) {
+		s->state = SMTPD_IDLE;
+		smtpd_reply(s, "552 5.5.3 too many recipients");
+		smtpd_transaction_reset(s);
+		return;
+	}
 	if (s->env.nrcpts == 0) {
 		smtpd_reply(s, "554 5.5.1 no valid recipients");
 		return;
@@ -328,10 +387,11 @@ smtpd_cmd_data(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_msg_dsn_defaults(&o, &s->env);
 	/* the spool file starts once the header section is read (the
 	 * envelope carries what the X-headers select) */
-	s->headers_done = s->vmta_bad = false;
+	s->headers_done = s->vmta_bad = s->too_big = false;
 	smtp_data_rx_init(&s->rx);
 	buf_reset(&s->body);
 	s->state = SMTPD_DATA;
+	smtpd_timeout(s, true);
 	smtpd_reply(s, "354 send message");
 }
 
@@ -357,7 +417,7 @@ smtpd_cmd_unimplemented(struct smtpd_session *s, struct smtp_cmd *c)
 }
 
 #define ST(x)		(1u << SMTPD_##x)
-#define ST_ANY		(ST(GREETED) | ST(IDLE) | ST(MAIL) | ST(MERGE))
+#define ST_ANY		(ST(GREETED) | ST(IDLE) | ST(MAIL) | ST(MERGE) | ST(BDAT))
 #define ST_HELLO	(ST(IDLE) | ST(MAIL))
 
 static const struct smtpd_command {
@@ -373,7 +433,7 @@ static const struct smtpd_command {
 	    smtpd_cmd_mail },
 	{ SMTP_VERB_RCPT, ST(MAIL), "need MAIL before RCPT", smtpd_cmd_rcpt },
 	{ SMTP_VERB_RCPT, ST(MERGE), NULL, smtpd_merge_cmd_rcpt },
-	{ SMTP_VERB_DATA, ST(MAIL), "need MAIL and RCPT before DATA",
+	{ SMTP_VERB_DATA, ST(MAIL) | ST(BDAT), "need MAIL and RCPT before DATA",
 	    smtpd_cmd_data },
 	{ SMTP_VERB_RSET, ST_ANY, NULL, smtpd_cmd_rset },
 	{ SMTP_VERB_NOOP, ST_ANY, "250 2.0.0 ok", NULL },
@@ -384,7 +444,7 @@ static const struct smtpd_command {
 	{ SMTP_VERB_EXPN, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_starttls },
 	{ SMTP_VERB_AUTH, ST_ANY, NULL, smtpd_cmd_unimplemented },
-	{ SMTP_VERB_BDAT, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_BDAT, ST_ANY, NULL, smtpd_cmd_bdat },
 	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_merge_cmd_xack },
 	{ SMTP_VERB_XMRG, ST(IDLE), "send HELO/EHLO first, one XMRG per transaction",
 	    smtpd_merge_cmd_xmrg },
@@ -427,7 +487,14 @@ smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 {
 	struct smtp_cmd cmd;
 	const char *error = NULL;
-	enum smtp_cmd_result r = smtp_cmd_parse(line, len, 0, &cmd, &error);
+	/* non-ASCII addresses parse; whether they may be used is the
+	 * SMTPUTF8 check's call (smtpd_mail_check, smtpd_rcpt_check) */
+	enum smtp_cmd_result r = smtp_cmd_parse(line, len,
+	    SMTP_ADDR_ALLOW_UTF8 | SMTP_ADDR_ALLOW_NODOMAIN, &cmd, &error);
+
+	if (s->log_commands)	/* never a password */
+		log_info("(in %lu)>>> %.*s", s->id, cmd.verb == SMTP_VERB_AUTH &&
+		    len > 10 ? 10 : (int)len, line);
 
 	/* XACK OFF: RCPT and XDFN get no reply (pmta-interfaces §4.2) */
 	s->quiet = s->xack_off && (cmd.verb == SMTP_VERB_RCPT ||
@@ -439,6 +506,10 @@ smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 	case SMTP_CMD_SYNTAX:
 		smtpd_reply(s, "501 5.5.4 syntax error: %s",
 		    error ? error : "bad arguments");
+		if (cmd.verb == SMTP_VERB_BDAT)
+			/* its chunk's end is unknown: its octets would be
+			 * read as commands */
+			smtpd_close_after_reply(s);
 		break;
 	case SMTP_CMD_OK:
 		smtpd_run(s, &cmd);
@@ -492,9 +563,16 @@ smtpd_message_committed(void *arg, int error)
 
 /* The end of DATA: hand the message to the spool's group commit; the
  * reply waits for smtpd_message_committed(). */
-static void
+void
 smtpd_message_done(struct smtpd_session *s, bool failed)
 {
+	smtpd_timeout(s, false);
+	if (s->too_big) {
+		s->state = SMTPD_IDLE;
+		smtpd_reply(s, "552 5.3.4 message too big");
+		smtpd_transaction_reset(s);
+		return;
+	}
 	if (s->vmta_bad) {
 		s->state = SMTPD_IDLE;
 		smtpd_reply(s, "550 5.3.5 specified VirtualMTA does not exist");
@@ -541,6 +619,34 @@ smtpd_message_start(struct smtpd_session *s, struct smtpd_override *ov)
 	return -1;
 }
 
+bool
+smtpd_body_progress(struct smtpd_session *s, bool end)
+{
+	if (s->max_size > 0 && s->rx.bytes > (unsigned long long)s->max_size &&
+	    !s->too_big) {
+		/* never stored: the rest is read and dropped, 552 at the end */
+		s->too_big = true;
+		s->headers_done = true;
+		if (s->writing)
+			spool_writer_abort(&s->writer);
+		s->writing = false;
+	}
+	if (!s->headers_done && (end || s->body.len >= SMTPD_FLUSH ||
+	    smtp_header_end(s->body.data, s->body.len) > 0))
+		(void)smtpd_message_start(s, NULL);
+	if (!s->headers_done)
+		return false;
+	if (!s->writing)		/* refused: swallow the rest */
+		buf_reset(&s->body);
+	if (!end) {
+		if (s->body.len >= SMTPD_FLUSH && smtpd_flush_body(s) == -1)
+			log_warn("(in) %s: spool write", s->peer_ip);
+		return false;
+	}
+	smtpd_message_done(s, !s->writing || s->writer.failed);
+	return true;
+}
+
 /* Feed buffered input to the DATA decoder; true when the message ended. */
 static bool
 smtpd_data_input(struct smtpd_session *s)
@@ -555,20 +661,7 @@ smtpd_data_input(struct smtpd_session *s)
 		return true;
 	}
 	conn_consume(&s->conn, used);
-	if (!s->headers_done && (s->rx.done || s->body.len >= SMTPD_FLUSH ||
-	    smtp_header_end(s->body.data, s->body.len) > 0))
-		(void)smtpd_message_start(s, NULL);
-	if (!s->headers_done)
-		return false;
-	if (!s->writing)		/* refused: swallow the rest */
-		buf_reset(&s->body);
-	if (!s->rx.done) {
-		if (s->body.len >= SMTPD_FLUSH && smtpd_flush_body(s) == -1)
-			log_warn("(in) %s: spool write", s->peer_ip);
-		return false;
-	}
-	smtpd_message_done(s, !s->writing || s->writer.failed);
-	return true;
+	return smtpd_body_progress(s, s->rx.done);
 }
 
 /* After "220 ready to start TLS": hand the connection to TLS. */
@@ -610,6 +703,26 @@ smtpd_starttls_done(struct smtpd_session *s)
 		smtpd_session_stop(s);
 }
 
+/* Drop an overlong command line up to its LF; true once it ended (and
+ * was answered). */
+static bool
+smtpd_skip_line(struct smtpd_session *s)
+{
+	const char *nl = memchr(s->conn.in.data, '\n', s->conn.in.len);
+
+	if (nl == NULL) {
+		conn_consume(&s->conn, s->conn.in.len);
+		return false;
+	}
+	conn_consume(&s->conn, (size_t)(nl - s->conn.in.data) + 1);
+	s->skip_line = false;
+	if (s->log_commands)
+		log_info("(in %lu)>>> (a line over %d octets)", s->id,
+		    SMTPD_LINE_MAX);
+	smtpd_reply(s, "500 5.5.2 line too long");
+	return true;
+}
+
 void
 smtpd_session_input(struct smtpd_session *s)
 {
@@ -618,10 +731,21 @@ smtpd_session_input(struct smtpd_session *s)
 	int r;
 
 	while (s->state != SMTPD_CLOSING && s->state != SMTPD_COMMITTING &&
-	    s->state != SMTPD_TLS && s->conn.in.len > 0) {
+	    s->state != SMTPD_TLS && (s->conn.in.len > 0 ||
+	    (s->state == SMTPD_CHUNK && s->chunk_left == 0))) {
 		if (s->state == SMTPD_DATA) {
 			if (!(s->merge != NULL ? smtpd_merge_part_input(s) :
 			    smtpd_data_input(s)))
+				return;
+			continue;
+		}
+		if (s->state == SMTPD_CHUNK) {
+			if (!smtpd_chunk_input(s))
+				return;
+			continue;
+		}
+		if (s->skip_line) {
+			if (!smtpd_skip_line(s))
 				return;
 			continue;
 		}
@@ -629,9 +753,10 @@ smtpd_session_input(struct smtpd_session *s)
 		if (r == 0)
 			return;
 		if (r == -1) {
-			smtpd_reply(s, "500 5.5.2 line too long");
-			smtpd_close_after_reply(s);
-			return;
+			/* dropped up to its end, then refused: the session
+			 * goes on (a client may send one overlong XDFN) */
+			s->skip_line = true;
+			continue;
 		}
 		smtpd_dispatch(s, line, len);
 		conn_consume(&s->conn, used);
@@ -671,7 +796,7 @@ smtpd_session_event(struct conn *c, enum conn_event ev, void *arg)
 			smtpd_session_free(s);
 			return;
 		}
-		log_info("(in) %s: timeout", s->peer_ip);
+		log_info("(in %lu) %s: timeout", s->id, s->peer_ip);
 		smtpd_reply(s, "421 4.4.2 %s timeout, closing", s->model->host_name);
 		smtpd_close_after_reply(s);
 		return;

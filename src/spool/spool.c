@@ -135,6 +135,10 @@ spool_envelope_format(const struct spool_envelope *env, struct buf *b)
 		(void)buf_printf(b, "priority %d\n", spool_envelope_priority(env));
 	if (env->no_dsn)
 		(void)buf_puts(b, "nodsn\n");
+	if (env->verp)
+		(void)buf_puts(b, "verp\n");
+	if (env->smtputf8)
+		(void)buf_puts(b, "smtputf8\n");
 	if (env->pickup != NULL)
 		(void)buf_printf(b, "pickup %s\n", env->pickup);
 	for (size_t i = 0; i < env->nrcpts; i++) {

@@ -68,6 +68,9 @@ struct spool_envelope {
 	char	 *jobid;	/* X-Job (or jobid-header), or NULL */
 	int	  ret;		/* MAIL ... RET=: 0 not given, 1 HDRS, 2 FULL */
 	bool	  no_dsn;	/* suppress-local-dsn: never a report mail */
+	bool	  verp;		/* MAIL ... VERP (or verp-default): each
+				   recipient gets its own return path */
+	bool	  smtputf8;	/* MAIL ... SMTPUTF8 */
 	char	 *pickup;	/* the pickup file's identity, or NULL */
 	unsigned char *notify;	/* per recipient: dsn_notify bits; NULL = none */
 	char	**orcpt;	/* per recipient: ORCPT= (decoded), or NULL */

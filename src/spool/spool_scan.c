@@ -59,6 +59,10 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 		env->envid = xstrdup(val);
 	} else if (strcmp(key, "nodsn") == 0) {
 		env->no_dsn = true;
+	} else if (strcmp(key, "verp") == 0) {
+		env->verp = true;
+	} else if (strcmp(key, "smtputf8") == 0) {
+		env->smtputf8 = true;
 	} else if (strcmp(key, "pickup") == 0) {
 		free(env->pickup);
 		env->pickup = xstrdup(val);

@@ -13,7 +13,9 @@ BODY = "Subject: load\r\n\r\n" + ("x" * 76 + "\r\n") * 60   # about 5 KB
 t = Tap()
 w = Workdir("c03")
 sink = Sink(w)
-tern = Tern(w, relay_config(sink.port, settings=("max-smtp-out 20",)))
+# total-max-smtp-in (default 100, as in PMTA) raised so that all 500 are served
+tern = Tern(w, relay_config(sink.port, settings=("max-smtp-out 20",),
+                            more="total-max-smtp-in 600\n"))
 tern.start()
 
 peak = [0]

@@ -507,6 +507,49 @@ test_round_trip(void)
 	    "(bare LFs as CRLF)");
 }
 
+/* BDAT: octets as sent, a bare LF made CRLF, whatever the chunking. */
+static void
+test_rx_raw(void)
+{
+	static const char in[] = "a\r\n.\r\nb\nc\r\r\nd\r";
+	static const char want[] = "a\r\n.\r\nb\r\nc\r\r\nd\r";
+	size_t len = sizeof(in) - 1;
+	bool all = true;
+
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct smtp_data_rx d;
+		struct buf out;
+
+		buf_init(&out, BIG);
+		smtp_data_rx_init(&d);
+		if (smtp_data_rx_raw(&d, in, cut, &out) == -1 ||
+		    smtp_data_rx_raw(&d, in + cut, len - cut, &out) == -1 ||
+		    out.len != sizeof(want) - 1 ||
+		    memcmp(out.data, want, out.len) != 0 || d.bytes != out.len ||
+		    !d.bare_lf || d.done)
+			all = false;
+		buf_free(&out);
+	}
+	ok(all, "raw (BDAT): any split of two chunks gives the same CRLF text");
+	{
+		struct smtp_data_rx d;
+		struct buf out;
+
+		buf_init(&out, BIG);
+		smtp_data_rx_init(&d);
+		ok(smtp_data_rx_raw(&d, "x\r", 2, &out) == 0 &&
+		    smtp_data_rx_raw(&d, "\ny", 2, &out) == 0 &&
+		    out.len == 4 && memcmp(out.data, "x\r\ny", 4) == 0 &&
+		    !d.bare_lf, "raw: a CRLF split across chunks stays one CRLF");
+		buf_free(&out);
+		buf_init(&out, 3);
+		smtp_data_rx_init(&d);
+		ok(smtp_data_rx_raw(&d, "abcd", 4, &out) == -1 && d.bytes == 0,
+		    "raw: over the cap fails and leaves the state as it was");
+		buf_free(&out);
+	}
+}
+
 int
 main(void)
 {
@@ -516,6 +559,7 @@ main(void)
 	test_rx_splits();
 	test_rx_random();
 	test_rx_cap();
+	test_rx_raw();
 	test_tx();
 	test_tx_cap();
 	test_round_trip();
