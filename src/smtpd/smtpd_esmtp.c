@@ -49,13 +49,11 @@
 void
 smtpd_session_settings(struct smtpd_session *s)
 {
-	struct smtpd_origin o;
+	struct smtpd_origin o = { s->model, (const struct sockaddr *)&s->peer,
+	    s->lsource, NULL, NULL };
 	const struct conf_value *v;
 	long long n;
 
-	o.model = s->model;
-	o.peer = (const struct sockaddr *)&s->peer;
-	o.source = s->lsource;
 	v = smtpd_origin_value(&o, CONF_ID_SMTP_COMMAND_TIMEOUT);
 	n = conf_value_num(v, &conf_directives[CONF_ID_SMTP_COMMAND_TIMEOUT]);
 	s->cmd_timeout = n > 0 ? (double)n : SMTPD_TIMEOUT;
@@ -73,11 +71,9 @@ smtpd_session_settings(struct smtpd_session *s)
 static const struct conf_value *
 smtpd_session_value(const struct smtpd_session *s, int id)
 {
-	struct smtpd_origin o;
+	struct smtpd_origin o = { s->model, (const struct sockaddr *)&s->peer,
+	    s->lsource, NULL, NULL };
 
-	o.model = s->model;
-	o.peer = (const struct sockaddr *)&s->peer;
-	o.source = s->lsource;
 	return smtpd_origin_value(&o, id);
 }
 
@@ -234,7 +230,8 @@ smtpd_chunk_refuse(struct smtpd_session *s)
 static int
 smtpd_bdat_begin(struct smtpd_session *s)
 {
-	struct smtpd_origin o;
+	struct smtpd_origin o = { s->model, (const struct sockaddr *)&s->peer,
+	    s->lsource, NULL, NULL };
 
 	if (s->rcpts_over) {
 		smtpd_reply(s, "552 5.5.3 too many recipients");
@@ -244,9 +241,6 @@ smtpd_bdat_begin(struct smtpd_session *s)
 		smtpd_reply(s, "554 5.5.1 no valid recipients");
 		return -1;
 	}
-	o.model = s->model;
-	o.peer = (const struct sockaddr *)&s->peer;
-	o.source = s->lsource;
 	s->env.srcmta = xasprintf("%s (%s)", s->helo, s->peer_ip);
 	smtpd_msg_dsn_defaults(&o, &s->env);
 	s->headers_done = s->vmta_bad = s->too_big = false;

@@ -19,6 +19,7 @@
 #include "lib/xmalloc.h"
 #include "queue/dsn.h"
 #include "smtp/smtp_header.h"
+#include "smtp/smtp_merge.h"
 #include "smtpd/smtpd_msg.h"
 #include "smtpd/smtpd_private.h"
 #include "smtpd/smtpd_select.h"
@@ -260,6 +261,151 @@ smtpd_select_job(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
 	    xasprintf("%s%s", prefix->u.s, job) : xstrdup(job);
 }
 
+/* Insert text[0..n) into b at `at`; false (nothing done) when b's cap
+ * does not take it. */
+static bool
+smtpd_insert(struct buf *b, size_t at, const char *text, size_t n)
+{
+	size_t tail = b->len - at;
+
+	if (buf_append(b, text, n) == -1)
+		return false;
+	memmove(b->data + at + n, b->data + at, tail);
+	memcpy(b->data + at, text, n);
+	return true;
+}
+
+/* RFC 5322 date, as PMTA writes it: "Wed, 15 Dec 2010 12:21:20 -0500". */
+static void
+smtpd_rfc5322_date(time_t t, char *out, size_t size)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed",
+	    "Thu", "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+	char zone[8];
+
+	localtime_r(&t, &tm);
+	if (strftime(zone, sizeof(zone), "%z", &tm) == 0)
+		snprintf(zone, sizeof(zone), "+0000");
+	snprintf(out, size, "%s, %d %s %d %02d:%02d:%02d %s",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, zone);
+}
+
+/* Where fields are added at the end of the header section: before its
+ * empty line, or after its last complete line; (size_t)-1 when the
+ * section does not end at a line end (an over-long section cut). */
+static size_t
+smtpd_header_tail(const struct buf *b, size_t hdr)
+{
+	const char *d = b->data;
+
+	if (hdr == 2 && d[0] == '\r' && d[1] == '\n')
+		return 0;
+	if (hdr >= 4 && memcmp(d + hdr - 4, "\r\n\r\n", 4) == 0)
+		return hdr - 2;
+	if (hdr >= 2 && memcmp(d + hdr - 2, "\r\n", 2) == 0)
+		return hdr;
+	return hdr == 0 ? 0 : (size_t)-1;
+}
+
+/*
+ * Our Received: field, in PMTA's form (seen in real headers):
+ *   Received: from HELO (IP) by HOST (Tern vX) id ID for <RCPT>; DATE
+ *       (envelope-from <SENDER>)
+ * on one line; "from HELO (IP)" left out with hide-message-source, "for"
+ * only with one recipient, whose VERP return path is then the sender.
+ */
+static void
+smtpd_add_received(const struct smtpd_origin *o, struct buf *body,
+    size_t *hdr, const struct spool_envelope *env, const char *date)
+{
+	char from[400] = "", verp[SMTP_ADDR_MAX + 1], line[2048];
+	const char *orig = env->orig;
+	int n;
+
+	if (!smtpd_origin_bool(o, CONF_ID_HIDE_MESSAGE_SOURCE))
+		snprintf(from, sizeof(from), "from %.255s (%s) ", o->helo,
+		    o->client_ip != NULL ? o->client_ip : "");
+	if (env->verp && env->nrcpts == 1 && smtp_merge_verp(env->orig,
+	    env->rcpts[0], verp, sizeof(verp)) == 0)
+		orig = verp;
+	n = snprintf(line, sizeof(line), "Received: %sby %s (Tern v%s) id %s%s%s%s; "
+	    "%s (envelope-from <%s>)\r\n", from, o->model->host_name,
+	    PACKAGE_VERSION, env->id, env->nrcpts == 1 ? " for <" : "",
+	    env->nrcpts == 1 ? env->rcpts[0] : "", env->nrcpts == 1 ? ">" : "",
+	    date, orig);
+	if (n > 0 && (size_t)n < sizeof(line) &&
+	    smtpd_insert(body, 0, line, (size_t)n))
+		*hdr += (size_t)n;
+}
+
+/* The header fields added at reception (see smtpd_msg_start). */
+static void
+smtpd_msg_headers(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
+    const struct spool_envelope *env)
+{
+	const struct conf_value *v;
+	char date[64], line[600], dummy[8];
+	size_t at;
+	bool add_date, override = false;
+	int n;
+
+	smtpd_rfc5322_date(env->queued, date, sizeof(date));
+	if (o->helo != NULL &&
+	    smtpd_origin_bool(o, CONF_ID_ADD_RECEIVED_HEADER))
+		smtpd_add_received(o, body, hdr, env, date);
+	v = smtpd_origin_value(o, CONF_ID_ADD_DATE_HEADER);
+	add_date = v != NULL && (v->is_bool ? v->u.b : (v->u.s != NULL &&
+	    strcmp(v->u.s, "override") == 0));
+	if (add_date && !(v->is_bool))
+		override = true;
+	if (override)
+		(void)smtp_header_take(body, hdr, "Date", true, dummy,
+		    sizeof(dummy));
+	if ((at = smtpd_header_tail(body, *hdr)) == (size_t)-1)
+		return;
+	if (add_date && !smtp_header_take(body, hdr, "Date", false, dummy,
+	    sizeof(dummy))) {
+		n = snprintf(line, sizeof(line), "Date: %s\r\n", date);
+		if (n > 0 && smtpd_insert(body, at, line, (size_t)n)) {
+			*hdr += (size_t)n;
+			at += (size_t)n;
+		}
+	}
+	if (smtpd_origin_bool(o, CONF_ID_ADD_MESSAGE_ID_HEADER) &&
+	    !smtp_header_take(body, hdr, "Message-Id", false, dummy,
+	    sizeof(dummy))) {
+		v = model_settings_get(&o->model->global, CONF_ID_HOST_ID);
+		n = snprintf(line, sizeof(line), "Message-Id: <%s.%lld@%s>\r\n",
+		    env->id, conf_value_num(v, &conf_directives[CONF_ID_HOST_ID]),
+		    o->model->host_name);
+		if (n > 0 && smtpd_insert(body, at, line, (size_t)n))
+			*hdr += (size_t)n;
+	}
+}
+
+/* process-x-envid: X-Envid (removed) is the DSN envelope ID, unless MAIL
+ * gave one with ENVID=. */
+static void
+smtpd_take_x_envid(const struct smtpd_origin *o, struct buf *body,
+    size_t *hdr, struct spool_envelope *env)
+{
+	char envid[SMTP_ADDR_MAX + 1];
+
+	if (!smtpd_origin_bool(o, CONF_ID_PROCESS_X_ENVID) ||
+	    !smtp_header_take(body, hdr, "X-Envid", true, envid,
+	    sizeof(envid)))
+		return;
+	for (char *p = envid; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '_';
+	if (env->envid == NULL && envid[0] != '\0')
+		env->envid = xstrdup(envid);
+}
+
 enum smtpd_msg_start
 smtpd_msg_start(struct smtpd *d, const struct smtpd_origin *o,
     struct buf *body, size_t *hdr, struct spool_envelope *env,
@@ -271,12 +417,15 @@ smtpd_msg_start(struct smtpd *d, const struct smtpd_origin *o,
 	if (smtpd_select_vmta(o, body, hdr, env, ov) == -1)
 		return SMTPD_MSG_BAD_VMTA;
 	smtpd_select_job(o, body, hdr, env, ov);
+	smtpd_take_x_envid(o, body, hdr, env);
 	*cold_taken = smtpd_select_cold(o->model, d->cold, env) > 0;
 	if (spool_writer_begin(d->spool, env, w, &error) == -1) {
 		log_warnx("cannot spool a message from <%s>: %s", env->orig,
 		    error);
 		return SMTPD_MSG_SPOOL_ERROR;
 	}
+	/* the spool ID is known now, and nothing of the body is written */
+	smtpd_msg_headers(o, body, hdr, env);
 	return SMTPD_MSG_STARTED;
 }
 

@@ -36,6 +36,10 @@ struct smtpd_origin {
 						   <source>; NULL for none */
 	const char		*source;	/* a named <source> ({pickup})
 						   read first, or NULL */
+	const char		*helo;		/* an SMTP client's HELO/EHLO
+						   name (our Received: header
+						   names it), or NULL */
+	const char		*client_ip;	/* with helo */
 };
 
 /* The origin's setting for id (NULL: unset), or its yes/no with the
@@ -97,7 +101,10 @@ struct smtpd_override {
  * one), edit the X-headers (*hdr follows), apply the cold VirtualMTAs
  * (*cold_taken: their places were counted; give them back with
  * smtpd_msg_cold_undo() if the message is not accepted), then start the
- * spool file w.  ov: a mailmerge recipient's overrides, or NULL.
+ * spool file w, and add the header fields of reception (R§3.1 step 6):
+ * X-Envid (process-x-envid), Received: (add-received-header, for SMTP
+ * clients), Message-Id (add-message-id-header), Date (add-date-header).
+ * ov: a mailmerge recipient's overrides, or NULL.
  */
 enum smtpd_msg_start smtpd_msg_start(struct smtpd *d,
 	    const struct smtpd_origin *o, struct buf *body, size_t *hdr,

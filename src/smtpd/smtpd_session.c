@@ -264,6 +264,8 @@ smtpd_session_origin(const struct smtpd_session *s, struct smtpd_origin *o)
 	o->model = s->model;
 	o->peer = (const struct sockaddr *)&s->peer;
 	o->source = s->lsource;	/* smtp-listener ... source=NAME */
+	o->helo = s->helo;
+	o->client_ip = s->peer_ip;
 }
 
 /* A yes/no setting of the client's <source>. */

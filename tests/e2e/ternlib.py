@@ -150,7 +150,8 @@ class Sink:
 class Tern:
     """A pmtad with its own config, spool and accounting file."""
 
-    def __init__(self, work, body, ip="127.0.0.1", port=None, dns_port=None):
+    def __init__(self, work, body, ip="127.0.0.1", port=None, dns_port=None,
+                 received=False):
         self.work = work
         self.ip = ip
         self.port = port or free_port(ip)
@@ -168,6 +169,11 @@ class Tern:
             f.write("spool %s\nlog-file %s\n" % (self.spool, self.log))
             f.write("<acct-file %s>\n    records d,b\n</acct-file>\n" % self.acct)
             f.write(body)
+            if not received:
+                # most tests compare delivered bytes with what they sent:
+                # our Received: header (add-received-header, default yes)
+                # is left out unless the test asks for it
+                f.write("\n<source 0/0>\n    add-received-header no\n</source>\n")
         self.proc = None
 
     def start(self, expect_ok=True):
