@@ -6,7 +6,7 @@ TERN_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages the build and the tests need.
 TERN_PACKAGES="build-essential autoconf automake pkg-config python3 \
 libev-dev libssl-dev libpcre2-dev libxml2-dev libmicrohttpd-dev \
-libopendkim-dev libc-ares-dev swaks dnsmasq-base"
+libopendkim-dev libc-ares-dev swaks dnsmasq-base postfix"
 
 tern_install_deps() {
 	local missing="" p
@@ -21,6 +21,10 @@ tern_install_deps() {
 		return 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# postfix is there for its smtp-source load client (b31): installed
+	# unconfigured, so no Postfix daemon starts or takes port 25
+	echo "postfix postfix/main_mailer_type select No configuration" |
+	    debconf-set-selections 2>/dev/null || true
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 

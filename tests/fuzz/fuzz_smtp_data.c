@@ -16,7 +16,8 @@
  *    longest output segment;
  *  - an output cap failure returns (size_t)-1 and restores the state;
  *  - tx + finish of the output, received again, gives the output back
- *    (plus the CRLF that finish adds to content without one).
+ *    (plus the CRLF that finish adds to content without one);
+ *  - the same bytes as BDAT chunks (raw): see fz_check_raw().
  */
 #include "config.h"
 
@@ -159,6 +160,46 @@ fz_check_round_trip(const struct fz_run *r)
 	buf_free(&wire);
 }
 
+/*
+ * BDAT chunks (smtp_data_rx_raw): the input in one chunk and in
+ * data-driven chunks gives the same output, which is the input with each
+ * bare LF made CRLF: every LF follows a CR, and dropping the CRs before
+ * the LFs the input did not have gives the input back.
+ */
+static void
+fz_check_raw(const char *in, size_t len)
+{
+	struct smtp_data_rx a, b;
+	struct buf oa, ob;
+	size_t off = 0, n, k = 0, i, j;
+
+	smtp_data_rx_init(&a);
+	smtp_data_rx_init(&b);
+	buf_init(&oa, 2 * len + 16);
+	buf_init(&ob, 2 * len + 16);
+	CHECK(smtp_data_rx_raw(&a, in, len, &oa) == 0);
+	while (off < len) {
+		n = 1 + (unsigned char)in[k++ % len] % (len - off < 64 ?
+		    len - off : 64);
+		CHECK(smtp_data_rx_raw(&b, in + off, n, &ob) == 0);
+		off += n;
+	}
+	CHECK(oa.len == ob.len && memcmp(oa.data, ob.data, oa.len) == 0);
+	CHECK(a.bytes == oa.len && b.bytes == ob.len && a.bare_lf == b.bare_lf);
+	for (i = j = 0; i < oa.len; i++) {
+		if (oa.data[i] == '\n')
+			CHECK(i > 0 && oa.data[i - 1] == '\r');
+		if (oa.data[i] == '\r' && i + 1 < oa.len &&
+		    oa.data[i + 1] == '\n' && j < len && in[j] == '\n')
+			continue;	/* the CR added before a bare LF */
+		CHECK(j < len && oa.data[i] == in[j]);
+		j++;
+	}
+	CHECK(j == len);
+	buf_free(&oa);
+	buf_free(&ob);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -181,5 +222,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_check_cap(&whole, in, size, data[0]);
 	fz_check_round_trip(&whole);
 	buf_free(&whole.out);
+	fz_check_raw(in, size);
 	return 0;
 }
