@@ -50,13 +50,13 @@ smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(line) - 2)
 		n = (int)sizeof(line) - 3;
 	memcpy(line + n, "\r\n", 2);
-	if (s->log_commands)
-		log_info("(in %lu)<<< %.*s", s->id, n, line);
 	if (s->quiet) {		/* XACK OFF: the first error waits for DATA */
 		if (s->xack_error == NULL && line[0] >= '4')
 			s->xack_error = xstrndup(line, (size_t)n);
 		return;
 	}
+	if (s->log_commands)	/* what the client is sent */
+		log_info("(in %lu)<<< %.*s", s->id, n, line);
 	if (conn_write(&s->conn, line, (size_t)n + 2) == -1) {
 		/* the client does not read its replies: give up on it */
 		s->state = SMTPD_CLOSING;
