@@ -184,7 +184,8 @@ record_tls(struct sink_conn *c)
 }
 
 void
-record_rcpt(struct sink_conn *c, const char *addr, int code)
+record_rcpt(struct sink_conn *c, const char *addr, const char *params,
+    int code)
 {
 	struct buf b;
 	int r;
@@ -195,7 +196,8 @@ record_rcpt(struct sink_conn *c, const char *addr, int code)
 	r = record_head(&b, c, "rcpt");
 	r |= buf_puts(&b, ",\"rcpt\":");
 	r |= json_string(&b, addr);
-	r |= buf_printf(&b, ",\"code\":%d", code);
+	r |= buf_printf(&b, ",\"code\":%d,\"params\":", code);
+	r |= json_string(&b, params);
 	record_emit(c->sink, &b, r);
 }
 
@@ -244,6 +246,8 @@ record_message(struct sink_conn *c, int reply, const char *sha256)
 	r |= buf_printf(&b, ",\"esmtp\":%s,\"mail_from\":",
 	    c->esmtp ? "true" : "false");
 	r |= json_string(&b, t->mail_from != NULL ? t->mail_from : "");
+	r |= buf_puts(&b, ",\"mail_params\":");
+	r |= json_string(&b, t->mail_params != NULL ? t->mail_params : "");
 	r |= record_rcpt_lists(&b, t);
 	r |= buf_printf(&b, ",\"size\":%llu,\"reply\":%d,\"sha256\":\"%s\","
 	    "\"id\":\"%lu\"", t->size, reply, sha256, t->id);
