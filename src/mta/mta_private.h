@@ -15,9 +15,6 @@
 #include "smtp/smtp_reply.h"
 
 #define MTA_SESSION_MAGIC	0x6d746173u
-#define MTA_TIMEOUT		300.	/* greeting, commands (5m) */
-#define MTA_CONNECT_TIMEOUT	120.	/* connect-timeout (2m) */
-#define MTA_DOT_TIMEOUT		600.	/* smtp-data-termination-timeout */
 #define MTA_BODY_CHUNK		(256 * 1024)
 
 /* One address to try: a host of smtp-hosts or of the MX answer. */
@@ -77,8 +74,13 @@ struct mta_session {
 	char			 src_ip[64];
 	char			 ehlo[256];	/* the name we give in EHLO */
 	struct smtp_reply	 reply;
-	unsigned		 ext;
+	unsigned		 ext;		/* offered and not ignored */
+	unsigned long		 size_limit;	/* SIZE advertised; 0 = none */
 	char			 esmtp[512];	/* dlvEsmtpAvailable */
+	bool			 mail_utf8;	/* this MAIL: SMTPUTF8 */
+	bool			 mail_8bit;	/* this MAIL: BODY=8BITMIME */
+	unsigned		 errors;	/* recipient errors, this connection */
+	unsigned		 max_errors;	/* max-errors-per-connection; 0 = no limit */
 	struct queue_batch	 batch;
 	bool			 interrupted;	/* close for a higher-priority queue */
 	unsigned		 transactions;	/* on this connection */
@@ -123,6 +125,24 @@ void	mta_session_interrupt(struct mta_session *s);
  * does nothing) otherwise.
  */
 bool	mta_session_cut(struct mta_session *s);
+
+/* The timeout (seconds) of directive id for s's queue, and its name for
+ * a diagnostic; conn timeouts are inactivity timeouts (conn_touch). */
+double	mta_session_timeout(const struct mta_session *s, int id);
+/* Send EHLO afresh (extensions forgotten): 0 or -1. */
+int	mta_session_ehlo(struct mta_session *s);
+
+/* mta_ext.c: ESMTP extensions and the MAIL/RCPT parameters */
+/* After EHLO: take the extensions the queue ignores (ignore-*) out of
+ * s->ext. */
+void	mta_ext_filter(struct mta_session *s);
+/* Before MAIL: 0 when the batch's message may go to this receiver (and
+ * its parameters chosen); -1 with why ("552 5.3.4 ...", "553 5.6.7 ...")
+ * when it must bounce instead (SIZE, SMTPUTF8). */
+int	mta_ext_check(struct mta_session *s, char *why, size_t size);
+/* Write MAIL FROM, RCPT TO (of batch recipient i) with their parameters. */
+int	mta_ext_mail(struct mta_session *s);
+int	mta_ext_rcpt(struct mta_session *s, size_t i);
 
 /* mta_result.c */
 /* The recipient's outcome from an SMTP reply code and text. */

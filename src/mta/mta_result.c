@@ -143,9 +143,10 @@ mta_account_final(struct mta_session *s, struct queue_rcpt *r,
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
 	if (type == ACCT_B)
 		mta_dsn_report(s->mta, r, DSN_FAILED, enhanced, dsn_mta, diag);
-	else
-		mta_dsn_report(s->mta, r, (s->ext & SMTP_EXT_DSN) ?
-		    DSN_DELIVERED : DSN_RELAYED, enhanced, dsn_mta, diag);
+	else if (!(s->ext & SMTP_EXT_DSN))
+		mta_dsn_report(s->mta, r, DSN_RELAYED, enhanced, dsn_mta, diag);
+	/* else the receiver got NOTIFY and ORCPT (mta_ext.c) and reports
+	 * success itself: RFC 3461 5.2.1, no report from here */
 }
 
 /* A queue-level failure (why: "451 4.4.1 ..."): the tq record. */
@@ -260,7 +261,7 @@ mta_result_queue_failure(struct mta_session *s, const char *why)
 			s->batch.rcpts[i] = NULL;
 			tried++;
 		}
-	if (tried == 0)
+	if (tried == 0 && s->batch.n == 0)	/* nobody tried: the queue's */
 		mta_account_queue(s, why);
 	mta_patterns_local(s, why);
 	queue_failure(s->q, why);

@@ -175,7 +175,8 @@ mta_session_connect(struct mta_session *s)
 		conn_init(&s->conn, s->mta->loop, fd, true, 64 * 1024,
 		    4 * MTA_BODY_CHUNK, mta_session_event, s);
 		s->conn_open = true;
-		conn_set_timeout(&s->conn, MTA_CONNECT_TIMEOUT);
+		conn_set_timeout(&s->conn, mta_session_timeout(s,
+		    CONF_ID_CONNECT_TIMEOUT));
 		s->state = MTA_CONNECTING;
 		s->mta->stats.connections++;
 		return 0;
@@ -221,6 +222,81 @@ mta_session_resolved(void *arg, const struct dns_result *r)
 		mta_session_fail(s, "451 4.4.1 no MX host could be connected");
 }
 
+/*
+ * The connection's timeouts (pmta-reference §3.4) are inactivity
+ * timeouts: connect-timeout for the TCP connect, smtp-greeting-timeout
+ * for the greeting, data-send-timeout while the message is written (no
+ * byte accepted by the kernel for that long), smtp-data-termination-
+ * timeout for the reply to the final ".", and for the reply to any other
+ * command smtp-multiple-line-response-timeout (PMTA has no separate
+ * client command timeout; each line of a reply restarts it).  0 means
+ * the generic 10 minutes.
+ */
+double
+mta_session_timeout(const struct mta_session *s, int id)
+{
+	long long v = conf_value_num(model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, id), &conf_directives[id]);
+
+	return v > 0 ? (double)v : 600.;
+}
+
+/* The timeout directive of a state. */
+static int
+mta_session_timeout_id(enum mta_state state)
+{
+	switch (state) {
+	case MTA_CONNECTING:
+		return CONF_ID_CONNECT_TIMEOUT;
+	case MTA_GREETING:
+		return CONF_ID_SMTP_GREETING_TIMEOUT;
+	case MTA_BODY:
+		return CONF_ID_DATA_SEND_TIMEOUT;
+	case MTA_DOT:
+		return CONF_ID_SMTP_DATA_TERMINATION_TIMEOUT;
+	default:
+		return CONF_ID_SMTP_MULTIPLE_LINE_RESPONSE_TIMEOUT;
+	}
+}
+
+/* Arm the connection's timeout for the state it is now in. */
+static void
+mta_session_arm(struct mta_session *s)
+{
+	conn_set_timeout(&s->conn, mta_session_timeout(s,
+	    mta_session_timeout_id(s->state)));
+}
+
+/* The diagnostic of a timeout: what was awaited, and which directive. */
+static void
+mta_session_timed_out(struct mta_session *s, char *why, size_t size)
+{
+	int id = mta_session_timeout_id(s->state);
+	const char *what;
+
+	switch (s->state) {
+	case MTA_CONNECTING:	what = "connecting"; break;
+	case MTA_GREETING:	what = "waiting for the greeting"; break;
+	case MTA_EHLO:		what = "waiting for the reply to EHLO"; break;
+	case MTA_HELO:		what = "waiting for the reply to HELO"; break;
+	case MTA_STARTTLS:	what = "waiting for the reply to STARTTLS"; break;
+	case MTA_TLS:		what = "in the TLS handshake"; break;
+	case MTA_ENVELOPE:
+		what = s->replies == 0 ? "waiting for the reply to MAIL" :
+		    s->replies <= s->batch.n ? "waiting for the reply to RCPT" :
+		    "waiting for the reply to DATA";
+		break;
+	case MTA_BODY:		what = "sending the message"; break;
+	case MTA_DOT:		what = "waiting for the reply to the final '.'"; break;
+	case MTA_READY:		what = "waiting for the reply to RSET"; break;
+	default:		what = "waiting for a reply"; break;
+	}
+	snprintf(why, size, "451 %s %s (%s) timed out %s (%s %.0fs)",
+	    s->state == MTA_CONNECTING ? "4.4.1" : "4.4.2", s->dest_name,
+	    s->dest_ip, what, conf_directives[id].name,
+	    mta_session_timeout(s, id));
+}
+
 /* max-msg-per-connection of the queue (0: no limit). */
 static unsigned
 mta_session_msg_limit(const struct mta_session *s)
@@ -242,6 +318,9 @@ mta_session_new(struct mta *m, struct queue *q)
 	s->model = model_ref(*m->model);
 	s->body_fd = -1;
 	s->max_transactions = mta_session_msg_limit(s);
+	s->max_errors = (unsigned)conf_value_num(model_queue_value(s->model,
+	    q->domain, q->vmta, CONF_ID_MAX_ERRORS_PER_CONNECTION),
+	    &conf_directives[CONF_ID_MAX_ERRORS_PER_CONNECTION]);
 	LIST_INSERT_HEAD(&m->sessions, s, entry);
 	m->stats.active++;
 	queue_session_begin(q);
@@ -360,19 +439,15 @@ mta_session_failover(struct mta_session *s, char *why, size_t size)
 static void
 mta_session_send_envelope(struct mta_session *s, size_t from)
 {
-	const struct spool_envelope *env = s->batch.msg->env;
 	bool pipe = (s->ext & SMTP_EXT_PIPELINING) != 0;
 	size_t last = pipe ? s->batch.n + 1 : from;
 
 	/* command k: 0 = MAIL, 1..n = RCPT, n+1 = DATA */
 	for (size_t k = from; k <= last; k++) {
 		if (k == 0)
-			(void)conn_printf(&s->conn, "MAIL FROM:<%s>%s\r\n",
-			    env->orig, (s->ext & SMTP_EXT_8BITMIME) ?
-			    " BODY=8BITMIME" : "");
+			(void)mta_ext_mail(s);
 		else if (k <= s->batch.n)
-			(void)conn_printf(&s->conn, "RCPT TO:<%s>\r\n",
-			    env->rcpts[s->batch.rcpts[k - 1]->idx]);
+			(void)mta_ext_rcpt(s, k - 1);
 		else
 			(void)conn_printf(&s->conn, "DATA\r\n");
 	}
@@ -389,17 +464,38 @@ mta_session_transaction(struct mta_session *s)
 	mta_session_send_envelope(s, 0);
 }
 
-/* Take the next batch, or say goodbye. */
+/*
+ * Take the next batch, or say goodbye.  A message this receiver cannot
+ * take (SIZE, SMTPUTF8: mta_ext_check) bounces without a transaction,
+ * and the next one is taken.
+ */
 static void
 mta_session_next(struct mta_session *s)
 {
-	queue_batch_release(&s->batch);
-	if (s->mta->stopping || s->interrupted || (s->max_transactions > 0 &&
-	    s->transactions >= s->max_transactions) ||
-	    !queue_take(s->q, &s->batch)) {
-		s->state = MTA_QUIT;
-		(void)conn_printf(&s->conn, "QUIT\r\n");
-		return;
+	char why[512];
+
+	s->state = MTA_READY;
+	mta_session_arm(s);
+	for (;;) {
+		queue_batch_release(&s->batch);
+		if (s->max_errors > 0 && s->errors >= s->max_errors)
+			log_info("%s: closing the connection to %s after %u "
+			    "recipient errors (max-errors-per-connection)",
+			    s->q->name, s->dest_ip, s->errors);
+		if (s->mta->stopping || s->interrupted ||
+		    (s->max_transactions > 0 &&
+		    s->transactions >= s->max_transactions) ||
+		    (s->max_errors > 0 && s->errors >= s->max_errors) ||
+		    !queue_take(s->q, &s->batch)) {
+			s->state = MTA_QUIT;
+			(void)conn_printf(&s->conn, "QUIT\r\n");
+			return;
+		}
+		if (mta_ext_check(s, why, sizeof(why)) == 0)
+			break;
+		log_info("%s: message %s not sent to %s: %s", s->q->name,
+		    s->batch.msg->id, s->dest_ip, why);
+		mta_result_batch(s, mta_result_code_of(why), why);
 	}
 	mta_session_transaction(s);
 }
@@ -447,7 +543,7 @@ mta_session_pump(struct mta_session *s)
 		close(s->body_fd);
 		s->body_fd = -1;
 		s->state = MTA_DOT;
-		conn_set_timeout(&s->conn, MTA_DOT_TIMEOUT);
+		mta_session_arm(s);
 	}
 	conn_flush(&s->conn);
 	return r;
@@ -468,15 +564,18 @@ mta_session_envelope_reply(struct mta_session *s, int code, const char *text)
 		s->rcpt_code[k - 1] = code;
 		if (s->mail_ok && code / 100 == 2)
 			s->rcpt_ok++;
-		else if (s->mail_ok)
+		else if (s->mail_ok) {
+			s->errors++;	/* max-errors-per-connection */
 			mta_result_rcpt(s, k - 1, code, text);
+		}
 	} else if (code == 354) {
 		if (s->rcpt_ok == 0) {		/* nothing to send: end it */
 			s->state = MTA_DOT;
+			mta_session_arm(s);
 			return conn_printf(&s->conn, ".\r\n");
 		}
 		s->state = MTA_BODY;
-		conn_set_timeout(&s->conn, MTA_TIMEOUT);
+		mta_session_arm(s);
 		return mta_session_open_body(s) == -1 ? -1 : mta_session_pump(s);
 	} else {
 		mta_result_batch(s, code, text);
@@ -498,19 +597,58 @@ static void
 mta_session_ehlo_line(struct mta_session *s, const char *line, size_t len)
 {
 	unsigned long size;
+	unsigned bit;
 	size_t kw, have = strlen(s->esmtp);
 
 	if (s->reply.nlines < 2 || len < 4)
 		return;		/* the first line is the greeting name */
 	line += 4;
 	len -= 4;
-	s->ext |= smtp_ext_parse(line, len, &size);
+	if ((bit = smtp_ext_parse(line, len, &size)) == SMTP_EXT_SIZE)
+		s->size_limit = size;
+	s->ext |= bit;
 	kw = strcspn(line, " ");
 	if (kw > len)
 		kw = len;
 	if (have + kw + 2 < sizeof(s->esmtp))
 		snprintf(s->esmtp + have, sizeof(s->esmtp) - have, "%s%.*s",
 		    have ? "," : "", (int)kw, line);
+}
+
+int
+mta_session_ehlo(struct mta_session *s)
+{
+	s->ext = 0;
+	s->size_limit = 0;
+	s->esmtp[0] = '\0';
+	s->state = MTA_EHLO;
+	return conn_printf(&s->conn, "EHLO %s\r\n", s->ehlo);
+}
+
+/*
+ * A 5xx greeting: with bounce-upon-5xx-greeting (the default) the
+ * queue's recipients bounce with it; without, it is a failure of the
+ * attempt like a 4xx.  0 (bounced, QUIT sent) or -1.
+ */
+static int
+mta_session_greeting_refused(struct mta_session *s, int code, const char *text)
+{
+	char enhanced[16];
+
+	if (code / 100 != 5 || !conf_value_bool(model_queue_value(s->model,
+	    s->q->domain, s->q->vmta, CONF_ID_BOUNCE_UPON_5XX_GREETING),
+	    &conf_directives[CONF_ID_BOUNCE_UPON_5XX_GREETING])) {
+		snprintf(s->fail, sizeof(s->fail), "451 4.4.2 %s (%s) refused "
+		    "the connection: %.500s", s->dest_name, s->dest_ip, text);
+		return -1;
+	}
+	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
+	log_info("%s: %s (%s) greeted with %d: the queue's recipients bounce "
+	    "(bounce-upon-5xx-greeting)", s->q->name, s->dest_name,
+	    s->dest_ip, code);
+	mta_bounce_queue(s->mta, s->q, enhanced, text);
+	s->state = MTA_QUIT;
+	return conn_printf(&s->conn, "QUIT\r\n");
 }
 
 /* Greeted (EHLO or HELO): STARTTLS first, or the first transaction. */
@@ -537,16 +675,25 @@ mta_session_reply(struct mta_session *s)
 	switch (s->state) {
 	case MTA_GREETING:
 		if (code / 100 != 2)
-			return -1;
+			return mta_session_greeting_refused(s, code, text);
 		s->state = MTA_EHLO;
-		return conn_printf(&s->conn, "EHLO %s\r\n", s->ehlo);
+		mta_session_arm(s);
+		return mta_session_ehlo(s);
 	case MTA_EHLO:
-		if (code / 100 != 2) {
+		if (code / 100 == 5) {
+			/* no ESMTP (500, 502 ...): HELO, and no extensions */
 			s->ext = 0;
+			s->size_limit = 0;
 			s->esmtp[0] = '\0';
 			s->state = MTA_HELO;
 			return conn_printf(&s->conn, "HELO %s\r\n", s->ehlo);
 		}
+		if (code / 100 != 2) {
+			/* 421 and other 4xx: this attempt fails */
+			snprintf(s->fail, sizeof(s->fail), "%.1000s", text);
+			return -1;
+		}
+		mta_ext_filter(s);
 		return mta_session_hello(s);
 	case MTA_HELO:
 		if (code / 100 != 2)
@@ -575,6 +722,61 @@ mta_session_reply(struct mta_session *s)
 	default:
 		return -1;
 	}
+}
+
+static bool
+mta_session_bool(const struct mta_session *s, int id)
+{
+	return conf_value_bool(model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, id), &conf_directives[id]);
+}
+
+/*
+ * No reply to the final "." in time: with assume-delivery-upon-data-
+ * termination-timeout the recipients the receiver accepted count as
+ * delivered (no duplicate later), and the connection, in an unknown
+ * state, is closed.  true when done so (s is freed).
+ */
+static bool
+mta_session_assume_delivery(struct mta_session *s)
+{
+	char text[512];
+
+	if (!mta_session_bool(s,
+	    CONF_ID_ASSUME_DELIVERY_UPON_DATA_TERMINATION_TIMEOUT))
+		return false;
+	snprintf(text, sizeof(text), "250 2.0.0 assumed delivered: no reply "
+	    "from %s (%s) to the final '.' within %.0fs "
+	    "(assume-delivery-upon-data-termination-timeout)", s->dest_name,
+	    s->dest_ip, mta_session_timeout(s,
+	    CONF_ID_SMTP_DATA_TERMINATION_TIMEOUT));
+	log_info("%s: %s", s->q->name, text);
+	for (size_t i = 0; i < s->batch.n; i++)
+		if (s->rcpt_code[i] / 100 == 2)
+			mta_result_rcpt(s, i, 250, text);
+	mta_session_return_untried(s);
+	mta_session_free(s);
+	return true;
+}
+
+/*
+ * The connection failed during the message (why: "451 4.4.2 ..."): with
+ * bounce-upon-transfer-failure the accepted recipients bounce rather
+ * than risk a duplicate; otherwise they are retried (the caller).
+ */
+static void
+mta_session_transfer_failed(struct mta_session *s, const char *why)
+{
+	char text[1600];
+
+	if (!mta_session_bool(s, CONF_ID_BOUNCE_UPON_TRANSFER_FAILURE))
+		return;
+	snprintf(text, sizeof(text), "554 5.4.0 transfer to %s (%s) failed, "
+	    "not retried (bounce-upon-transfer-failure): %.900s", s->dest_name,
+	    s->dest_ip, why);
+	for (size_t i = 0; i < s->batch.n; i++)
+		if (s->rcpt_code[i] / 100 == 2)
+			mta_result_rcpt(s, i, 554, text);
 }
 
 /* Process every complete reply line in the input.  -1: give up. */
@@ -641,7 +843,7 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 	switch (ev) {
 	case CONN_CONNECTED:
 		s->state = MTA_GREETING;
-		conn_set_timeout(c, MTA_TIMEOUT);
+		mta_session_arm(s);
 		smtp_reply_init(&s->reply);
 		{
 			struct sockaddr_storage ss;
@@ -699,8 +901,9 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 			if (mta_session_connect(s) == 0)
 				return;
 		}
-		snprintf(why, sizeof(why), "451 4.4.2 %s (%s) timed out",
-		    s->dest_name, s->dest_ip);
+		if (s->state == MTA_DOT && mta_session_assume_delivery(s))
+			return;
+		mta_session_timed_out(s, why, sizeof(why));
 		break;
 	}
 	if (s->state == MTA_QUIT) {
@@ -709,5 +912,7 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 	}
 	if (s->failover && mta_session_failover(s, why, sizeof(why)))
 		return;
+	if (s->state == MTA_BODY || s->state == MTA_DOT)
+		mta_session_transfer_failed(s, why);
 	mta_session_fail(s, why);
 }
