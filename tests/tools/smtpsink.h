@@ -113,6 +113,7 @@ struct sink_rcpt {
 struct sink_txn {
 	bool		 active;	/* MAIL was accepted */
 	bool		 utf8;		/* MAIL had SMTPUTF8 */
+	bool		 pipelined;	/* more commands came with MAIL */
 	char		*mail_from;
 	char		*mail_params;	/* the MAIL parameters as sent */
 	struct sink_rcpt *rcpts;	/* in order, accepted and rejected */
@@ -174,6 +175,7 @@ struct sink_conn {
 	bool			 discarding;	/* inside an over-long line */
 	bool			 greeted;	/* HELO/EHLO accepted */
 	bool			 esmtp;
+	bool			 more_input;	/* input followed the current line */
 	char			*helo;
 	char			 peer[SINK_NAME_MAX], local[SINK_NAME_MAX];
 	struct sink_txn		 txn;

@@ -181,6 +181,7 @@ conn_process_line(struct sink_conn *c)
 	}
 	len = (size_t)(nl - p);
 	c->in_off += len + 1;
+	c->more_input = c->in_off < c->in.len;
 	if (len > 0 && p[len - 1] == '\r')
 		len--;
 	if (len > SINK_LINE_MAX)

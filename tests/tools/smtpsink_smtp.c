@@ -430,6 +430,7 @@ smtp_cmd_mail(struct sink_conn *c, const char *arg)
 	if (code / 100 == 2) {
 		c->txn.active = true;
 		c->txn.utf8 = utf8;
+		c->txn.pipelined = c->more_input;
 		c->txn.mail_from = xstrdup(addr);
 		c->txn.mail_params = xstrdup(params);
 	}

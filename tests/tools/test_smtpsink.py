@@ -403,7 +403,7 @@ def t_records(sink):
         "rcpt": ["event", "t", "peer", "local", "rcpt", "code", "params"],
         "message": ["event", "t", "peer", "local", "helo", "esmtp",
                     "mail_from", "mail_params", "rcpts", "rejected", "size", "reply",
-                    "sha256", "id", "tls"],
+                    "sha256", "id", "pipelined", "tls"],
         "quit": ["event", "t", "peer", "local"],
         "close": ["event", "t", "peer", "local"],
     }
@@ -444,6 +444,7 @@ def t_params(sink):
         "parameters: offered ones accepted, unknown 555, 8-bit address "
         "without SMTPUTF8 553", codes)
     tap(r and r["mail_params"] == "SIZE=100 BODY=8BITMIME RET=HDRS ENVID=e+2B1"
+        and r["pipelined"] is True
         and rc and rc[0]["params"] == "NOTIFY=SUCCESS,FAILURE "
         "ORCPT=rfc822;a+2Bx@dest.test", "parameters recorded as sent",
         (r, rc))
