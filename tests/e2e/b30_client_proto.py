@@ -206,4 +206,5 @@ tern.stop()
 for s in (full, bare, small, helo, busy, g554):
     s.stop()
 t.done()
-w.remove()
+if t.failed == 0:
+    w.remove()
