@@ -95,6 +95,17 @@ mta_acct_base(struct acct_record *rec, struct mta_acct_msg *msg,
 	rec->headers_arg = msg;
 }
 
+/* dlvTlsProtocol, dlvTlsCipher: empty unless the connection is TLS. */
+static void
+mta_acct_tls(struct acct_record *rec, const struct mta_session *s)
+{
+	const char *p = mta_session_tls_protocol(s);
+	const char *c = mta_session_tls_cipher(s);
+
+	rec->dlv_tls_protocol = p[0] != '\0' ? p : NULL;
+	rec->dlv_tls_cipher = c[0] != '\0' ? c : NULL;
+}
+
 /* A d, b or t record for a reply (code, text) to recipient r. */
 static void
 mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
@@ -123,6 +134,7 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
 	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
 	rec.dlv_esmtp_available = s->esmtp;
 	rec.dlv_size = type == ACCT_D ? (long long)s->body_size : -1;
+	mta_acct_tls(&rec, s);
 	sel = spool_envelope_rvmta(env, r->idx) != NULL ?
 	    spool_envelope_rvmta(env, r->idx) : env->vmta;
 	if (sel != NULL && model_pool_find(s->model, sel) != NULL)
@@ -173,6 +185,7 @@ mta_account_queue(struct mta_session *s, const char *why)
 	rec.dlv_source_ip = s->src_ip[0] ? s->src_ip : "0.0.0.0";
 	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
 	rec.dlv_size = -1;
+	mta_acct_tls(&rec, s);
 	rec.vmta = s->q->vmta;
 	rec.queue = s->q->name;
 	acct_write(s->mta->acct, &rec);
