@@ -38,6 +38,25 @@ mta_result_enhanced(int code, const char *text, char *dst, size_t size)
 	snprintf(dst, size, "%d.0.0", code / 100);
 }
 
+/*
+ * The enhanced code of a reply to s: smtp-553-means-invalid-mailbox
+ * (yes by default) makes a 553 that gives none 5.1.1 (bad destination
+ * mailbox), so that it bounces as bad-mailbox.
+ */
+static void
+mta_result_status(const struct mta_session *s, int code, const char *text,
+    char *dst, size_t size)
+{
+	const char *p = strlen(text) > 4 ? text + 4 : "";
+
+	mta_result_enhanced(code, text, dst, size);
+	if (code == 553 && !(isdigit((unsigned char)p[0]) && p[1] == '.') &&
+	    conf_value_bool(model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, CONF_ID_SMTP_553_MEANS_INVALID_MAILBOX),
+	    &conf_directives[CONF_ID_SMTP_553_MEANS_INVALID_MAILBOX]))
+		snprintf(dst, size, "5.1.1");
+}
+
 /* The basic code at the start of a reply text ("451 ..."), else 451. */
 int
 mta_result_code_of(const char *text)
@@ -118,7 +137,7 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
 	struct acct_record rec;
 	const char *sel;
 
-	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
+	mta_result_status(s, code, text, enhanced, sizeof(enhanced));
 	bounce_dsn_status(enhanced, status, sizeof(status));
 	snprintf(diag, sizeof(diag), "smtp;%s", text);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
@@ -150,7 +169,7 @@ mta_account_final(struct mta_session *s, struct queue_rcpt *r,
 	char enhanced[16], diag[SMTP_REPLY_TEXT_MAX + 8], dsn_mta[400];
 
 	mta_account(s, r, type, code, text);
-	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
+	mta_result_status(s, code, text, enhanced, sizeof(enhanced));
 	snprintf(diag, sizeof(diag), "smtp;%s", text);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
 	if (type == ACCT_B)

@@ -34,6 +34,9 @@ more = (dom("bare.test", bare) + dom("small.test", small) + dom("helo.test", hel
             "ignore-pipelining yes") +
         dom("errs.test", full, "max-errors-per-connection 2", "max-smtp-out 1") +
         dom("errsctl.test", full, "max-smtp-out 1") +
+        dom("m553.test", full) +
+        dom("m553off.test", full, "smtp-553-means-invalid-mailbox no") +
+        dom("split.test", full, "max-rcpt-per-message 2") +
         "<acct-file %s>\n    records d,b,t,tq\n</acct-file>\n" % ALL)
 tern = Tern(w, relay_config(full.port, domain="full.test", more=more))
 tern.start()
@@ -199,6 +202,26 @@ pc = wait_for(lambda: peers("errsctl.test"), 15)
 t.ok(pe and pe[0] != pe[1], "max-errors-per-connection 2: the next message "
      "goes over a new connection", pe)
 t.ok(pc and pc[0] == pc[1], "without it the connection is reused", pc)
+
+# -- smtp-553-means-invalid-mailbox: a 553 without enhanced code is 5.1.1
+send(["x+r553+ne@m553.test"], SEVEN)
+send(["y+r553+ne@m553off.test"], SEVEN)
+b = wait_for(lambda: rows("x+r553+ne@m553.test", "b"), 10)
+t.ok(b and b[0]["dsnStatus"].startswith("5.1.1 (") and b[0]["bounceCat"] == "bad-mailbox"
+     and b[0]["dsnDiag"] == "smtp;553 scripted rejection",
+     "553 without enhanced code: 5.1.1, bad-mailbox", b)
+b = wait_for(lambda: rows("y+r553+ne@m553off.test", "b"), 10)
+t.ok(b and b[0]["dsnStatus"].startswith("5.0.0 ("),
+     "smtp-553-means-invalid-mailbox no: 5.0.0", b)
+
+# -- max-rcpt-per-message (the <domain> synonym of max-rcpt-per-transaction)
+send(["r%d@split.test" % i for i in range(5)], SEVEN)
+split = wait_for(lambda: [m["rcpts"] for m in full.events("message")
+                          if any(r.endswith("@split.test") for r in m["rcpts"])
+                          and sum(len(x["rcpts"]) for x in full.events("message")
+                                  if any(r.endswith("@split.test") for r in x["rcpts"])) == 5], 10)
+t.ok(split and sorted(len(x) for x in split) == [1, 2, 2],
+     "max-rcpt-per-message 2: five recipients in transactions of 2, 2 and 1", split)
 
 t.ok(all(e["code"] != 555 for s in (full, bare, small, helo)
          for e in s.events("rcpt")), "no parameter was ever refused by a sink")

@@ -100,6 +100,7 @@ struct sink_actions {
 	long	body_wait_ms;	/* wbMS, 0 = none */
 	bool	drop_rcpt;	/* xr */
 	bool	drop_data;	/* xd */
+	bool	no_enhanced;	/* ne */
 	char	text[SINK_TEXT_MAX];	/* m=TEXT ('_' as spaces), or "" */
 };
 

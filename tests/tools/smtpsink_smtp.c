@@ -18,6 +18,8 @@
  *   xr    drop the connection, without reply, when this RCPT arrives
  *   xd    drop the connection after the content, before the reply
  *         (any accepted recipient with xd)
+ *   ne    this RCPT's scripted reply has no enhanced status code
+ *         ("553 scripted rejection")
  *   m=TEXT the text of this RCPT's scripted reply, '_' written as a
  *         space ("bob+r421+m=too_many_errors": "421 4.4.2 too many
  *         errors"); the enhanced code stays the scripted one
@@ -107,6 +109,8 @@ sink_action_token(const char *t, size_t n, struct sink_actions *a)
 		a->drop_rcpt = true;
 	else if (n == 2 && strncasecmp(t, "xd", 2) == 0)
 		a->drop_data = true;
+	else if (n == 2 && strncasecmp(t, "ne", 2) == 0)
+		a->no_enhanced = true;
 	else if (n > 2 && strncasecmp(t, "wd", 2) == 0) {
 		if ((v = sink_number(t + 2, n - 2, 0, SINK_WAIT_MAX)) != -1)
 			a->data_wait_ms = v;
@@ -472,7 +476,12 @@ smtp_rcpt_reply(struct sink_conn *c, const char *addr, const char *params,
 	struct sink_actions a;
 
 	sink_actions_parse(addr, &a);
-	smtp_scripted(c, code, &smtp_rcpt_texts, a.text);
+	if (a.no_enhanced)
+		conn_reply(c, "%d %s", code, a.text[0] != '\0' ? a.text :
+		    code / 100 == 2 ? "ok" : code / 100 == 4 ?
+		    "scripted deferral" : "scripted rejection");
+	else
+		smtp_scripted(c, code, &smtp_rcpt_texts, a.text);
 	record_rcpt(c, addr, params, code);
 	if (close_after)
 		conn_close_after_flush(c);

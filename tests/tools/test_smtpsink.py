@@ -252,6 +252,17 @@ def t_rcpt_codes(sink):
         "one rcpt record per RCPT answered", ev)
 
 
+def t_no_enhanced(sink):
+    c = greeted(sink)
+    c.send(b"MAIL FROM:<ne@test>\r\nRCPT TO:<u+r553+ne@dest.test>\r\n"
+           b"RCPT TO:<v+r550@dest.test>\r\nRSET\r\n")
+    got = [c.reply()[1][0] for _ in range(4)]
+    tap(got[1] == "553 scripted rejection" and
+        got[2] == "550 5.1.1 scripted rejection",
+        "ne: the scripted reply has no enhanced code", got)
+    c.close()
+
+
 def t_rcpt_421(sink):
     c = greeted(sink)
     c.send(b"MAIL FROM:<c421@test>\r\nRCPT TO:<u+r421@dest.test>\r\n"
@@ -677,7 +688,7 @@ def main():
         sink = Sink(tmp, "main")
         tests = [t_ehlo, t_plain_accept, t_rcpt_codes, t_rcpt_421,
                  t_data_codes, t_pipelining, t_drops, t_waits, t_records,
-                 t_params, t_limits, t_many]
+                 t_params, t_no_enhanced, t_limits, t_many]
         for t in tests:
             run(t.__name__, t, sink)
         sink2 = Sink(tmp, "two", listen=("127.0.0.1:0", "127.0.0.2:0"))
