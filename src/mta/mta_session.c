@@ -2,10 +2,12 @@
  * mta_session: the SMTP client state machine (see mta_private.h).
  *
  * One session delivers batches of one queue over one connection: greeting,
- * EHLO (HELO if refused), then per batch MAIL, RCPT..., DATA (pipelined
- * in one write when the server offers PIPELINING, one at a time
- * otherwise), the dot-stuffed body streamed from the spool file, and the
- * final reply.  When the queue has nothing more ready, or a
+ * EHLO (HELO after a 5xx; a 4xx fails the attempt), then per batch MAIL,
+ * RCPT..., DATA (pipelined in one write when the server offers
+ * PIPELINING, one at a time otherwise; their parameters, and the messages
+ * a receiver cannot take, are mta_ext.c's), the dot-stuffed body streamed
+ * from the spool file, and the final reply.  Each wait has its timeout
+ * from the queue's settings (mta_session_timeout).  When the queue has nothing more ready, or a
  * higher-priority queue needs the connection slot, it sends QUIT.
  * Hosts are tried in preference order until one accepts a connection.
  */
