@@ -292,8 +292,9 @@ smtpd_auth_failure(struct smtpd_session *s, const char *name,
 {
 	char user[128];
 
+	smtpd_auth_printable(name, user, sizeof(user));	/* name may be in
+							   s->auth */
 	smtpd_auth_end(s);
-	smtpd_auth_printable(name, user, sizeof(user));
 	log_info("(in) %s: AUTH %s failed for \"%s\"", s->peer_ip,
 	    smtp_auth_mech_name(mech), user);
 	if (smtpd_auth_fail_count(s)) {
