@@ -57,6 +57,9 @@ smtp-server-tls-certificate %(pem)s
     password %(carol)s
     authentication-method system
 </smtp-user>
+<smtp-user dave>
+    source nosuch
+</smtp-user>
 <virtual-mta vb>
     smtp-source-host 127.0.0.1 vb.tern.test
 </virtual-mta>
@@ -235,6 +238,13 @@ for mech in ("PLAIN", "LOGIN", "CRAM-MD5"):
                  "%s, a user with authentication-method system: 535" % how)
             t.eq(try_auth(s, mech, "bob", BOB, initial), 235,
                  "%s: after failures the right password still works" % how)
+out = tern.output()
+t.ok("smtp-user carol: authentication-method system is not supported yet" in out
+     and "smtp-user dave: no password" in out and
+     "smtp-user dave: source nosuch: no <source nosuch>" in out,
+     "warnings at start for users that cannot work as written", out[-2000:])
+with smtp() as s:
+    t.eq(try_auth(s, "PLAIN", "dave", "x"), 535, "a user without a password: 535")
 with smtp() as s:
     s.login("alice", ALICE)          # smtplib picks CRAM-MD5 first
     t.ok(True, "smtplib login() (CRAM-MD5 first): accepted")
