@@ -88,6 +88,7 @@ mta_acct_base(struct acct_record *rec, struct mta_acct_msg *msg,
 	rec->job_id = env->jobid;
 	rec->src_type = "smtp";
 	rec->src_mta = env->srcmta;
+	rec->rcv_smtp_user = env->auth_user;
 	rec->dlv_type = "smtp";
 	rec->vmta = r->q->vmta;
 	rec->queue = r->q->name;

@@ -24,6 +24,7 @@ struct seen {
 	int		priority;
 	char		rvmta[64];
 	char		orcpt[64];
+	char		auth_user[64];
 };
 
 static void
@@ -42,6 +43,8 @@ on_msg(const struct spool_envelope *env, const bool *done, void *arg)
 	    spool_envelope_rvmta(env, 2) ? spool_envelope_rvmta(env, 2) : "-");
 	snprintf(s->orcpt, sizeof(s->orcpt), "%s",
 	    spool_envelope_orcpt(env, 0) ? spool_envelope_orcpt(env, 0) : "-");
+	snprintf(s->auth_user, sizeof(s->auth_user), "%s",
+	    env->auth_user ? env->auth_user : "-");
 }
 
 int
@@ -63,6 +66,7 @@ main(void)
 	memset(&env, 0, sizeof(env));
 	env.orig = "sender@example.org";
 	env.srcmta = "client (127.0.0.1)";
+	env.auth_user = "alice";
 	env.rcpts = rcpts;
 	env.nrcpts = 3;
 	is_int(spool_envelope_priority(&env), 50, "priority defaults to 50");
@@ -101,6 +105,7 @@ main(void)
 	is_int(seen.priority, 90, "the priority reads back");
 	is_str(seen.rvmta, "cold1", "the recipient's VirtualMTA reads back");
 	is_str(seen.orcpt, "rfc822;a@x.test", "ORCPT reads back");
+	is_str(seen.auth_user, "alice", "the SMTP AUTH user reads back");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, env.seg);
 	is_int(test_count_entries(path), 1, "a body file without a record is removed");
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
