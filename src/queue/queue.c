@@ -1209,6 +1209,15 @@ queue_failure(struct queue *q, const char *error)
 }
 
 void
+queue_failure_after(struct queue *q, const char *error, double seconds)
+{
+	queue_note_error(q, error);
+	q->retry_index++;
+	q->retry_until = queue_now(q->mgr) + seconds;
+	queue_defer_all(q, seconds);
+}
+
+void
 queue_delivered(struct queue *q)
 {
 	q->retry_index = 0;	/* the next kick opens the other sessions */

@@ -253,6 +253,10 @@ void	queue_rcpt_retry(struct queue_rcpt *r);
 /* A queue-level failure (no host reachable, greeting refused ...): every
  * ready recipient waits for the next retry-after interval of the list. */
 void	queue_failure(struct queue *q, const char *error);
+/* The same after a DNS failure: the wait is `seconds`
+ * (retry-after-dns-error) instead of the next retry-after interval. */
+void	queue_failure_after(struct queue *q, const char *error,
+	    double seconds);
 /* A delivery succeeded: the retry-after list starts over. */
 void	queue_delivered(struct queue *q);
 /*
