@@ -373,3 +373,149 @@ mta_limits_free(struct mta *m)
 		free(rr);
 	}
 }
+
+/* ---- show limits, show queues --limits ---- */
+
+struct mta_limits_row {
+	char	 rule[320];
+	char	 key[384];
+	long	 open, max;
+};
+
+static void
+mta_limits_row_add(struct mta_limits_row **v, size_t *n, const char *rule,
+    const char *key, long max)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].rule, rule) == 0 &&
+		    strcasecmp((*v)[i].key, key) == 0) {
+			(*v)[i].open++;
+			return;
+		}
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	snprintf((*v)[*n].rule, sizeof((*v)[*n].rule), "%s", rule);
+	snprintf((*v)[*n].key, sizeof((*v)[*n].key), "%s", key);
+	(*v)[*n].open = 1;
+	(*v)[(*n)++].max = max;
+}
+
+/* The line of v that sets the limit for name or sa, as "directive ARGS". */
+static long
+mta_limits_rule(const char *directive, const struct conf_value *v,
+    const char *name, const struct sockaddr *sa, char *rule, size_t size)
+{
+	char key[300];
+	long n;
+
+	for (size_t i = 0; v != NULL && i < v->u.list.n; i++) {
+		struct addr_cidr c;
+		const char *error;
+		bool match;
+
+		if (sscanf(v->u.list.v[i], "%299s %ld", key, &n) != 2)
+			continue;
+		match = sa != NULL ? addr_cidr_parse(key, &c, &error) == 0 &&
+		    addr_cidr_match(&c, sa) : fnmatch(key, name, FNM_CASEFOLD) == 0;
+		if (match) {
+			snprintf(rule, size, "%s %s", directive, v->u.list.v[i]);
+			return n;
+		}
+	}
+	return 0;
+}
+
+void
+mta_limits_show(const struct mta *m, const struct model *model,
+    struct buf *out)
+{
+	const struct conf_value *mx = model_settings_get(&model->global,
+	    CONF_ID_MX_CONNECTION_LIMIT);
+	const struct conf_value *ipl = model_settings_get(&model->global,
+	    CONF_ID_IP_CONNECTION_LIMIT);
+	struct mta_limits_row *v = NULL;
+	const struct mta_session *s;
+	size_t n = 0, waiting = 0, open = 0;
+	char rule[320], key[384];
+	long lim;
+
+	LIST_FOREACH(s, &m->sessions, entry) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		const char *error;
+
+		waiting += s->waiting;
+		if (!s->conn_open)
+			continue;
+		open++;
+		if ((lim = mta_limits_rule("mx-connection-limit", mx,
+		    s->dest_name, NULL, rule, sizeof(rule))) > 0) {
+			snprintf(key, sizeof(key), "%s from %s", s->dest_name,
+			    s->bind_ip[0] ? s->bind_ip : "default");
+			mta_limits_row_add(&v, &n, rule, key, lim);
+		}
+		if (addr_parse_hostport(s->dest_ip, 1, false, &ss, &len,
+		    &error) == 0 && (lim = mta_limits_rule("ip-connection-limit",
+		    ipl, NULL, (const struct sockaddr *)&ss, rule,
+		    sizeof(rule))) > 0)
+			mta_limits_row_add(&v, &n, rule, s->dest_ip, lim);
+	}
+	(void)buf_printf(out, "%-36s %-36s %5s %5s\n", "limit", "connections to",
+	    "open", "max");
+	(void)buf_printf(out, "%-36s %-36s %5s %5s\n",
+	    "------------------------------------",
+	    "------------------------------------", "-----", "-----");
+	lim = (long)conf_value_num(model_settings_get(&model->global,
+	    CONF_ID_TOTAL_MAX_SMTP_OUT),
+	    &conf_directives[CONF_ID_TOTAL_MAX_SMTP_OUT]);
+	(void)buf_printf(out, "%-36s %-36s %5zu %5ld\n", "total-max-smtp-out",
+	    "all", open, lim);
+	for (size_t i = 0; i < n; i++)
+		(void)buf_printf(out, "%-36s %-36s %5ld %5ld\n", v[i].rule,
+		    v[i].key, v[i].open, v[i].max);
+	(void)buf_printf(out, "%zu session(s) waiting for a connection limit.\n",
+	    waiting);
+	free(v);
+}
+
+void
+mta_limits_show_queue(const struct mta *m, const struct queue *q,
+    struct buf *out)
+{
+	const struct model *model = *m->model;
+	const struct conf_value *sl = model_queue_value(model, q->domain,
+	    q->vmta, CONF_ID_SOURCE_IP_MAX_SMTP_OUT);
+	const struct mta_session *s;
+	struct mta_limits_row *v = NULL;
+	size_t n = 0, waiting = 0, open = 0;
+
+	LIST_FOREACH(s, &m->sessions, entry) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		const char *error;
+		char rule[320] = "";
+		long lim = 0;
+
+		if (s->q != q)
+			continue;
+		waiting += s->waiting;
+		if (!s->conn_open)
+			continue;
+		open++;
+		if (s->bind_ip[0] != '\0' && addr_parse_hostport(s->bind_ip, 1,
+		    false, &ss, &len, &error) == 0)
+			lim = mta_limits_rule("source-ip-max-smtp-out", sl, NULL,
+			    (const struct sockaddr *)&ss, rule, sizeof(rule));
+		mta_limits_row_add(&v, &n, rule, s->bind_ip[0] ? s->bind_ip :
+		    "default", lim);
+	}
+	(void)buf_printf(out, "    connections: %zu open, %zu waiting for a "
+	    "connection limit, %d session(s) of max-smtp-out %d\n", open,
+	    waiting, q->active, q->max_out);
+	for (size_t i = 0; i < n; i++) {
+		(void)buf_printf(out, "    from %s: %ld open", v[i].key, v[i].open);
+		if (v[i].max > 0)
+			(void)buf_printf(out, " of %ld (%s)", v[i].max, v[i].rule);
+		(void)buf_puts(out, "\n");
+	}
+	free(v);
+}

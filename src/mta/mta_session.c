@@ -228,7 +228,8 @@ mta_session_routed(struct mta_session *s, const char *why, bool dns_error)
 void
 mta_session_resume(struct mta_session *s)
 {
-	if (s->mta->stopping) {
+	/* other sessions took what it waited for: no empty connection */
+	if (s->mta->stopping || s->q->nready == 0) {
 		mta_session_free(s);
 		return;
 	}
