@@ -76,16 +76,18 @@ tern.start()
 
 
 def connections(sink):
-    """[(start, end, peer ip)] from the sink's records (as c04 does)."""
+    """[(start, end, peer ip)] from the sink's records (as c04 does): pmtad's
+    connections end with QUIT (the Sink's own start-up probe does not)."""
     conns, live = [], {}
     for e in sink.events():
         p = e.get("peer")
         if e["event"] == "connect":
-            live[p] = [e["t"], None, p.rsplit(":", 1)[0]]
+            live[p] = [e["t"], None, p.rsplit(":", 1)[0], False]
             conns.append(live[p])
         elif e["event"] in ("quit", "close") and p in live:
-            live.pop(p)[1] = e["t"]
-    return [c for c in conns if c[1] is not None]
+            c = live.pop(p)
+            c[1], c[3] = e["t"], e["event"] == "quit"
+    return [c[:3] for c in conns if c[3]]
 
 
 def peak(conns):
@@ -124,15 +126,16 @@ wait_for(lambda: len(delivered(rate_sink)) >= 20, 30)
 th.join()
 starts = sorted(c[0] for c in connections(rate_sink))
 t.eq(len(delivered(rate_sink)), 20, "max-connect-rate: all 20 delivered")
-t.ok(len(starts) >= 20, "over %d connections" % len(starts))
-# a window a little shorter than the second absorbs the sink's accept jitter
-in_window = max(sum(1 for y in starts if x <= y < x + 0.97) for x in starts)
+t.eq(len(starts), 20, "over 20 connections")
+# a window a little shorter than the second absorbs the sink's accept
+# jitter under load (without the limit all 20 come within milliseconds)
+in_window = max(sum(1 for y in starts if x <= y < x + 0.9) for x in starts)
 t.ok(in_window <= RATE, "never more than %d connections in a second (worst %d)"
      % (RATE, in_window))
-in_sec = max(sum(1 for y in starts if x <= y < x + 1.05) for x in starts)
+in_sec = max(sum(1 for y in starts if x <= y < x + 1.1) for x in starts)
 t.ok(in_sec >= RATE, "and the rate is reached: %d in a second" % in_sec)
 span = starts[-1] - starts[0]
-t.ok(3.6 <= span <= 6.0, "20 connections spread over %.2f s (19 gaps of 0.2 s)" % span)
+t.ok(3.6 <= span <= 10.0, "20 connections spread over %.2f s (19 gaps of 0.2 s)" % span)
 t.ok(seen_rate, "show queues --limits: 5 opened in the last second while it ran",
      seen_rate)
 r = tern.pmta("show", "queues", "--errors", "rate.test")
@@ -170,9 +173,8 @@ tern.send(["j%d+wd150@iplim2.test" % i for i in range(4)])
 wait_for(lambda: len(delivered(ip_sink)) >= 8, 30)
 conns = connections(ip_sink)
 t.eq(len(delivered(ip_sink)), 8, "ip-connection-limit: all 8 delivered")
-t.ok(peak(conns) == 1 and len(conns) >= 8,
-     "one connection at a time to 127.0.0.33 across two queues (%d in turn)"
-     % len(conns))
+t.eq((peak(conns), len(conns)), (1, 8),
+     "one connection at a time to 127.0.0.33 across two queues, 8 in turn")
 
 # -- source-ip-max-smtp-out 127.0.0.2 1 in a queue of VirtualMTA "two"
 seen_src = []
