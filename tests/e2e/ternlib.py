@@ -126,7 +126,8 @@ class Sink:
         self.port = port or free_port(ip)
         self.record = work.file("sink-%s-%d.jsonl" % (ip, self.port))
         self.maildir = work.file("mail-%s-%d" % (ip, self.port)) if maildir else None
-        args = [SINK, "--listen", "%s:%d" % (ip, self.port),
+        listen = ("[%s]:%d" if ":" in ip else "%s:%d") % (ip, self.port)
+        args = [SINK, "--listen", listen,
                 "--record", self.record, "--quiet"] + list(extra)
         if self.maildir:
             os.makedirs(self.maildir, exist_ok=True)
