@@ -22,11 +22,13 @@ struct mta_target {
 	char			 name[256];
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
+	int			 level;		/* equal: equivalent (mta_limits.c) */
 };
 
 /* In order: the states before MTA_READY have no transaction yet. */
 enum mta_state {
 	MTA_RESOLVING,
+	MTA_WAITING,		/* for a connection limit (mta_limits.c) */
 	MTA_CONNECTING,
 	MTA_GREETING,
 	MTA_EHLO,
@@ -48,7 +50,11 @@ struct mta {
 	struct dns		*dns;		/* MX lookups, or NULL */
 	struct mta_stats	 stats;
 	unsigned long		 dsn_seq;
-	unsigned long		 source_rr;	/* smtp-source-host rotation */
+	struct mta_source_rr	*source_rrs;	/* smtp-source-host rotation,
+						   per VirtualMTA */
+	TAILQ_HEAD(, mta_session) waiting;	/* for a connection limit */
+	ev_timer		 release;	/* a connection closed: they retry */
+	unsigned long		 resume_gen;
 	bool			 full;		/* a start was refused: total-max-smtp-out */
 	bool			 stopping;
 	int			 interrupting;	/* sessions asked to close for a
@@ -69,6 +75,13 @@ struct mta_session {
 	struct mta_target	*targets;	/* addresses to try, in order */
 	size_t			 ntargets, target;
 	struct dns_query	*dnsq;		/* while resolving */
+	struct mta_route	*route;		/* smtp-hosts, while resolving */
+	bool			 dns_error;	/* the failure was DNS's */
+	bool			 waiting;	/* in mta->waiting */
+	TAILQ_ENTRY(mta_session) wait_entry;
+	unsigned long		 resume_gen;
+	char			 bind_ip[64];	/* the source address chosen
+						   ("": the system's) */
 	char			 dest_name[256];
 	char			 dest_ip[64];
 	char			 src_ip[64];
@@ -114,6 +127,35 @@ struct mta_session {
 /* mta_session.c */
 struct mta_session *mta_session_new(struct mta *m, struct queue *q);
 void	mta_session_free(struct mta_session *s);
+/* The port for hosts that give none: default-smtp-port (25). */
+int	mta_session_port(const struct mta_session *s);
+/* mta_route_start() finished: why is NULL when s has targets (dns_error:
+ * only DNS failures left it without). */
+void	mta_session_routed(struct mta_session *s, const char *why,
+	    bool dns_error);
+/* A waiting session tries to connect again (mta_limits.c). */
+void	mta_session_resume(struct mta_session *s);
+
+/* mta_route.c: smtp-hosts.  0 when s->targets are laid out now, 1 when
+ * lookups run (mta_session_routed() follows). */
+int	mta_route_start(struct mta_session *s, const struct conf_value *v);
+void	mta_route_free(struct mta_route *rt);
+
+/* mta_limits.c: local address and connection limits */
+/*
+ * Make s->targets[s->target] a target within every limit and fill the
+ * source (*bound false: the system's), s->ehlo and s->bind_ip: 1; 0 when
+ * all of its level are at a limit (s->fail says which: the session
+ * waits), -1 when no target is left.
+ */
+int	mta_limits_pick(struct mta_session *s, struct sockaddr_storage *src,
+	    socklen_t *srclen, bool *bound);
+void	mta_limits_wait(struct mta_session *s);
+void	mta_limits_unwait(struct mta_session *s);
+/* A connection closed: the waiting sessions try again (on the loop). */
+void	mta_limits_released(struct mta *m);
+void	mta_limits_init(struct mta *m);
+void	mta_limits_free(struct mta *m);
 /* Ask s to close for a higher-priority queue: it QUITs after its
  * transaction, unless mta_session_cut() closes it first. */
 void	mta_session_interrupt(struct mta_session *s);
@@ -181,6 +223,10 @@ bool	mta_tls_failed(struct mta_session *s);
 const char *mta_session_tls_protocol(const struct mta_session *s);
 const char *mta_session_tls_cipher(const struct mta_session *s);
 
+/* bounce-upon-no-mx with an interval: the queued recipients received
+ * at least `seconds` ago bounce; how many. */
+size_t	mta_bounce_queue_older(struct mta *m, struct queue *q,
+	    const char *code, const char *diag, long long seconds);
 /* Transient failure before a transaction: the queue waits for its retry. */
 void	mta_result_queue_failure(struct mta_session *s, const char *why);
 /* The enhanced code of a reply ("5.1.1"), or its class default. */
@@ -200,9 +246,6 @@ int	mta_result_code_of(const char *text);
 int	mta_patterns_reply(struct mta_session *s, int code, const char *text);
 /* A local failure (connection, time-out, DNS; pmta-reference Q20). */
 void	mta_patterns_local(struct mta_session *s, const char *why);
-/* The smtp-source-host entry to use next, skipping the disabled ones. */
-const char *mta_patterns_source(struct mta_session *s,
-	    const struct conf_value *v);
 /* Are all the local addresses of q's VirtualMTA disabled for q? */
 bool	mta_patterns_no_source(const struct model *model, struct queue *q);
 

@@ -107,6 +107,7 @@ mta_acct_base(struct acct_record *rec, struct mta_acct_msg *msg,
 	rec->job_id = env->jobid;
 	rec->src_type = "smtp";
 	rec->src_mta = env->srcmta;
+	rec->rcv_smtp_user = env->auth_user;
 	rec->dlv_type = "smtp";
 	rec->vmta = r->q->vmta;
 	rec->queue = r->q->name;
@@ -296,7 +297,13 @@ mta_result_queue_failure(struct mta_session *s, const char *why)
 	if (tried == 0 && s->batch.n == 0)	/* nobody tried: the queue's */
 		mta_account_queue(s, why);
 	mta_patterns_local(s, why);
-	queue_failure(s->q, why);
+	if (s->dns_error)
+		queue_failure_after(s->q, why, (double)conf_value_num(
+		    model_queue_value(s->model, s->q->domain, s->q->vmta,
+		    CONF_ID_RETRY_AFTER_DNS_ERROR),
+		    &conf_directives[CONF_ID_RETRY_AFTER_DNS_ERROR]));
+	else
+		queue_failure(s->q, why);
 }
 
 /*
@@ -405,4 +412,24 @@ mta_bounce_queue(struct mta *m, struct queue *q, const char *code,
 	size_t n = queue_remove(q, mta_bounce_any, NULL, mta_bounce_one, &b);
 
 	log_info("%s: %zu recipient(s) bounced: %s", q->name, n, diag);
+}
+
+/* Queued before the time in arg (a time_t). */
+static bool
+mta_bounce_older(const struct queue_rcpt *r, void *arg)
+{
+	return r->msg->queued <= *(const time_t *)arg;
+}
+
+size_t
+mta_bounce_queue_older(struct mta *m, struct queue *q, const char *code,
+    const char *diag, long long seconds)
+{
+	struct mta_bounce b = { m, code, diag };
+	time_t before = time(NULL) - (time_t)seconds;
+	size_t n = queue_remove(q, mta_bounce_older, &before, mta_bounce_one, &b);
+
+	log_info("%s: %zu recipient(s) older than %llds bounced: %s", q->name,
+	    n, seconds, diag);
+	return n;
 }

@@ -45,8 +45,7 @@ mta_session_fail(struct mta_session *s, const char *why)
 	mta_session_free(s);
 }
 
-/* The port for hosts that give none: default-smtp-port (25). */
-static int
+int
 mta_session_port(const struct mta_session *s)
 {
 	return (int)conf_value_num(model_queue_value(s->model, s->q->domain,
@@ -56,102 +55,61 @@ mta_session_port(const struct mta_session *s)
 
 static void
 mta_session_add_target(struct mta_session *s, const char *name,
-    const struct sockaddr *sa, socklen_t len)
+    const struct sockaddr *sa, socklen_t len, int level)
 {
 	struct mta_target *t;
 
 	s->targets = xreallocarray(s->targets, s->ntargets + 1, sizeof(*t));
 	t = &s->targets[s->ntargets++];
+	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	memcpy(&t->ss, sa, len);
 	t->len = len;
+	t->level = level;
 }
 
 /*
- * Route from smtp-hosts (or the legacy route): IP literals become targets
- * at once.  Returns the domain whose MX to look up instead ("lookup-mx:X",
- * or the queue's domain when no smtp-hosts is set), or NULL.
+ * The queue's smtp-hosts (or the legacy route): mta_route_start() lays
+ * out the targets or starts their lookups.  Returns the domain whose MX
+ * to look up instead (the queue's own, when no smtp-hosts is set), or
+ * NULL.
  */
 static const char *
 mta_session_route(struct mta_session *s)
 {
 	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
 	    s->q->vmta, CONF_ID_SMTP_HOSTS);
-	int port = mta_session_port(s);
 
 	if (v == NULL || v->u.hosts.n == 0)
 		v = model_queue_value(s->model, s->q->domain, s->q->vmta,
 		    CONF_ID_ROUTE);
 	if (v == NULL || v->u.hosts.n == 0)
 		return s->q->domain;
-	for (size_t i = 0; i < v->u.hosts.n; i++) {
-		const struct conf_host *h = &v->u.hosts.v[i];
-		struct sockaddr_storage ss;
-		socklen_t len;
-		const char *error;
-
-		if (h->lookup_mx)
-			return s->ntargets == 0 ? h->name : NULL;
-		if (addr_parse_hostport(h->name, h->port ? h->port : port,
-		    false, &ss, &len, &error) == -1) {
-			log_warnx("%s: smtp-hosts entry \"%s\" skipped: host "
-			    "names are not resolved yet, only IP addresses and "
-			    "lookup-mx:", s->q->name, h->name);
-			continue;
-		}
-		mta_session_add_target(s, h->name, (struct sockaddr *)&ss, len);
-	}
+	(void)mta_route_start(s, v);
 	return NULL;
 }
 
 /*
- * The local address and EHLO name of the queue's VMTA: its
- * smtp-source-host entries ("IP NAME", the VMTA's own, else the global
- * ones) used in turn; the EHLO name is the VMTA's host-name, else the
- * entry's name, else the global host-name (pmta-reference Q10).
+ * Connect to the next target within the connection limits; -1 when none
+ * is left.  0 also when the session waits for a limit (mta_limits.c).
  */
-static int
-mta_session_source(struct mta_session *s, struct sockaddr_storage *src,
-    socklen_t *srclen)
-{
-	const struct conf_value *v = model_vmta_value(s->model, s->q->vmta,
-	    CONF_ID_SMTP_SOURCE_HOST);
-	const struct model_vmta *vm = model_vmta_find(s->model, s->q->vmta);
-	const struct conf_value *hn = vm ? model_settings_get(&vm->settings,
-	    CONF_ID_HOST_NAME) : NULL;
-	char ip[128] = "", name[256] = "";
-	const char *error;
-
-	snprintf(s->ehlo, sizeof(s->ehlo), "%s", s->model->host_name);
-	if (v != NULL && v->u.list.n > 0) {
-		const char *entry = mta_patterns_source(s, v);
-		if (sscanf(entry, "%127s %255s", ip, name) >= 1 && name[0] != '\0')
-			snprintf(s->ehlo, sizeof(s->ehlo), "%s", name);
-	}
-	if (hn != NULL && hn->u.list.n > 0)
-		snprintf(s->ehlo, sizeof(s->ehlo), "%s", hn->u.list.v[0]);
-	if (ip[0] == '\0')
-		return 0;
-	if (addr_parse_hostport(ip, 1, false, src, srclen, &error) == -1) {
-		log_warnx("%s: smtp-source-host %s: %s", s->q->name, ip, error);
-		return -1;
-	}
-	if (src->ss_family == AF_INET)
-		((struct sockaddr_in *)src)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)src)->sin6_port = 0;
-	return 1;
-}
-
-/* Connect to the next target; -1 when none is left. */
 static int
 mta_session_connect(struct mta_session *s)
 {
-	while (s->target < s->ntargets) {
-		const struct mta_target *t = &s->targets[s->target++];
+	for (;;) {
+		const struct mta_target *t;
 		struct sockaddr_storage src;
 		socklen_t srclen = 0;
-		int fd, bound;
+		bool bound = false;
+		int fd, r;
+
+		if ((r = mta_limits_pick(s, &src, &srclen, &bound)) == -1)
+			return -1;
+		if (r == 0) {
+			mta_limits_wait(s);
+			return 0;
+		}
+		t = &s->targets[s->target++];
 
 		/* after a failed handshake the same host once more, in clear */
 		s->no_tls = s->clear_retry;
@@ -164,16 +122,16 @@ mta_session_connect(struct mta_session *s)
 		strlcpy(s->dest_name, t->name, sizeof(s->dest_name));
 		addr_ntop((const struct sockaddr *)&t->ss, s->dest_ip,
 		    sizeof(s->dest_ip));
-		if ((bound = mta_session_source(s, &src, &srclen)) == -1)
-			continue;
 		if ((fd = conn_connect_socket((const struct sockaddr *)&t->ss,
 		    t->len, bound ? (struct sockaddr *)&src : NULL,
 		    srclen)) == -1) {
 			log_warn("%s: connect to %s", s->q->name, s->dest_ip);
 			continue;
 		}
-		if (s->conn_open)
+		if (s->conn_open) {
 			conn_free(&s->conn);
+			mta_limits_released(s->mta);
+		}
 		conn_init(&s->conn, s->mta->loop, fd, true, 64 * 1024,
 		    4 * MTA_BODY_CHUNK, mta_session_event, s);
 		s->conn_open = true;
@@ -183,7 +141,35 @@ mta_session_connect(struct mta_session *s)
 		s->mta->stats.connections++;
 		return 0;
 	}
-	return -1;
+}
+
+/*
+ * bounce-upon-no-mx: the domain has no MX (the answer is its own
+ * addresses).  true when the session ends: everything bounced; with an
+ * interval only the older recipients bounce, and the rest go to the
+ * domain's addresses.
+ */
+static bool
+mta_session_no_mx(struct mta_session *s)
+{
+	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, CONF_ID_BOUNCE_UPON_NO_MX);
+	char why[512];
+
+	if (v == NULL || (v->is_bool && !v->u.b) || (!v->is_bool && v->u.i <= 0))
+		return false;
+	snprintf(why, sizeof(why), "550 5.1.2 %s: the domain has no MX record "
+	    "(bounce-upon-no-mx)", s->q->domain);
+	if (v->is_bool) {
+		mta_bounce_queue(s->mta, s->q, "5.1.2", why);
+		mta_session_free(s);
+		return true;
+	}
+	(void)mta_bounce_queue_older(s->mta, s->q, "5.1.2", why, v->u.i);
+	if (s->q->nready > 0)
+		return false;
+	mta_session_free(s);
+	return true;
 }
 
 /* The MX answer: targets in preference order, or the queue's fate. */
@@ -207,9 +193,12 @@ mta_session_resolved(void *arg, const struct dns_result *r)
 	if (r->status != DNS_OK) {
 		snprintf(why, sizeof(why), "451 4.4.3 %s: DNS: %s", s->q->domain,
 		    r->error ? r->error : "lookup failed");
+		s->dns_error = true;	/* retry-after-dns-error */
 		mta_session_fail(s, why);
 		return;
 	}
+	if (r->implicit && mta_session_no_mx(s))
+		return;
 	for (size_t i = 0; i < r->nhosts; i++)
 		for (size_t j = 0; j < r->hosts[i].naddr; j++) {
 			struct sockaddr_storage ss = r->hosts[i].addr[j];
@@ -218,7 +207,8 @@ mta_session_resolved(void *arg, const struct dns_result *r)
 			else
 				((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
 			mta_session_add_target(s, r->hosts[i].name,
-			    (struct sockaddr *)&ss, r->hosts[i].addrlen[j]);
+			    (struct sockaddr *)&ss, r->hosts[i].addrlen[j],
+			    r->hosts[i].pref);
 		}
 	if (mta_session_connect(s) == -1)
 		mta_session_fail(s, "451 4.4.1 no MX host could be connected");
@@ -299,6 +289,32 @@ mta_session_timed_out(struct mta_session *s, char *why, size_t size)
 	    mta_session_timeout(s, id));
 }
 
+void
+mta_session_routed(struct mta_session *s, const char *why, bool dns_error)
+{
+	mta_route_free(s->route);
+	s->route = NULL;
+	if (why != NULL) {
+		s->dns_error = dns_error;
+		mta_session_fail(s, why);
+		return;
+	}
+	if (mta_session_connect(s) == -1)
+		mta_session_fail(s, "451 4.4.1 no host could be connected");
+}
+
+void
+mta_session_resume(struct mta_session *s)
+{
+	/* other sessions took what it waited for: no empty connection */
+	if (s->mta->stopping || s->q->nready == 0) {
+		mta_session_free(s);
+		return;
+	}
+	if (mta_session_connect(s) == -1)
+		mta_session_fail(s, "451 4.4.1 no host could be connected");
+}
+
 /* max-msg-per-connection of the queue (0: no limit). */
 static unsigned
 mta_session_msg_limit(const struct mta_session *s)
@@ -336,6 +352,10 @@ mta_session_new(struct mta *m, struct queue *q)
 		s->dnsq = dns_resolve_mx(m->dns, mx, mta_session_resolved, s);
 		return s;	/* (the callback may already have run) */
 	}
+	if (s->route != NULL) {		/* smtp-hosts lookups running */
+		s->state = MTA_RESOLVING;
+		return s;
+	}
 	if (mta_session_connect(s) == -1) {
 		mta_session_fail(s, "451 4.4.1 no host could be connected");
 		return NULL;
@@ -354,12 +374,16 @@ mta_session_free(struct mta_session *s)
 	s->mta->stats.active--;
 	if (s->interrupted)
 		m->interrupting--;
-	if (s->conn_open)
+	if (s->conn_open) {
 		conn_free(&s->conn);
+		mta_limits_released(m);
+	}
 	if (s->body_fd != -1)
 		close(s->body_fd);
 	if (s->dnsq != NULL)
 		dns_cancel(s->dnsq);
+	mta_route_free(s->route);
+	mta_limits_unwait(s);
 	free(s->targets);
 	free(s->chunk);
 	for (size_t i = 0; i < QUEUE_BATCH_MAX; i++)

@@ -36,6 +36,10 @@ struct smtpd_origin {
 						   <source>; NULL for none */
 	const char		*source;	/* a named <source> ({pickup})
 						   read first, or NULL */
+	const char		*user;		/* the user authenticated (SMTP
+						   AUTH), or NULL */
+	const char		*user_source;	/* its named <source>, read
+						   before all others, or NULL */
 };
 
 /* The origin's setting for id (NULL: unset), or its yes/no with the

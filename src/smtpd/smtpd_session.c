@@ -120,6 +120,7 @@ smtpd_session_free(struct smtpd_session *s)
 	LIST_REMOVE(s, entry);
 	s->smtpd->stats.active--;
 	smtpd_transaction_reset(s);
+	smtpd_auth_reset(s);
 	buf_free(&s->body);
 	conn_free(&s->conn);
 	free(s->helo);
@@ -183,6 +184,7 @@ smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
 	smtpd_reply(s, "250-DSN");
 	if (smtpd_starttls_offered(s))
 		smtpd_reply(s, "250-STARTTLS");
+	smtpd_auth_ehlo(s);
 	smtpd_reply(s, "250 SIZE 0");
 }
 
@@ -212,6 +214,17 @@ smtpd_session_origin(const struct smtpd_session *s, struct smtpd_origin *o)
 	o->model = s->model;
 	o->peer = (const struct sockaddr *)&s->peer;
 	o->source = NULL;
+	o->user = s->auth_user;		/* after AUTH: the user's <source> */
+	o->user_source = s->auth_source;
+}
+
+const struct conf_value *
+smtpd_source_value(const struct smtpd_session *s, int id)
+{
+	struct smtpd_origin o;
+
+	smtpd_session_origin(s, &o);
+	return smtpd_origin_value(&o, id);
 }
 
 /* A yes/no setting of the client's <source>. */
@@ -241,6 +254,8 @@ static void
 smtpd_cmd_mail(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	smtpd_transaction_reset(s);
+	if (!smtpd_auth_mail_allowed(s))
+		return;
 	if (smtpd_mail_params(s, c) == -1) {
 		smtpd_transaction_reset(s);
 		return;
@@ -383,7 +398,8 @@ static const struct smtpd_command {
 	{ SMTP_VERB_QUIT, ST_ANY, NULL, smtpd_cmd_quit },
 	{ SMTP_VERB_EXPN, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_starttls },
-	{ SMTP_VERB_AUTH, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_AUTH, ST(IDLE), "send EHLO first, no AUTH in a transaction",
+	    smtpd_auth_cmd },
 	{ SMTP_VERB_BDAT, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_merge_cmd_xack },
 	{ SMTP_VERB_XMRG, ST(IDLE), "send HELO/EHLO first, one XMRG per transaction",
@@ -602,6 +618,7 @@ smtpd_starttls_done(struct smtpd_session *s)
 		log_debug("(in) %s: tls:%s", s->peer_ip, desc);
 	s->tls = true;
 	smtpd_transaction_reset(s);
+	smtpd_auth_reset(s);
 	free(s->helo);
 	s->helo = NULL;
 	s->esmtp = false;
@@ -633,7 +650,10 @@ smtpd_session_input(struct smtpd_session *s)
 			smtpd_close_after_reply(s);
 			return;
 		}
-		smtpd_dispatch(s, line, len);
+		if (s->state == SMTPD_AUTH)
+			smtpd_auth_input(s, line, len);
+		else
+			smtpd_dispatch(s, line, len);
 		conn_consume(&s->conn, used);
 		if (s->state == SMTPD_TLS) {
 			smtpd_starttls_begin(s);

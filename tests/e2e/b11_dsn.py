@@ -3,7 +3,7 @@ or expired, gets a multipart/report to the envelope sender, from the null
 sender; a message from the null sender gets none (no loops); NOTIFY=NEVER
 gets none, NOTIFY=SUCCESS gets a success report ("relayed": the sink
 here does not offer DSN; a receiver that does gets NOTIFY and reports
-success itself, RFC 3461 5.2.1, see b30); ENVID and ORCPT are
+success itself, RFC 3461 5.2.1, see b34); ENVID and ORCPT are
 carried into the report and the accounting file; RET=FULL returns the
 whole message."""
 import smtplib

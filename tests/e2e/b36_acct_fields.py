@@ -16,7 +16,7 @@ t = Tap()
 if shutil.which("openssl") is None:
     print("1..0 # SKIP the openssl command is not installed")
     sys.exit(0)
-w = Workdir("b32")
+w = Workdir("b36")
 key, crt, pem = w.file("mx.key"), w.file("mx.crt"), w.file("mx.pem")
 subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",

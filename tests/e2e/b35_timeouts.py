@@ -15,7 +15,7 @@ import time
 from ternlib import relay_config, Tap, Workdir, Sink, Tern, wait_for, free_port
 
 t = Tap()
-w = Workdir("b31")
+w = Workdir("b35")
 plain = Sink(w)
 slow_greet = Sink(w, extra=["--greeting-delay", "4000"])
 stall_ehlo = Sink(w, extra=["--ehlo-stall", "4000"])

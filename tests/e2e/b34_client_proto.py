@@ -11,7 +11,7 @@ import time
 from ternlib import relay_config, Tap, Workdir, Sink, Tern, wait_for
 
 t = Tap()
-w = Workdir("b30")
+w = Workdir("b34")
 full = Sink(w, maildir=True)                       # every extension
 bare = Sink(w, extra=["--no-ext", "DSN", "--no-ext", "8BITMIME",
                       "--no-ext", "SIZE", "--no-pipelining"])
