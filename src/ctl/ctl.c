@@ -126,6 +126,15 @@ ctl_show_settings(const struct ctl_ctx *ctx, int argc, char **argv,
 	    CTL_OK : CTL_ERROR;
 }
 
+/* show limits (Tern): the global connection limits and their use. */
+static enum ctl_status
+ctl_show_limits(const struct ctl_ctx *ctx, int argc, char **argv,
+    struct buf *out)
+{
+	mta_limits_show(ctx->mta, *ctx->model, out);
+	return CTL_OK;
+}
+
 static enum ctl_status
 ctl_reload(const struct ctl_ctx *ctx, int argc, char **argv, struct buf *out)
 {
@@ -180,6 +189,7 @@ static const struct ctl_command {
 	{ { "show", "version", NULL }, 0, 0, ctl_show_version, NULL },
 	{ { "show", "status", NULL }, 0, 0, ctl_show_status, NULL },
 	{ { "show", "settings", NULL }, 0, 1, ctl_show_settings, NULL },
+	{ { "show", "limits", NULL }, 0, 0, ctl_show_limits, NULL },
 	{ { "reload", NULL, NULL }, 0, 0, ctl_reload, NULL },
 	{ { "show", "queues", NULL }, 0, 4, ctl_show_queues, NULL },
 	{ { "show", "queue", NULL }, 0, 4, ctl_show_queues, NULL },
@@ -228,9 +238,9 @@ ctl_exec_async(const struct ctl_ctx *ctx, int argc, char **argv,
 		    wait);
 	}
 	(void)buf_puts(out, "unknown command; commands: show status, "
-	    "show version, show settings domain[/vmta], show queues "
-	    "[--mode={normal|backoff}] [--paused={yes|no}] [--mode-events] "
-	    "[--errors] [pattern], pause queue pattern, resume queue pattern, "
+	    "show version, show settings domain[/vmta], show limits, "
+	    "show queues [--mode={normal|backoff}] [--paused={yes|no}] "
+	    "[--mode-events] [--errors] [--limits] [pattern], pause queue pattern, resume queue pattern, "
 	    "set queue --mode={normal|backoff} pattern, schedule pattern, "
 	    "delete [--dsn] [--no-accounting] [--queue=pattern] [--orig=addr] "
 	    "[--rcpt=addr] [--jobId=id] [--envId=id] [--older-than=time], "

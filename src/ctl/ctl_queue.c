@@ -104,6 +104,31 @@ ctl_queue_errors(const struct queue *q, struct buf *out)
 	}
 }
 
+/*
+ * --limits (Tern): the use of the queue's connection limits now: the
+ * connect rate of the last period, the open connections by local address
+ * (source-ip-max-smtp-out), the sessions waiting for a limit.
+ */
+static void
+ctl_queue_limits(const struct ctl_ctx *ctx, const struct queue *q,
+    struct buf *out)
+{
+	double next;
+	size_t used = queue_connect_used(q, &next);
+
+	if (q->connect.interval > 0) {
+		struct conf_rate r = { q->connect.count, (long long)q->connect.per };
+
+		(void)buf_puts(out, "    max-connect-rate ");
+		conf_format_rate(&r, out);
+		(void)buf_printf(out, ": %zu opened in the last ", used);
+		conf_format_time((long long)q->connect.per, out);
+		(void)buf_printf(out, ", next in %.2f s\n", next);
+	} else
+		(void)buf_puts(out, "    max-connect-rate unlimited\n");
+	mta_limits_show_queue(ctx->mta, q, out);
+}
+
 /* The options of show queues. */
 struct ctl_queues_opts {
 	const char	*pattern;
@@ -111,6 +136,7 @@ struct ctl_queues_opts {
 	int		 paused;	/* 0, 1, or -1: any */
 	bool		 mode_events;
 	bool		 errors;
+	bool		 limits;
 };
 
 static int
@@ -130,7 +156,7 @@ ctl_mode(const char *s)
 static int
 ctl_queues_options(int argc, char **argv, struct ctl_queues_opts *o)
 {
-	*o = (struct ctl_queues_opts){ "*/*", -1, -1, false, false };
+	*o = (struct ctl_queues_opts){ "*/*", -1, -1, false, false, false };
 	for (int i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "--mode=", 7) == 0) {
 			if ((o->mode = ctl_mode(argv[i] + 7)) == -1)
@@ -142,6 +168,8 @@ ctl_queues_options(int argc, char **argv, struct ctl_queues_opts *o)
 			o->mode_events = true;
 		else if (strcmp(argv[i], "--errors") == 0)
 			o->errors = true;
+		else if (strcmp(argv[i], "--limits") == 0)
+			o->limits = true;
 		else if (strncmp(argv[i], "--", 2) == 0 || i < argc - 1)
 			return -1;
 		else
@@ -160,7 +188,7 @@ ctl_show_queues(const struct ctl_ctx *ctx, int argc, char **argv,
 
 	if (ctl_queues_options(argc, argv, &o) == -1) {
 		(void)buf_puts(out, "usage: show queues [--mode={normal|backoff}] "
-		    "[--paused={yes|no}] [--mode-events] [--errors] "
+		    "[--paused={yes|no}] [--mode-events] [--errors] [--limits] "
 		    "[domain[/vmta]]\n");
 		return CTL_USAGE;
 	}
@@ -177,6 +205,8 @@ ctl_show_queues(const struct ctl_ctx *ctx, int argc, char **argv,
 			ctl_queue_mode_event(v[i], out);
 		if (o.errors)
 			ctl_queue_errors(v[i], out);
+		if (o.limits)
+			ctl_queue_limits(ctx, v[i], out);
 		shown++;
 	}
 	(void)buf_printf(out, "%zu of %zu matching queues.\n", shown, total);

@@ -23,6 +23,7 @@
 
 #define DNS_MAGIC	0x646e7321u
 #define DNS_SOCKETS	16
+#define DNS_NAME_KEY	300	/* a name and its key suffix */
 
 struct dns_sock {
 	ev_io		 io;
@@ -329,6 +330,7 @@ dns_on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		snprintf(q->res.hosts[0].name, sizeof(q->res.hosts[0].name),
 		    "%s", q->domain);
 		q->res.nhosts = 1;
+		q->res.implicit = true;
 	} else if (status == ARES_ENOTFOUND) {
 		q->res.status = DNS_NXDOMAIN;
 		q->res.error = "the domain does not exist";
@@ -385,6 +387,40 @@ dns_resolve_mx(struct dns *d, const char *domain, dns_cb *cb, void *arg)
 	return q;
 }
 
+/* The cache key of a host's address answer (apart from MX answers). */
+static void
+dns_host_key(const char *name, char *key, size_t size)
+{
+	snprintf(key, size, "%s A", name);
+}
+
+struct dns_query *
+dns_resolve_host(struct dns *d, const char *name, dns_cb *cb, void *arg)
+{
+	struct dns_query *q = xcalloc(1, sizeof(*q));
+	char key[DNS_NAME_KEY];
+
+	dns_host_key(name, key, sizeof(key));
+	q->dns = d;
+	q->cb = cb;
+	q->arg = arg;
+	q->domain = xstrdup(key);
+	q->inline_call = true;
+	if (dns_cache_get(d->cache, key, &q->res, ev_now(d->loop))) {
+		q->cached = true;
+		dns_query_done(q);
+		q->inline_call = false;
+		return q;
+	}
+	snprintf(q->res.hosts[0].name, sizeof(q->res.hosts[0].name), "%s",
+	    name);
+	q->res.nhosts = 1;
+	dns_lookup_addresses(q);	/* may answer at once: q stays (later) */
+	q->inline_call = false;
+	dns_arm(d);
+	return q;
+}
+
 void
 dns_cancel(struct dns_query *q)
 {
@@ -394,7 +430,14 @@ dns_cancel(struct dns_query *q)
 size_t
 dns_clear_cache(struct dns *d, const char *domain)
 {
-	return dns_cache_clear(d->cache, domain);
+	char key[DNS_NAME_KEY];
+	size_t n = dns_cache_clear(d->cache, domain);
+
+	if (strcmp(domain, "*") != 0) {
+		dns_host_key(domain, key, sizeof(key));
+		n += dns_cache_clear(d->cache, key);
+	}
+	return n;
 }
 
 size_t

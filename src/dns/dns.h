@@ -9,6 +9,7 @@
 #ifndef TERN_DNS_H
 #define TERN_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <ev.h>
@@ -39,6 +40,8 @@ struct dns_result {
 	const char		*error;		/* for logs and diagnostics */
 	struct dns_host		 hosts[DNS_MAX_HOSTS];	/* by preference */
 	size_t			 nhosts;
+	bool			 implicit;	/* the domain has no MX: its own
+						   addresses (RFC 5321 §5.1) */
 };
 
 struct dns;
@@ -52,6 +55,14 @@ void	dns_free(struct dns *d);
  * in (or at once, inside this call, on an immediate failure).  Until cb
  * has run, the handle can cancel it. */
 struct dns_query *dns_resolve_mx(struct dns *d, const char *domain,
+	    dns_cb *cb, void *arg);
+/*
+ * Resolve one host name's addresses (A and AAAA, as for an MX host): the
+ * result has one host named name; DNS_NO_ADDRESS when it has none (or
+ * does not exist), DNS_TEMPFAIL on a temporary failure.  Cached like MX
+ * answers (`clear dnscache NAME` drops both).
+ */
+struct dns_query *dns_resolve_host(struct dns *d, const char *name,
 	    dns_cb *cb, void *arg);
 /* The callback will not run; the query finishes quietly. */
 void	dns_cancel(struct dns_query *q);

@@ -30,6 +30,7 @@ struct dns_cache_entry {
 	double			 expires;
 	enum dns_status		 status;
 	const char		*error;		/* a static string */
+	bool			 implicit;
 	size_t			 nhosts;
 	struct dns_cache_host	*hosts;
 };
@@ -134,6 +135,7 @@ dns_cache_put(struct dns_cache *c, const char *domain,
 	e->expires = now + (ttl > DNS_CACHE_MAX_TTL ? DNS_CACHE_MAX_TTL : ttl);
 	e->status = r->status;
 	e->error = r->error;
+	e->implicit = r->implicit;
 	e->nhosts = r->nhosts;
 	e->hosts = xcalloc(r->nhosts ? r->nhosts : 1, sizeof(*e->hosts));
 	for (size_t i = 0; i < r->nhosts; i++) {
@@ -175,6 +177,7 @@ dns_cache_get(struct dns_cache *c, const char *domain, struct dns_result *r,
 	memset(r, 0, sizeof(*r));
 	r->status = e->status;
 	r->error = e->error;
+	r->implicit = e->implicit;
 	r->nhosts = e->nhosts;
 	for (size_t i = 0; i < e->nhosts; i++) {
 		struct dns_host *h = &r->hosts[i];

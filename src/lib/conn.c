@@ -21,16 +21,18 @@
 
 OBJ_DEFINE_CAST(conn)
 
+/*
+ * Restart the inactivity timer.  ev_timer_again, not ev_timer_set: the
+ * timer is usually running, and libev ignores ev_timer_start on an
+ * active watcher (and must not have its fields set), so a touch used to
+ * leave the first deadline in place, and a new timeout never applied.
+ */
 void
 conn_touch(struct conn *c)
 {
 	if (c->timeout > 0) {
-		/* libev ignores a start (and must not see a set) while the
-		 * timer runs: without the stop, the inactivity timeout
-		 * counted from the first touch, not from the last one */
-		ev_timer_stop(c->loop, &c->timer);
-		ev_timer_set(&c->timer, c->timeout, 0.);
-		ev_timer_start(c->loop, &c->timer);
+		c->timer.repeat = c->timeout;
+		ev_timer_again(c->loop, &c->timer);
 	}
 }
 
@@ -39,6 +41,7 @@ conn_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = OBJ_CAST(conn, w->data, CONN_MAGIC);
 
+	ev_timer_stop(loop, w);		/* once; a touch starts it again */
 	c->cb(c, CONN_TIMEOUT, c->arg);
 }
 

@@ -252,6 +252,44 @@ model_finish_accts(struct model *m)
 }
 
 /*
+ * <smtp-user> blocks that cannot work as written: warnings only, so the
+ * config loads (a user without a password, or checked a way Tern does
+ * not support yet, cannot authenticate; a `source` naming no <source>
+ * block gives the user only the settings of its address).
+ */
+static void
+model_finish_users(struct model *m, struct conf_errors *e)
+{
+	for (size_t i = 0; i < m->nblocks; i++) {
+		const struct model_block *b = &m->blocks[i];
+		const struct conf_value *v;
+		bool found = false;
+
+		if (strcmp(b->kind, "smtp-user") != 0)
+			continue;
+		v = model_settings_get(&b->settings, CONF_ID_AUTHENTICATION_METHOD);
+		if (v != NULL && v->u.s != NULL && strcmp(v->u.s, "password") != 0)
+			conf_warning(e, v->file, v->line, "smtp-user %s: "
+			    "authentication-method %s is not supported yet: the "
+			    "user cannot authenticate", b->arg, v->u.s);
+		else if ((v = model_settings_get(&b->settings,
+		    CONF_ID_PASSWORD)) == NULL || v->u.s == NULL ||
+		    v->u.s[0] == '\0')
+			conf_warning(e, b->file, b->line, "smtp-user %s: no "
+			    "password: the user cannot authenticate", b->arg);
+		v = model_settings_get(&b->settings, CONF_ID_USER_SOURCE);
+		if (v == NULL || v->u.s == NULL)
+			continue;
+		for (size_t j = 0; j < m->nsources && !found; j++)
+			found = m->sources[j].named &&
+			    strcasecmp(m->sources[j].text, v->u.s) == 0;
+		if (!found)
+			conf_warning(e, v->file, v->line, "smtp-user %s: source "
+			    "%s: no <source %s>", b->arg, v->u.s, v->u.s);
+	}
+}
+
+/*
  * Names a <domain> block gives that must exist: its smtp-pattern-list
  * and its backoff-reroute-to-virtual-mta (a VirtualMTA or a pool).
  */
@@ -303,6 +341,7 @@ model_finish(struct model *m, struct conf_errors *e)
 	model_finish_accts(m);
 	model_patterns_build(m, e);
 	model_finish_domain_refs(m, e);
+	model_finish_users(m, e);
 }
 
 char *

@@ -83,7 +83,14 @@ static void model_walk(struct model_build *b, const struct conf_node *parent,
 static const char *const model_addr_first[] = {
 	"smtp-source-host", "http-access", "dummy-smtp-ip",
 	"source-ip-max-smtp-out", "source-ip-max-msg-rate",
-	"source-ip-max-connect-rate", "source-ip-max-data-volume-rate", NULL,
+	"source-ip-max-connect-rate", "source-ip-max-data-volume-rate",
+	"ip-connection-limit", NULL,
+};
+
+/* Directives "WHAT N": two words, a count last. */
+static const char *const model_word_count[] = {
+	"mx-connection-limit", "ip-connection-limit", "source-ip-max-smtp-out",
+	NULL,
 };
 
 /* Checks a value type cannot express; 0, or -1 after reporting. */
@@ -100,6 +107,24 @@ model_check(struct model_build *b, const struct conf_node *n)
 			    n->name, n->args[0], error);
 			return -1;
 		}
+	for (size_t i = 0; model_word_count[i] != NULL; i++) {
+		char *end;
+		long long v;
+
+		if (strcmp(n->name, model_word_count[i]) != 0)
+			continue;
+		if (n->nargs != 2) {
+			conf_error(b->e, n->file, n->line, "%s: expected %s N",
+			    n->name, i == 0 ? "MX-PATTERN" : "CIDR");
+			return -1;
+		}
+		v = strtoll(n->args[1], &end, 10);
+		if (*end != '\0' || end == n->args[1] || v < 0 || v > 1000000) {
+			conf_error(b->e, n->file, n->line, "%s: \"%s\": expected "
+			    "a number of connections", n->name, n->args[1]);
+			return -1;
+		}
+	}
 	if (strcmp(n->name, "records") == 0) {
 		for (size_t i = 0; i < n->nargs; i++) {
 			char *w = xstrdup(n->args[i]), *save = NULL;

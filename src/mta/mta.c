@@ -36,6 +36,7 @@ mta_new(struct ev_loop *loop, struct model *const *model, struct spool *spool,
 	m->model = model;
 	m->acct = acct;
 	LIST_INIT(&m->sessions);
+	mta_limits_init(m);
 	ev_init(&m->cut, mta_on_cut);
 	m->cut.data = m;
 	return m;
@@ -50,6 +51,7 @@ mta_free(struct mta *m)
 		mta_session_free(s);
 	if (m->loop != NULL)
 		ev_timer_stop(m->loop, &m->cut);
+	mta_limits_free(m);
 	free(m);
 }
 
@@ -115,7 +117,12 @@ mta_set_dns(struct mta *m, struct dns *d)
 void
 mta_stop(struct mta *m)
 {
+	struct mta_session *s;
+
 	m->stopping = true;
+	/* those waiting for a connection limit have nothing in flight */
+	while ((s = TAILQ_FIRST(&m->waiting)) != NULL)
+		mta_session_free(s);
 }
 
 const struct mta_stats *

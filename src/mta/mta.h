@@ -50,6 +50,14 @@ void	mta_notify_mode(struct queue *q, void *arg);
 /* Finish the transactions in flight, then close every session. */
 void	mta_stop(struct mta *m);
 const struct mta_stats *mta_stats(const struct mta *m);
+/* show limits: the global connection limits (total-max-smtp-out,
+ * mx-connection-limit, ip-connection-limit) and their use now. */
+void	mta_limits_show(const struct mta *m, const struct model *model,
+	    struct buf *out);
+/* show queues --limits: q's open connections by local address, with
+ * source-ip-max-smtp-out, and the sessions waiting for a limit. */
+void	mta_limits_show_queue(const struct mta *m, const struct queue *q,
+	    struct buf *out);
 
 /* pmta delete: what to do with each recipient taken off a queue. */
 struct mta_delete {

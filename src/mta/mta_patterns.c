@@ -154,20 +154,6 @@ mta_patterns_entry_off(struct queue *q, const char *entry)
 	    queue_source_disabled(q, ip);
 }
 
-const char *
-mta_patterns_source(struct mta_session *s, const struct conf_value *v)
-{
-	size_t n = v->u.list.n;
-	const char *entry = NULL;
-
-	for (size_t i = 0; i < n; i++) {
-		entry = v->u.list.v[s->mta->source_rr++ % n];
-		if (s->q->nsources_off == 0 || !mta_patterns_entry_off(s->q, entry))
-			return entry;
-	}
-	return entry;	/* all disabled: mta_start() starts no session then */
-}
-
 bool
 mta_patterns_no_source(const struct model *model, struct queue *q)
 {

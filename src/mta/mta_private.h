@@ -15,9 +15,6 @@
 #include "smtp/smtp_reply.h"
 
 #define MTA_SESSION_MAGIC	0x6d746173u
-#define MTA_TIMEOUT		300.	/* greeting, commands (5m) */
-#define MTA_CONNECT_TIMEOUT	120.	/* connect-timeout (2m) */
-#define MTA_DOT_TIMEOUT		600.	/* smtp-data-termination-timeout */
 #define MTA_BODY_CHUNK		(256 * 1024)
 
 /* One address to try: a host of smtp-hosts or of the MX answer. */
@@ -25,11 +22,13 @@ struct mta_target {
 	char			 name[256];
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
+	int			 level;		/* equal: equivalent (mta_limits.c) */
 };
 
 /* In order: the states before MTA_READY have no transaction yet. */
 enum mta_state {
 	MTA_RESOLVING,
+	MTA_WAITING,		/* for a connection limit (mta_limits.c) */
 	MTA_CONNECTING,
 	MTA_GREETING,
 	MTA_EHLO,
@@ -51,7 +50,11 @@ struct mta {
 	struct dns		*dns;		/* MX lookups, or NULL */
 	struct mta_stats	 stats;
 	unsigned long		 dsn_seq;
-	unsigned long		 source_rr;	/* smtp-source-host rotation */
+	struct mta_source_rr	*source_rrs;	/* smtp-source-host rotation,
+						   per VirtualMTA */
+	TAILQ_HEAD(, mta_session) waiting;	/* for a connection limit */
+	ev_timer		 release;	/* a connection closed: they retry */
+	unsigned long		 resume_gen;
 	bool			 full;		/* a start was refused: total-max-smtp-out */
 	bool			 stopping;
 	int			 interrupting;	/* sessions asked to close for a
@@ -72,13 +75,25 @@ struct mta_session {
 	struct mta_target	*targets;	/* addresses to try, in order */
 	size_t			 ntargets, target;
 	struct dns_query	*dnsq;		/* while resolving */
+	struct mta_route	*route;		/* smtp-hosts, while resolving */
+	bool			 dns_error;	/* the failure was DNS's */
+	bool			 waiting;	/* in mta->waiting */
+	TAILQ_ENTRY(mta_session) wait_entry;
+	unsigned long		 resume_gen;
+	char			 bind_ip[64];	/* the source address chosen
+						   ("": the system's) */
 	char			 dest_name[256];
 	char			 dest_ip[64];
 	char			 src_ip[64];
 	char			 ehlo[256];	/* the name we give in EHLO */
 	struct smtp_reply	 reply;
-	unsigned		 ext;
+	unsigned		 ext;		/* offered and not ignored */
+	unsigned long		 size_limit;	/* SIZE advertised; 0 = none */
 	char			 esmtp[512];	/* dlvEsmtpAvailable */
+	bool			 mail_utf8;	/* this MAIL: SMTPUTF8 */
+	bool			 mail_8bit;	/* this MAIL: BODY=8BITMIME */
+	unsigned		 errors;	/* recipient errors, this connection */
+	unsigned		 max_errors;	/* max-errors-per-connection; 0 = no limit */
 	struct queue_batch	 batch;
 	bool			 interrupted;	/* close for a higher-priority queue */
 	unsigned		 transactions;	/* on this connection */
@@ -112,6 +127,35 @@ struct mta_session {
 /* mta_session.c */
 struct mta_session *mta_session_new(struct mta *m, struct queue *q);
 void	mta_session_free(struct mta_session *s);
+/* The port for hosts that give none: default-smtp-port (25). */
+int	mta_session_port(const struct mta_session *s);
+/* mta_route_start() finished: why is NULL when s has targets (dns_error:
+ * only DNS failures left it without). */
+void	mta_session_routed(struct mta_session *s, const char *why,
+	    bool dns_error);
+/* A waiting session tries to connect again (mta_limits.c). */
+void	mta_session_resume(struct mta_session *s);
+
+/* mta_route.c: smtp-hosts.  0 when s->targets are laid out now, 1 when
+ * lookups run (mta_session_routed() follows). */
+int	mta_route_start(struct mta_session *s, const struct conf_value *v);
+void	mta_route_free(struct mta_route *rt);
+
+/* mta_limits.c: local address and connection limits */
+/*
+ * Make s->targets[s->target] a target within every limit and fill the
+ * source (*bound false: the system's), s->ehlo and s->bind_ip: 1; 0 when
+ * all of its level are at a limit (s->fail says which: the session
+ * waits), -1 when no target is left.
+ */
+int	mta_limits_pick(struct mta_session *s, struct sockaddr_storage *src,
+	    socklen_t *srclen, bool *bound);
+void	mta_limits_wait(struct mta_session *s);
+void	mta_limits_unwait(struct mta_session *s);
+/* A connection closed: the waiting sessions try again (on the loop). */
+void	mta_limits_released(struct mta *m);
+void	mta_limits_init(struct mta *m);
+void	mta_limits_free(struct mta *m);
 /* Ask s to close for a higher-priority queue: it QUITs after its
  * transaction, unless mta_session_cut() closes it first. */
 void	mta_session_interrupt(struct mta_session *s);
@@ -123,6 +167,24 @@ void	mta_session_interrupt(struct mta_session *s);
  * does nothing) otherwise.
  */
 bool	mta_session_cut(struct mta_session *s);
+
+/* The timeout (seconds) of directive id for s's queue, and its name for
+ * a diagnostic; conn timeouts are inactivity timeouts (conn_touch). */
+double	mta_session_timeout(const struct mta_session *s, int id);
+/* Send EHLO afresh (extensions forgotten): 0 or -1. */
+int	mta_session_ehlo(struct mta_session *s);
+
+/* mta_ext.c: ESMTP extensions and the MAIL/RCPT parameters */
+/* After EHLO: take the extensions the queue ignores (ignore-*) out of
+ * s->ext. */
+void	mta_ext_filter(struct mta_session *s);
+/* Before MAIL: 0 when the batch's message may go to this receiver (and
+ * its parameters chosen); -1 with why ("552 5.3.4 ...", "553 5.6.7 ...")
+ * when it must bounce instead (SIZE, SMTPUTF8). */
+int	mta_ext_check(struct mta_session *s, char *why, size_t size);
+/* Write MAIL FROM, RCPT TO (of batch recipient i) with their parameters. */
+int	mta_ext_mail(struct mta_session *s);
+int	mta_ext_rcpt(struct mta_session *s, size_t i);
 
 /* mta_result.c */
 /* The recipient's outcome from an SMTP reply code and text. */
@@ -161,6 +223,10 @@ bool	mta_tls_failed(struct mta_session *s);
 const char *mta_session_tls_protocol(const struct mta_session *s);
 const char *mta_session_tls_cipher(const struct mta_session *s);
 
+/* bounce-upon-no-mx with an interval: the queued recipients received
+ * at least `seconds` ago bounce; how many. */
+size_t	mta_bounce_queue_older(struct mta *m, struct queue *q,
+	    const char *code, const char *diag, long long seconds);
 /* Transient failure before a transaction: the queue waits for its retry. */
 void	mta_result_queue_failure(struct mta_session *s, const char *why);
 /* The enhanced code of a reply ("5.1.1"), or its class default. */
@@ -180,9 +246,6 @@ int	mta_result_code_of(const char *text);
 int	mta_patterns_reply(struct mta_session *s, int code, const char *text);
 /* A local failure (connection, time-out, DNS; pmta-reference Q20). */
 void	mta_patterns_local(struct mta_session *s, const char *why);
-/* The smtp-source-host entry to use next, skipping the disabled ones. */
-const char *mta_patterns_source(struct mta_session *s,
-	    const struct conf_value *v);
 /* Are all the local addresses of q's VirtualMTA disabled for q? */
 bool	mta_patterns_no_source(const struct model *model, struct queue *q);
 

@@ -38,6 +38,25 @@ mta_result_enhanced(int code, const char *text, char *dst, size_t size)
 	snprintf(dst, size, "%d.0.0", code / 100);
 }
 
+/*
+ * The enhanced code of a reply to s: smtp-553-means-invalid-mailbox
+ * (yes by default) makes a 553 that gives none 5.1.1 (bad destination
+ * mailbox), so that it bounces as bad-mailbox.
+ */
+static void
+mta_result_status(const struct mta_session *s, int code, const char *text,
+    char *dst, size_t size)
+{
+	const char *p = strlen(text) > 4 ? text + 4 : "";
+
+	mta_result_enhanced(code, text, dst, size);
+	if (code == 553 && !(isdigit((unsigned char)p[0]) && p[1] == '.') &&
+	    conf_value_bool(model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, CONF_ID_SMTP_553_MEANS_INVALID_MAILBOX),
+	    &conf_directives[CONF_ID_SMTP_553_MEANS_INVALID_MAILBOX]))
+		snprintf(dst, size, "5.1.1");
+}
+
 /* The basic code at the start of a reply text ("451 ..."), else 451. */
 int
 mta_result_code_of(const char *text)
@@ -88,11 +107,23 @@ mta_acct_base(struct acct_record *rec, struct mta_acct_msg *msg,
 	rec->job_id = env->jobid;
 	rec->src_type = "smtp";
 	rec->src_mta = env->srcmta;
+	rec->rcv_smtp_user = env->auth_user;
 	rec->dlv_type = "smtp";
 	rec->vmta = r->q->vmta;
 	rec->queue = r->q->name;
 	rec->headers = mta_acct_headers;
 	rec->headers_arg = msg;
+}
+
+/* dlvTlsProtocol, dlvTlsCipher: empty unless the connection is TLS. */
+static void
+mta_acct_tls(struct acct_record *rec, const struct mta_session *s)
+{
+	const char *p = mta_session_tls_protocol(s);
+	const char *c = mta_session_tls_cipher(s);
+
+	rec->dlv_tls_protocol = p[0] != '\0' ? p : NULL;
+	rec->dlv_tls_cipher = c[0] != '\0' ? c : NULL;
 }
 
 /* A d, b or t record for a reply (code, text) to recipient r. */
@@ -107,7 +138,7 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
 	struct acct_record rec;
 	const char *sel;
 
-	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
+	mta_result_status(s, code, text, enhanced, sizeof(enhanced));
 	bounce_dsn_status(enhanced, status, sizeof(status));
 	snprintf(diag, sizeof(diag), "smtp;%s", text);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
@@ -123,6 +154,7 @@ mta_account(struct mta_session *s, struct queue_rcpt *r, enum acct_type type,
 	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
 	rec.dlv_esmtp_available = s->esmtp;
 	rec.dlv_size = type == ACCT_D ? (long long)s->body_size : -1;
+	mta_acct_tls(&rec, s);
 	sel = spool_envelope_rvmta(env, r->idx) != NULL ?
 	    spool_envelope_rvmta(env, r->idx) : env->vmta;
 	if (sel != NULL && model_pool_find(s->model, sel) != NULL)
@@ -138,14 +170,15 @@ mta_account_final(struct mta_session *s, struct queue_rcpt *r,
 	char enhanced[16], diag[SMTP_REPLY_TEXT_MAX + 8], dsn_mta[400];
 
 	mta_account(s, r, type, code, text);
-	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
+	mta_result_status(s, code, text, enhanced, sizeof(enhanced));
 	snprintf(diag, sizeof(diag), "smtp;%s", text);
 	snprintf(dsn_mta, sizeof(dsn_mta), "%s (%s)", s->dest_name, s->dest_ip);
 	if (type == ACCT_B)
 		mta_dsn_report(s->mta, r, DSN_FAILED, enhanced, dsn_mta, diag);
-	else
-		mta_dsn_report(s->mta, r, (s->ext & SMTP_EXT_DSN) ?
-		    DSN_DELIVERED : DSN_RELAYED, enhanced, dsn_mta, diag);
+	else if (!(s->ext & SMTP_EXT_DSN))
+		mta_dsn_report(s->mta, r, DSN_RELAYED, enhanced, dsn_mta, diag);
+	/* else the receiver got NOTIFY and ORCPT (mta_ext.c) and reports
+	 * success itself: RFC 3461 5.2.1, no report from here */
 }
 
 /* A queue-level failure (why: "451 4.4.1 ..."): the tq record. */
@@ -172,6 +205,7 @@ mta_account_queue(struct mta_session *s, const char *why)
 	rec.dlv_source_ip = s->src_ip[0] ? s->src_ip : "0.0.0.0";
 	rec.dlv_destination_ip = s->dest_ip[0] ? s->dest_ip : "0.0.0.0";
 	rec.dlv_size = -1;
+	mta_acct_tls(&rec, s);
 	rec.vmta = s->q->vmta;
 	rec.queue = s->q->name;
 	acct_write(s->mta->acct, &rec);
@@ -260,10 +294,16 @@ mta_result_queue_failure(struct mta_session *s, const char *why)
 			s->batch.rcpts[i] = NULL;
 			tried++;
 		}
-	if (tried == 0)
+	if (tried == 0 && s->batch.n == 0)	/* nobody tried: the queue's */
 		mta_account_queue(s, why);
 	mta_patterns_local(s, why);
-	queue_failure(s->q, why);
+	if (s->dns_error)
+		queue_failure_after(s->q, why, (double)conf_value_num(
+		    model_queue_value(s->model, s->q->domain, s->q->vmta,
+		    CONF_ID_RETRY_AFTER_DNS_ERROR),
+		    &conf_directives[CONF_ID_RETRY_AFTER_DNS_ERROR]));
+	else
+		queue_failure(s->q, why);
 }
 
 /*
@@ -372,4 +412,24 @@ mta_bounce_queue(struct mta *m, struct queue *q, const char *code,
 	size_t n = queue_remove(q, mta_bounce_any, NULL, mta_bounce_one, &b);
 
 	log_info("%s: %zu recipient(s) bounced: %s", q->name, n, diag);
+}
+
+/* Queued before the time in arg (a time_t). */
+static bool
+mta_bounce_older(const struct queue_rcpt *r, void *arg)
+{
+	return r->msg->queued <= *(const time_t *)arg;
+}
+
+size_t
+mta_bounce_queue_older(struct mta *m, struct queue *q, const char *code,
+    const char *diag, long long seconds)
+{
+	struct mta_bounce b = { m, code, diag };
+	time_t before = time(NULL) - (time_t)seconds;
+	size_t n = queue_remove(q, mta_bounce_older, &before, mta_bounce_one, &b);
+
+	log_info("%s: %zu recipient(s) older than %llds bounced: %s", q->name,
+	    n, seconds, diag);
+	return n;
 }

@@ -2,10 +2,12 @@
  * mta_session: the SMTP client state machine (see mta_private.h).
  *
  * One session delivers batches of one queue over one connection: greeting,
- * EHLO (HELO if refused), then per batch MAIL, RCPT..., DATA (pipelined
- * in one write when the server offers PIPELINING, one at a time
- * otherwise), the dot-stuffed body streamed from the spool file, and the
- * final reply.  When the queue has nothing more ready, or a
+ * EHLO (HELO after a 5xx; a 4xx fails the attempt), then per batch MAIL,
+ * RCPT..., DATA (pipelined in one write when the server offers
+ * PIPELINING, one at a time otherwise; their parameters, and the messages
+ * a receiver cannot take, are mta_ext.c's), the dot-stuffed body streamed
+ * from the spool file, and the final reply.  Each wait has its timeout
+ * from the queue's settings (mta_session_timeout).  When the queue has nothing more ready, or a
  * higher-priority queue needs the connection slot, it sends QUIT.
  * Hosts are tried in preference order until one accepts a connection.
  */
@@ -26,7 +28,6 @@
 #include "lib/xmalloc.h"
 #include "mta/mta_private.h"
 #include "smtp/smtp_addr.h"
-#include "smtp/smtp_merge.h"
 
 OBJ_DEFINE_CAST(mta_session)
 
@@ -45,8 +46,7 @@ mta_session_fail(struct mta_session *s, const char *why)
 	mta_session_free(s);
 }
 
-/* The port for hosts that give none: default-smtp-port (25). */
-static int
+int
 mta_session_port(const struct mta_session *s)
 {
 	return (int)conf_value_num(model_queue_value(s->model, s->q->domain,
@@ -56,102 +56,61 @@ mta_session_port(const struct mta_session *s)
 
 static void
 mta_session_add_target(struct mta_session *s, const char *name,
-    const struct sockaddr *sa, socklen_t len)
+    const struct sockaddr *sa, socklen_t len, int level)
 {
 	struct mta_target *t;
 
 	s->targets = xreallocarray(s->targets, s->ntargets + 1, sizeof(*t));
 	t = &s->targets[s->ntargets++];
+	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	memcpy(&t->ss, sa, len);
 	t->len = len;
+	t->level = level;
 }
 
 /*
- * Route from smtp-hosts (or the legacy route): IP literals become targets
- * at once.  Returns the domain whose MX to look up instead ("lookup-mx:X",
- * or the queue's domain when no smtp-hosts is set), or NULL.
+ * The queue's smtp-hosts (or the legacy route): mta_route_start() lays
+ * out the targets or starts their lookups.  Returns the domain whose MX
+ * to look up instead (the queue's own, when no smtp-hosts is set), or
+ * NULL.
  */
 static const char *
 mta_session_route(struct mta_session *s)
 {
 	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
 	    s->q->vmta, CONF_ID_SMTP_HOSTS);
-	int port = mta_session_port(s);
 
 	if (v == NULL || v->u.hosts.n == 0)
 		v = model_queue_value(s->model, s->q->domain, s->q->vmta,
 		    CONF_ID_ROUTE);
 	if (v == NULL || v->u.hosts.n == 0)
 		return s->q->domain;
-	for (size_t i = 0; i < v->u.hosts.n; i++) {
-		const struct conf_host *h = &v->u.hosts.v[i];
-		struct sockaddr_storage ss;
-		socklen_t len;
-		const char *error;
-
-		if (h->lookup_mx)
-			return s->ntargets == 0 ? h->name : NULL;
-		if (addr_parse_hostport(h->name, h->port ? h->port : port,
-		    false, &ss, &len, &error) == -1) {
-			log_warnx("%s: smtp-hosts entry \"%s\" skipped: host "
-			    "names are not resolved yet, only IP addresses and "
-			    "lookup-mx:", s->q->name, h->name);
-			continue;
-		}
-		mta_session_add_target(s, h->name, (struct sockaddr *)&ss, len);
-	}
+	(void)mta_route_start(s, v);
 	return NULL;
 }
 
 /*
- * The local address and EHLO name of the queue's VMTA: its
- * smtp-source-host entries ("IP NAME", the VMTA's own, else the global
- * ones) used in turn; the EHLO name is the VMTA's host-name, else the
- * entry's name, else the global host-name (pmta-reference Q10).
+ * Connect to the next target within the connection limits; -1 when none
+ * is left.  0 also when the session waits for a limit (mta_limits.c).
  */
-static int
-mta_session_source(struct mta_session *s, struct sockaddr_storage *src,
-    socklen_t *srclen)
-{
-	const struct conf_value *v = model_vmta_value(s->model, s->q->vmta,
-	    CONF_ID_SMTP_SOURCE_HOST);
-	const struct model_vmta *vm = model_vmta_find(s->model, s->q->vmta);
-	const struct conf_value *hn = vm ? model_settings_get(&vm->settings,
-	    CONF_ID_HOST_NAME) : NULL;
-	char ip[128] = "", name[256] = "";
-	const char *error;
-
-	snprintf(s->ehlo, sizeof(s->ehlo), "%s", s->model->host_name);
-	if (v != NULL && v->u.list.n > 0) {
-		const char *entry = mta_patterns_source(s, v);
-		if (sscanf(entry, "%127s %255s", ip, name) >= 1 && name[0] != '\0')
-			snprintf(s->ehlo, sizeof(s->ehlo), "%s", name);
-	}
-	if (hn != NULL && hn->u.list.n > 0)
-		snprintf(s->ehlo, sizeof(s->ehlo), "%s", hn->u.list.v[0]);
-	if (ip[0] == '\0')
-		return 0;
-	if (addr_parse_hostport(ip, 1, false, src, srclen, &error) == -1) {
-		log_warnx("%s: smtp-source-host %s: %s", s->q->name, ip, error);
-		return -1;
-	}
-	if (src->ss_family == AF_INET)
-		((struct sockaddr_in *)src)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)src)->sin6_port = 0;
-	return 1;
-}
-
-/* Connect to the next target; -1 when none is left. */
 static int
 mta_session_connect(struct mta_session *s)
 {
-	while (s->target < s->ntargets) {
-		const struct mta_target *t = &s->targets[s->target++];
+	for (;;) {
+		const struct mta_target *t;
 		struct sockaddr_storage src;
 		socklen_t srclen = 0;
-		int fd, bound;
+		bool bound = false;
+		int fd, r;
+
+		if ((r = mta_limits_pick(s, &src, &srclen, &bound)) == -1)
+			return -1;
+		if (r == 0) {
+			mta_limits_wait(s);
+			return 0;
+		}
+		t = &s->targets[s->target++];
 
 		/* after a failed handshake the same host once more, in clear */
 		s->no_tls = s->clear_retry;
@@ -164,25 +123,54 @@ mta_session_connect(struct mta_session *s)
 		strlcpy(s->dest_name, t->name, sizeof(s->dest_name));
 		addr_ntop((const struct sockaddr *)&t->ss, s->dest_ip,
 		    sizeof(s->dest_ip));
-		if ((bound = mta_session_source(s, &src, &srclen)) == -1)
-			continue;
 		if ((fd = conn_connect_socket((const struct sockaddr *)&t->ss,
 		    t->len, bound ? (struct sockaddr *)&src : NULL,
 		    srclen)) == -1) {
 			log_warn("%s: connect to %s", s->q->name, s->dest_ip);
 			continue;
 		}
-		if (s->conn_open)
+		if (s->conn_open) {
 			conn_free(&s->conn);
+			mta_limits_released(s->mta);
+		}
 		conn_init(&s->conn, s->mta->loop, fd, true, 64 * 1024,
 		    4 * MTA_BODY_CHUNK, mta_session_event, s);
 		s->conn_open = true;
-		conn_set_timeout(&s->conn, MTA_CONNECT_TIMEOUT);
+		conn_set_timeout(&s->conn, mta_session_timeout(s,
+		    CONF_ID_CONNECT_TIMEOUT));
 		s->state = MTA_CONNECTING;
 		s->mta->stats.connections++;
 		return 0;
 	}
-	return -1;
+}
+
+/*
+ * bounce-upon-no-mx: the domain has no MX (the answer is its own
+ * addresses).  true when the session ends: everything bounced; with an
+ * interval only the older recipients bounce, and the rest go to the
+ * domain's addresses.
+ */
+static bool
+mta_session_no_mx(struct mta_session *s)
+{
+	const struct conf_value *v = model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, CONF_ID_BOUNCE_UPON_NO_MX);
+	char why[512];
+
+	if (v == NULL || (v->is_bool && !v->u.b) || (!v->is_bool && v->u.i <= 0))
+		return false;
+	snprintf(why, sizeof(why), "550 5.1.2 %s: the domain has no MX record "
+	    "(bounce-upon-no-mx)", s->q->domain);
+	if (v->is_bool) {
+		mta_bounce_queue(s->mta, s->q, "5.1.2", why);
+		mta_session_free(s);
+		return true;
+	}
+	(void)mta_bounce_queue_older(s->mta, s->q, "5.1.2", why, v->u.i);
+	if (s->q->nready > 0)
+		return false;
+	mta_session_free(s);
+	return true;
 }
 
 /* The MX answer: targets in preference order, or the queue's fate. */
@@ -206,9 +194,12 @@ mta_session_resolved(void *arg, const struct dns_result *r)
 	if (r->status != DNS_OK) {
 		snprintf(why, sizeof(why), "451 4.4.3 %s: DNS: %s", s->q->domain,
 		    r->error ? r->error : "lookup failed");
+		s->dns_error = true;	/* retry-after-dns-error */
 		mta_session_fail(s, why);
 		return;
 	}
+	if (r->implicit && mta_session_no_mx(s))
+		return;
 	for (size_t i = 0; i < r->nhosts; i++)
 		for (size_t j = 0; j < r->hosts[i].naddr; j++) {
 			struct sockaddr_storage ss = r->hosts[i].addr[j];
@@ -217,10 +208,112 @@ mta_session_resolved(void *arg, const struct dns_result *r)
 			else
 				((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
 			mta_session_add_target(s, r->hosts[i].name,
-			    (struct sockaddr *)&ss, r->hosts[i].addrlen[j]);
+			    (struct sockaddr *)&ss, r->hosts[i].addrlen[j],
+			    r->hosts[i].pref);
 		}
 	if (mta_session_connect(s) == -1)
 		mta_session_fail(s, "451 4.4.1 no MX host could be connected");
+}
+
+/*
+ * The connection's timeouts (pmta-reference §3.4) are inactivity
+ * timeouts: connect-timeout for the TCP connect, smtp-greeting-timeout
+ * for the greeting, data-send-timeout while the message is written (no
+ * byte accepted by the kernel for that long), smtp-data-termination-
+ * timeout for the reply to the final ".", and for the reply to any other
+ * command smtp-multiple-line-response-timeout (PMTA has no separate
+ * client command timeout; each line of a reply restarts it).  0 means
+ * the generic 10 minutes.
+ */
+double
+mta_session_timeout(const struct mta_session *s, int id)
+{
+	long long v = conf_value_num(model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, id), &conf_directives[id]);
+
+	return v > 0 ? (double)v : 600.;
+}
+
+/* The timeout directive of a state. */
+static int
+mta_session_timeout_id(enum mta_state state)
+{
+	switch (state) {
+	case MTA_CONNECTING:
+		return CONF_ID_CONNECT_TIMEOUT;
+	case MTA_GREETING:
+		return CONF_ID_SMTP_GREETING_TIMEOUT;
+	case MTA_BODY:
+		return CONF_ID_DATA_SEND_TIMEOUT;
+	case MTA_DOT:
+		return CONF_ID_SMTP_DATA_TERMINATION_TIMEOUT;
+	default:
+		return CONF_ID_SMTP_MULTIPLE_LINE_RESPONSE_TIMEOUT;
+	}
+}
+
+/* Arm the connection's timeout for the state it is now in. */
+static void
+mta_session_arm(struct mta_session *s)
+{
+	conn_set_timeout(&s->conn, mta_session_timeout(s,
+	    mta_session_timeout_id(s->state)));
+}
+
+/* The diagnostic of a timeout: what was awaited, and which directive. */
+static void
+mta_session_timed_out(struct mta_session *s, char *why, size_t size)
+{
+	int id = mta_session_timeout_id(s->state);
+	const char *what;
+
+	switch (s->state) {
+	case MTA_CONNECTING:	what = "connecting"; break;
+	case MTA_GREETING:	what = "waiting for the greeting"; break;
+	case MTA_EHLO:		what = "waiting for the reply to EHLO"; break;
+	case MTA_HELO:		what = "waiting for the reply to HELO"; break;
+	case MTA_STARTTLS:	what = "waiting for the reply to STARTTLS"; break;
+	case MTA_TLS:		what = "in the TLS handshake"; break;
+	case MTA_ENVELOPE:
+		what = s->replies == 0 ? "waiting for the reply to MAIL" :
+		    s->replies <= s->batch.n ? "waiting for the reply to RCPT" :
+		    "waiting for the reply to DATA";
+		break;
+	case MTA_BODY:		what = "sending the message"; break;
+	case MTA_DOT:		what = "waiting for the reply to the final '.'"; break;
+	case MTA_READY:		what = "waiting for the reply to RSET"; break;
+	default:		what = "waiting for a reply"; break;
+	}
+	snprintf(why, size, "451 %s %s (%s) timed out %s (%s %.0fs)",
+	    s->state == MTA_CONNECTING ? "4.4.1" : "4.4.2", s->dest_name,
+	    s->dest_ip, what, conf_directives[id].name,
+	    mta_session_timeout(s, id));
+}
+
+void
+mta_session_routed(struct mta_session *s, const char *why, bool dns_error)
+{
+	mta_route_free(s->route);
+	s->route = NULL;
+	if (why != NULL) {
+		s->dns_error = dns_error;
+		mta_session_fail(s, why);
+		return;
+	}
+	if (mta_session_connect(s) == -1)
+		mta_session_fail(s, "451 4.4.1 no host could be connected");
+}
+
+void
+mta_session_resume(struct mta_session *s)
+{
+	/* other sessions took what it waited for: no empty connection */
+	if (s->mta->stopping || s->q->nready == 0) {
+		mta_session_free(s);
+		return;
+	}
+	if (mta_session_connect(s) == -1)
+		mta_session_fail(s, "451 4.4.1 no host could be connected");
 }
 
 /* max-msg-per-connection of the queue (0: no limit). */
@@ -244,6 +337,9 @@ mta_session_new(struct mta *m, struct queue *q)
 	s->model = model_ref(*m->model);
 	s->body_fd = -1;
 	s->max_transactions = mta_session_msg_limit(s);
+	s->max_errors = (unsigned)conf_value_num(model_queue_value(s->model,
+	    q->domain, q->vmta, CONF_ID_MAX_ERRORS_PER_CONNECTION),
+	    &conf_directives[CONF_ID_MAX_ERRORS_PER_CONNECTION]);
 	LIST_INSERT_HEAD(&m->sessions, s, entry);
 	m->stats.active++;
 	queue_session_begin(q);
@@ -256,6 +352,10 @@ mta_session_new(struct mta *m, struct queue *q)
 		s->state = MTA_RESOLVING;
 		s->dnsq = dns_resolve_mx(m->dns, mx, mta_session_resolved, s);
 		return s;	/* (the callback may already have run) */
+	}
+	if (s->route != NULL) {		/* smtp-hosts lookups running */
+		s->state = MTA_RESOLVING;
+		return s;
 	}
 	if (mta_session_connect(s) == -1) {
 		mta_session_fail(s, "451 4.4.1 no host could be connected");
@@ -275,12 +375,16 @@ mta_session_free(struct mta_session *s)
 	s->mta->stats.active--;
 	if (s->interrupted)
 		m->interrupting--;
-	if (s->conn_open)
+	if (s->conn_open) {
 		conn_free(&s->conn);
+		mta_limits_released(m);
+	}
 	if (s->body_fd != -1)
 		close(s->body_fd);
 	if (s->dnsq != NULL)
 		dns_cancel(s->dnsq);
+	mta_route_free(s->route);
+	mta_limits_unwait(s);
 	free(s->targets);
 	free(s->chunk);
 	for (size_t i = 0; i < QUEUE_BATCH_MAX; i++)
@@ -362,28 +466,15 @@ mta_session_failover(struct mta_session *s, char *why, size_t size)
 static void
 mta_session_send_envelope(struct mta_session *s, size_t from)
 {
-	const struct spool_envelope *env = s->batch.msg->env;
 	bool pipe = (s->ext & SMTP_EXT_PIPELINING) != 0;
 	size_t last = pipe ? s->batch.n + 1 : from;
 
-	char verp[SMTP_ADDR_MAX + 1];
-	const char *orig = env->orig;
-
-	/* VERP: a batch holds one recipient (queue_take), whose address
-	 * goes into the return path */
-	if (env->verp && s->batch.n == 1 && smtp_merge_verp(env->orig,
-	    env->rcpts[s->batch.rcpts[0]->idx], verp, sizeof(verp)) == 0)
-		orig = verp;
 	/* command k: 0 = MAIL, 1..n = RCPT, n+1 = DATA */
 	for (size_t k = from; k <= last; k++) {
 		if (k == 0)
-			(void)conn_printf(&s->conn, "MAIL FROM:<%s>%s%s\r\n",
-			    orig, (s->ext & SMTP_EXT_8BITMIME) ?
-			    " BODY=8BITMIME" : "", env->smtputf8 &&
-			    (s->ext & SMTP_EXT_SMTPUTF8) ? " SMTPUTF8" : "");
+			(void)mta_ext_mail(s);
 		else if (k <= s->batch.n)
-			(void)conn_printf(&s->conn, "RCPT TO:<%s>\r\n",
-			    env->rcpts[s->batch.rcpts[k - 1]->idx]);
+			(void)mta_ext_rcpt(s, k - 1);
 		else
 			(void)conn_printf(&s->conn, "DATA\r\n");
 	}
@@ -400,17 +491,38 @@ mta_session_transaction(struct mta_session *s)
 	mta_session_send_envelope(s, 0);
 }
 
-/* Take the next batch, or say goodbye. */
+/*
+ * Take the next batch, or say goodbye.  A message this receiver cannot
+ * take (SIZE, SMTPUTF8: mta_ext_check) bounces without a transaction,
+ * and the next one is taken.
+ */
 static void
 mta_session_next(struct mta_session *s)
 {
-	queue_batch_release(&s->batch);
-	if (s->mta->stopping || s->interrupted || (s->max_transactions > 0 &&
-	    s->transactions >= s->max_transactions) ||
-	    !queue_take(s->q, &s->batch)) {
-		s->state = MTA_QUIT;
-		(void)conn_printf(&s->conn, "QUIT\r\n");
-		return;
+	char why[512];
+
+	s->state = MTA_READY;
+	mta_session_arm(s);
+	for (;;) {
+		queue_batch_release(&s->batch);
+		if (s->max_errors > 0 && s->errors >= s->max_errors)
+			log_info("%s: closing the connection to %s after %u "
+			    "recipient errors (max-errors-per-connection)",
+			    s->q->name, s->dest_ip, s->errors);
+		if (s->mta->stopping || s->interrupted ||
+		    (s->max_transactions > 0 &&
+		    s->transactions >= s->max_transactions) ||
+		    (s->max_errors > 0 && s->errors >= s->max_errors) ||
+		    !queue_take(s->q, &s->batch)) {
+			s->state = MTA_QUIT;
+			(void)conn_printf(&s->conn, "QUIT\r\n");
+			return;
+		}
+		if (mta_ext_check(s, why, sizeof(why)) == 0)
+			break;
+		log_info("%s: message %s not sent to %s: %s", s->q->name,
+		    s->batch.msg->id, s->dest_ip, why);
+		mta_result_batch(s, mta_result_code_of(why), why);
 	}
 	mta_session_transaction(s);
 }
@@ -458,7 +570,7 @@ mta_session_pump(struct mta_session *s)
 		close(s->body_fd);
 		s->body_fd = -1;
 		s->state = MTA_DOT;
-		conn_set_timeout(&s->conn, MTA_DOT_TIMEOUT);
+		mta_session_arm(s);
 	}
 	conn_flush(&s->conn);
 	return r;
@@ -479,15 +591,18 @@ mta_session_envelope_reply(struct mta_session *s, int code, const char *text)
 		s->rcpt_code[k - 1] = code;
 		if (s->mail_ok && code / 100 == 2)
 			s->rcpt_ok++;
-		else if (s->mail_ok)
+		else if (s->mail_ok) {
+			s->errors++;	/* max-errors-per-connection */
 			mta_result_rcpt(s, k - 1, code, text);
+		}
 	} else if (code == 354) {
 		if (s->rcpt_ok == 0) {		/* nothing to send: end it */
 			s->state = MTA_DOT;
+			mta_session_arm(s);
 			return conn_printf(&s->conn, ".\r\n");
 		}
 		s->state = MTA_BODY;
-		conn_set_timeout(&s->conn, MTA_TIMEOUT);
+		mta_session_arm(s);
 		return mta_session_open_body(s) == -1 ? -1 : mta_session_pump(s);
 	} else {
 		mta_result_batch(s, code, text);
@@ -509,19 +624,58 @@ static void
 mta_session_ehlo_line(struct mta_session *s, const char *line, size_t len)
 {
 	unsigned long size;
+	unsigned bit;
 	size_t kw, have = strlen(s->esmtp);
 
 	if (s->reply.nlines < 2 || len < 4)
 		return;		/* the first line is the greeting name */
 	line += 4;
 	len -= 4;
-	s->ext |= smtp_ext_parse(line, len, &size);
+	if ((bit = smtp_ext_parse(line, len, &size)) == SMTP_EXT_SIZE)
+		s->size_limit = size;
+	s->ext |= bit;
 	kw = strcspn(line, " ");
 	if (kw > len)
 		kw = len;
 	if (have + kw + 2 < sizeof(s->esmtp))
 		snprintf(s->esmtp + have, sizeof(s->esmtp) - have, "%s%.*s",
 		    have ? "," : "", (int)kw, line);
+}
+
+int
+mta_session_ehlo(struct mta_session *s)
+{
+	s->ext = 0;
+	s->size_limit = 0;
+	s->esmtp[0] = '\0';
+	s->state = MTA_EHLO;
+	return conn_printf(&s->conn, "EHLO %s\r\n", s->ehlo);
+}
+
+/*
+ * A 5xx greeting: with bounce-upon-5xx-greeting (the default) the
+ * queue's recipients bounce with it; without, it is a failure of the
+ * attempt like a 4xx.  0 (bounced, QUIT sent) or -1.
+ */
+static int
+mta_session_greeting_refused(struct mta_session *s, int code, const char *text)
+{
+	char enhanced[16];
+
+	if (code / 100 != 5 || !conf_value_bool(model_queue_value(s->model,
+	    s->q->domain, s->q->vmta, CONF_ID_BOUNCE_UPON_5XX_GREETING),
+	    &conf_directives[CONF_ID_BOUNCE_UPON_5XX_GREETING])) {
+		snprintf(s->fail, sizeof(s->fail), "451 4.4.2 %s (%s) refused "
+		    "the connection: %.500s", s->dest_name, s->dest_ip, text);
+		return -1;
+	}
+	mta_result_enhanced(code, text, enhanced, sizeof(enhanced));
+	log_info("%s: %s (%s) greeted with %d: the queue's recipients bounce "
+	    "(bounce-upon-5xx-greeting)", s->q->name, s->dest_name,
+	    s->dest_ip, code);
+	mta_bounce_queue(s->mta, s->q, enhanced, text);
+	s->state = MTA_QUIT;
+	return conn_printf(&s->conn, "QUIT\r\n");
 }
 
 /* Greeted (EHLO or HELO): STARTTLS first, or the first transaction. */
@@ -548,16 +702,25 @@ mta_session_reply(struct mta_session *s)
 	switch (s->state) {
 	case MTA_GREETING:
 		if (code / 100 != 2)
-			return -1;
+			return mta_session_greeting_refused(s, code, text);
 		s->state = MTA_EHLO;
-		return conn_printf(&s->conn, "EHLO %s\r\n", s->ehlo);
+		mta_session_arm(s);
+		return mta_session_ehlo(s);
 	case MTA_EHLO:
-		if (code / 100 != 2) {
+		if (code / 100 == 5) {
+			/* no ESMTP (500, 502 ...): HELO, and no extensions */
 			s->ext = 0;
+			s->size_limit = 0;
 			s->esmtp[0] = '\0';
 			s->state = MTA_HELO;
 			return conn_printf(&s->conn, "HELO %s\r\n", s->ehlo);
 		}
+		if (code / 100 != 2) {
+			/* 421 and other 4xx: this attempt fails */
+			snprintf(s->fail, sizeof(s->fail), "%.1000s", text);
+			return -1;
+		}
+		mta_ext_filter(s);
 		return mta_session_hello(s);
 	case MTA_HELO:
 		if (code / 100 != 2)
@@ -586,6 +749,61 @@ mta_session_reply(struct mta_session *s)
 	default:
 		return -1;
 	}
+}
+
+static bool
+mta_session_bool(const struct mta_session *s, int id)
+{
+	return conf_value_bool(model_queue_value(s->model, s->q->domain,
+	    s->q->vmta, id), &conf_directives[id]);
+}
+
+/*
+ * No reply to the final "." in time: with assume-delivery-upon-data-
+ * termination-timeout the recipients the receiver accepted count as
+ * delivered (no duplicate later), and the connection, in an unknown
+ * state, is closed.  true when done so (s is freed).
+ */
+static bool
+mta_session_assume_delivery(struct mta_session *s)
+{
+	char text[512];
+
+	if (!mta_session_bool(s,
+	    CONF_ID_ASSUME_DELIVERY_UPON_DATA_TERMINATION_TIMEOUT))
+		return false;
+	snprintf(text, sizeof(text), "250 2.0.0 assumed delivered: no reply "
+	    "from %s (%s) to the final '.' within %.0fs "
+	    "(assume-delivery-upon-data-termination-timeout)", s->dest_name,
+	    s->dest_ip, mta_session_timeout(s,
+	    CONF_ID_SMTP_DATA_TERMINATION_TIMEOUT));
+	log_info("%s: %s", s->q->name, text);
+	for (size_t i = 0; i < s->batch.n; i++)
+		if (s->rcpt_code[i] / 100 == 2)
+			mta_result_rcpt(s, i, 250, text);
+	mta_session_return_untried(s);
+	mta_session_free(s);
+	return true;
+}
+
+/*
+ * The connection failed during the message (why: "451 4.4.2 ..."): with
+ * bounce-upon-transfer-failure the accepted recipients bounce rather
+ * than risk a duplicate; otherwise they are retried (the caller).
+ */
+static void
+mta_session_transfer_failed(struct mta_session *s, const char *why)
+{
+	char text[1600];
+
+	if (!mta_session_bool(s, CONF_ID_BOUNCE_UPON_TRANSFER_FAILURE))
+		return;
+	snprintf(text, sizeof(text), "554 5.4.0 transfer to %s (%s) failed, "
+	    "not retried (bounce-upon-transfer-failure): %.900s", s->dest_name,
+	    s->dest_ip, why);
+	for (size_t i = 0; i < s->batch.n; i++)
+		if (s->rcpt_code[i] / 100 == 2)
+			mta_result_rcpt(s, i, 554, text);
 }
 
 /* Process every complete reply line in the input.  -1: give up. */
@@ -652,7 +870,7 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 	switch (ev) {
 	case CONN_CONNECTED:
 		s->state = MTA_GREETING;
-		conn_set_timeout(c, MTA_TIMEOUT);
+		mta_session_arm(s);
 		smtp_reply_init(&s->reply);
 		{
 			struct sockaddr_storage ss;
@@ -710,8 +928,9 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 			if (mta_session_connect(s) == 0)
 				return;
 		}
-		snprintf(why, sizeof(why), "451 4.4.2 %s (%s) timed out",
-		    s->dest_name, s->dest_ip);
+		if (s->state == MTA_DOT && mta_session_assume_delivery(s))
+			return;
+		mta_session_timed_out(s, why, sizeof(why));
 		break;
 	}
 	if (s->state == MTA_QUIT) {
@@ -720,5 +939,7 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 	}
 	if (s->failover && mta_session_failover(s, why, sizeof(why)))
 		return;
+	if (s->state == MTA_BODY || s->state == MTA_DOT)
+		mta_session_transfer_failed(s, why);
 	mta_session_fail(s, why);
 }

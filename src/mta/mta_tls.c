@@ -159,11 +159,8 @@ mta_tls_ready(struct mta_session *s)
 		log_debug("%s: %s (%s) tls:%s", s->q->name, s->dest_name,
 		    s->dest_ip, desc);
 	/* RFC 3207 4.2: forget what the server said in clear text */
-	s->ext = 0;
-	s->esmtp[0] = '\0';
 	smtp_reply_init(&s->reply);
-	s->state = MTA_EHLO;
-	return conn_printf(&s->conn, "EHLO %s\r\n", s->ehlo);
+	return mta_session_ehlo(s);
 }
 
 bool

@@ -121,8 +121,8 @@ pickup_file_bad(struct pickup_file *f, const char *fmt, ...)
 static void
 pickup_file_settings(struct pickup_file *f)
 {
-	const struct smtpd_origin o = { f->model, NULL, PICKUP_SOURCE, NULL,
-	    NULL };
+	const struct smtpd_origin o = { .model = f->model,
+	    .source = PICKUP_SOURCE };
 	const struct conf_value *v = smtpd_origin_value(&o,
 	    CONF_ID_MAX_MESSAGE_SIZE);
 	bool remove_dot = conf_value_bool(model_settings_get(&f->model->global,
@@ -237,8 +237,8 @@ pickup_file_commit(struct pickup_file *f)
 static int
 pickup_file_begin(struct pickup_file *f, size_t *hdr)
 {
-	const struct smtpd_origin o = { f->model, NULL, PICKUP_SOURCE, NULL,
-	    NULL };
+	const struct smtpd_origin o = { .model = f->model,
+	    .source = PICKUP_SOURCE };
 
 	f->env.srcmta = f->parse.helo != NULL ?
 	    xasprintf("%s (%s)", f->parse.helo, PICKUP_SOURCE) :

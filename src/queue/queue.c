@@ -228,6 +228,7 @@ queue_mgr_free(struct queue_mgr *mgr)
 		free(q->retry_list);
 		free(q->reroute);
 		free(q->errors);
+		pace_free(&q->connect);
 		free(q);
 	}
 	if (mgr->loop != NULL)
@@ -297,6 +298,8 @@ queue_wake_update(struct queue *q)
 		wake = q->next_ok;
 	if (q->mode == QUEUE_BACKOFF && q->mode_until < wake)
 		wake = q->mode_until;
+	if (q->connect_held && q->nready > 0 && q->connect.next_ok < wake)
+		wake = q->connect.next_ok;
 	q->wake = wake;
 	if (q->hidx != HEAP_NONE && isinf(wake))
 		heap_remove(&mgr->wake, q->hidx);
@@ -404,6 +407,24 @@ queue_rate_interval(struct queue *q)
 	    queue_value(q, CONF_ID_MAX_MSG_PER_HOUR));
 }
 
+/*
+ * max-connect-rate; in backoff backoff-max-connect-rate, which defaults
+ * to the normal rate.
+ */
+static void
+queue_connect_settings(struct queue *q)
+{
+	const struct conf_value *v = NULL;
+
+	if (q->mode == QUEUE_BACKOFF)
+		v = queue_value(q, CONF_ID_BACKOFF_MAX_CONNECT_RATE);
+	if (v == NULL)
+		v = queue_value(q, CONF_ID_MAX_CONNECT_RATE);
+	pace_set(&q->connect, v != NULL && !v->unlimited ? v->u.rate.count : 0,
+	    v != NULL && !v->unlimited ? (double)v->u.rate.per : 0,
+	    queue_now(q->mgr));
+}
+
 /* backoff-reroute-to-virtual-mta (a copy: a reload frees the model). */
 static void
 queue_reroute_settings(struct queue *q)
@@ -428,6 +449,7 @@ queue_settings(struct queue *q)
 	q->max_out = (int)queue_num(q, backoff ? CONF_ID_BACKOFF_MAX_SMTP_OUT :
 	    CONF_ID_MAX_SMTP_OUT);
 	q->interval = queue_rate_interval(q);
+	queue_connect_settings(q);
 	q->priority = (int)queue_num(q, CONF_ID_QUEUE_PRIORITY);
 	q->interruptible = queue_bool(q, CONF_ID_ALLOW_PRIORITY_INTERRUPTION);
 	q->interrupt_transfer = queue_bool(q,
@@ -511,9 +533,25 @@ queue_kick(struct queue *q)
 		want = q->busy + 1;
 	while (q->active < want && q->active < q->max_out) {
 		int before = q->active;
+		double now = queue_now(q->mgr);
+
+		if (!pace_ready(&q->connect, now)) {
+			/* max-connect-rate: back at the next slot */
+			static const char held[] = "connect rate limit "
+			    "reached (based on queue's max-connect-rate in "
+			    "configuration)";
+
+			if (!q->connect_held && strcmp(q->last_error, held) != 0)
+				queue_note_error(q, held);
+			q->connect_held = true;
+			queue_wake_update(q);
+			break;
+		}
+		q->connect_held = false;
 		q->mgr->start(q, q->mgr->arg);
 		if (q->active == before)
 			break;		/* the delivery side declined */
+		pace_take(&q->connect, now);
 	}
 }
 
@@ -1207,6 +1245,24 @@ queue_failure(struct queue *q, const char *error)
 	q->retry_index++;
 	q->retry_until = queue_now(q->mgr) + (double)q->retry_list[i];
 	queue_defer_all(q, (double)q->retry_list[i]);
+}
+
+size_t
+queue_connect_used(const struct queue *q, double *next_in)
+{
+	double now = queue_now(q->mgr);
+
+	*next_in = q->connect.next_ok > now ? q->connect.next_ok - now : 0;
+	return pace_used(&q->connect, now);
+}
+
+void
+queue_failure_after(struct queue *q, const char *error, double seconds)
+{
+	queue_note_error(q, error);
+	q->retry_index++;
+	q->retry_until = queue_now(q->mgr) + seconds;
+	queue_defer_all(q, seconds);
 }
 
 void

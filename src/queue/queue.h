@@ -23,6 +23,7 @@
 #include <ev.h>
 
 #include "lib/heap.h"
+#include "lib/pace.h"
 #include "model/model.h"
 #include "spool/spool.h"
 
@@ -124,6 +125,10 @@ struct queue {
 	double			 interval;	/* 0: unlimited */
 	double			 next_ok;	/* earliest next attempt */
 	int			 max_out;	/* max-smtp-out */
+	/* max-connect-rate (backoff-max-connect-rate in backoff): new
+	 * sessions, smooth (lib/pace.h) */
+	struct pace		 connect;
+	bool			 connect_held;	/* waiting for it now */
 	int			 priority;	/* queue-priority, 0..100 */
 	bool			 interruptible;	/* allow-priority-interruption */
 	bool			 interrupt_transfer; /* ...-during-transfer */
@@ -253,6 +258,13 @@ void	queue_rcpt_retry(struct queue_rcpt *r);
 /* A queue-level failure (no host reachable, greeting refused ...): every
  * ready recipient waits for the next retry-after interval of the list. */
 void	queue_failure(struct queue *q, const char *error);
+/* max-connect-rate in use: connections opened in the rate's last period,
+ * and seconds until the next may open (0: now). */
+size_t	queue_connect_used(const struct queue *q, double *next_in);
+/* The same after a DNS failure: the wait is `seconds`
+ * (retry-after-dns-error) instead of the next retry-after interval. */
+void	queue_failure_after(struct queue *q, const char *error,
+	    double seconds);
 /* A delivery succeeded: the retry-after list starts over. */
 void	queue_delivered(struct queue *q);
 /*

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtp/smtp_addr.h"
 #include "smtp/smtp_merge.h"
@@ -54,22 +55,11 @@ smtp_merge_is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static char
-smtp_merge_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* a[0..n) and the string b, ignoring ASCII case */
 static bool
 smtp_merge_name_eq(const char *a, size_t n, const char *b)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] == '\0' || smtp_merge_lower(a[i]) != smtp_merge_lower(b[i]))
-			return false;
-	return b[n] == '\0';
+	return strlen(b) == n && strncasecmp(a, b, n) == 0;
 }
 
 /* --- variable sets --- */

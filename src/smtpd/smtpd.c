@@ -205,6 +205,7 @@ smtpd_free(struct smtpd *d)
 	smtpd_close_listeners(d);
 	while ((s = LIST_FIRST(&d->sessions)) != NULL)
 		smtpd_session_free(s);
+	smtpd_auth_fails_free(d);
 	free(d);
 }
 

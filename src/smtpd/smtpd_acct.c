@@ -74,6 +74,7 @@ smtpd_acct_received(struct smtpd *d, const struct model *m,
 	rec.src_type = rcv->src_type;
 	rec.src_mta = env->srcmta;
 	rec.rcv_source_ip = rcv->src_ip;
+	rec.rcv_smtp_user = env->auth_user;
 	rec.rcv_destination_ip = local;
 	rec.job_id = env->jobid;
 	rec.env_id = env->envid;

@@ -49,11 +49,11 @@
 void
 smtpd_session_settings(struct smtpd_session *s)
 {
-	struct smtpd_origin o = { s->model, (const struct sockaddr *)&s->peer,
-	    s->lsource, NULL, NULL };
+	struct smtpd_origin o;
 	const struct conf_value *v;
 	long long n;
 
+	smtpd_session_origin(s, &o);
 	v = smtpd_origin_value(&o, CONF_ID_SMTP_COMMAND_TIMEOUT);
 	n = conf_value_num(v, &conf_directives[CONF_ID_SMTP_COMMAND_TIMEOUT]);
 	s->cmd_timeout = n > 0 ? (double)n : SMTPD_TIMEOUT;
@@ -68,14 +68,6 @@ smtpd_session_settings(struct smtpd_session *s)
 
 /* --- MAIL and RCPT --- */
 
-static const struct conf_value *
-smtpd_session_value(const struct smtpd_session *s, int id)
-{
-	struct smtpd_origin o = { s->model, (const struct sockaddr *)&s->peer,
-	    s->lsource, NULL, NULL };
-
-	return smtpd_origin_value(&o, id);
-}
 
 /* Any octet >= 0x80? */
 static bool
@@ -197,7 +189,7 @@ smtpd_rcpt_check(struct smtpd_session *s, struct smtp_cmd *c, char *addr,
 			return -1;
 		}
 	}
-	v = smtpd_session_value(s, CONF_ID_MAX_RCPT_PER_MESSAGE);
+	v = smtpd_source_value(s, CONF_ID_MAX_RCPT_PER_MESSAGE);
 	max = conf_value_num(v, &conf_directives[CONF_ID_MAX_RCPT_PER_MESSAGE]);
 	if (max <= 0 || max > SMTPD_RCPT_MAX)
 		max = SMTPD_RCPT_MAX;
@@ -230,8 +222,7 @@ smtpd_chunk_refuse(struct smtpd_session *s)
 static int
 smtpd_bdat_begin(struct smtpd_session *s)
 {
-	struct smtpd_origin o = { s->model, (const struct sockaddr *)&s->peer,
-	    s->lsource, NULL, NULL };
+	struct smtpd_origin o;
 
 	if (s->rcpts_over) {
 		smtpd_reply(s, "552 5.5.3 too many recipients");
@@ -242,6 +233,7 @@ smtpd_bdat_begin(struct smtpd_session *s)
 		return -1;
 	}
 	s->env.srcmta = xasprintf("%s (%s)", s->helo, s->peer_ip);
+	smtpd_session_origin(s, &o);
 	smtpd_msg_dsn_defaults(&o, &s->env);
 	s->headers_done = s->vmta_bad = s->too_big = false;
 	smtp_data_rx_init(&s->rx);

@@ -292,6 +292,8 @@ smtpd_merge_cmd_xmrg(struct smtpd_session *s, struct smtp_cmd *c)
 		smtpd_reply(s, "550 5.7.1 mailmerge not allowed");
 		return;
 	}
+	if (!smtpd_auth_mail_allowed(s))
+		return;
 	if ((s->merge = smtpd_merge_new(s)) == NULL) {
 		smtpd_reply(s, "451 4.3.0 cannot write to the spool");
 		return;

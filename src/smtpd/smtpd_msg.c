@@ -29,7 +29,9 @@ smtpd_origin_value(const struct smtpd_origin *o, int id)
 {
 	const struct conf_value *v = NULL;
 
-	if (o->source != NULL)
+	if (o->user_source != NULL)
+		v = model_source_named_value(o->model, o->user_source, id);
+	if (v == NULL && o->source != NULL)
 		v = model_source_named_value(o->model, o->source, id);
 	if (v == NULL && o->peer != NULL)
 		v = model_source_value(o->model, o->peer, id);
@@ -229,14 +231,16 @@ smtpd_select_vmta(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
  * processes it (removed unless retained), else the source's jobid-header,
  * else the job the envelope brought (a pickup file's x-job line); a
  * mailmerge recipient's *jobid beats them all; with the source's
- * jobid-prefix in front.  Job IDs are printable and without
- * white space: anything else becomes '_'.
+ * jobid-prefix in front (`jobid-prefix {auth}`: the name of the SMTP
+ * AUTH user, nothing when the client did not authenticate).  Job IDs
+ * are printable and without white space: anything else becomes '_'.
  */
 static void
 smtpd_select_job(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
     struct spool_envelope *env, const struct smtpd_override *ov)
 {
 	const struct conf_value *alt, *prefix;
+	const char *pfx;
 	char job[256] = "";
 
 	if (smtpd_origin_bool(o, CONF_ID_PROCESS_X_JOB))
@@ -252,13 +256,15 @@ smtpd_select_job(const struct smtpd_origin *o, struct buf *body, size_t *hdr,
 		snprintf(job, sizeof(job), "%s", ov->jobid);
 	if (job[0] == '\0')
 		return;
-	for (char *p = job; *p != '\0'; p++)
+	prefix = smtpd_origin_value(o, CONF_ID_JOBID_PREFIX);
+	pfx = prefix != NULL && prefix->u.s != NULL ? prefix->u.s : "";
+	if (strcmp(pfx, "{auth}") == 0)
+		pfx = o->user != NULL ? o->user : "";
+	free(env->jobid);
+	env->jobid = xasprintf("%s%s", pfx, job);
+	for (char *p = env->jobid; *p != '\0'; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			*p = '_';
-	prefix = smtpd_origin_value(o, CONF_ID_JOBID_PREFIX);
-	free(env->jobid);
-	env->jobid = prefix != NULL && prefix->u.s != NULL ?
-	    xasprintf("%s%s", prefix->u.s, job) : xstrdup(job);
 }
 
 /* Insert text[0..n) into b at `at`; false (nothing done) when b's cap
@@ -414,6 +420,8 @@ smtpd_msg_start(struct smtpd *d, const struct smtpd_origin *o,
 	const char *error;
 
 	*cold_taken = false;
+	free(env->auth_user);
+	env->auth_user = o->user != NULL ? xstrdup(o->user) : NULL;
 	if (smtpd_select_vmta(o, body, hdr, env, ov) == -1)
 		return SMTPD_MSG_BAD_VMTA;
 	smtpd_select_job(o, body, hdr, env, ov);

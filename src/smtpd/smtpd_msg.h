@@ -40,6 +40,10 @@ struct smtpd_origin {
 						   name (our Received: header
 						   names it), or NULL */
 	const char		*client_ip;	/* with helo */
+	const char		*user;		/* the user authenticated (SMTP
+						   AUTH), or NULL */
+	const char		*user_source;	/* its named <source>, read
+						   before all others, or NULL */
 };
 
 /* The origin's setting for id (NULL: unset), or its yes/no with the

@@ -21,6 +21,8 @@
 #define SMTPD_TIMEOUT		600.	/* smtp-command/data-timeout (10m) */
 #define SMTPD_FLUSH		(256 * 1024)
 
+struct smtpd_auth;
+struct smtpd_auth_fails;
 struct smtpd_merge;
 
 struct smtpd_listener {
@@ -48,6 +50,7 @@ struct smtpd {
 	unsigned long		 next_id;	/* the "(in N)" of the logs */
 	bool			 stopping;
 	LIST_HEAD(, smtpd_session) sessions;
+	struct smtpd_auth_fails	*auth_fails;	/* smtp-max-auth-failure-rate */
 };
 
 enum smtpd_state {
@@ -60,6 +63,7 @@ enum smtpd_state {
 	SMTPD_CHUNK,		/* reading a BDAT chunk's octets */
 	SMTPD_COMMITTING,	/* waiting for the spool's group commit */
 	SMTPD_TLS,		/* after "220 ready to start TLS": handshake */
+	SMTPD_AUTH,		/* AUTH: the client's next line is a response */
 	SMTPD_CLOSING,		/* flushing the last reply, then close */
 };
 
@@ -111,6 +115,10 @@ struct smtpd_session {
 	bool			 quiet;		/* answering such a command now */
 	char			*xack_error;
 	struct smtpd_merge	*merge;		/* an XMRG transaction, or NULL */
+	/* SMTP AUTH (smtpd_auth.c) */
+	struct smtpd_auth	*auth;		/* the exchange in progress */
+	char			*auth_user;	/* the <smtp-user> authenticated */
+	const char		*auth_source;	/* its named <source> */
 };
 
 /* smtpd.c: a session ended; listeners paused at total-max-smtp-in
@@ -131,7 +139,14 @@ void	smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 void	smtpd_transaction_reset(struct smtpd_session *s);
 /* Read and run the commands waiting in the input buffer. */
 void	smtpd_session_input(struct smtpd_session *s);
-/* A <source> yes/no setting for the client, or its table default. */
+/* Where the client's settings come from: its listener's and address's
+ * <source>, and after AUTH the user's. */
+void	smtpd_session_origin(const struct smtpd_session *s,
+	    struct smtpd_origin *o);
+/* A <source> setting for the client (NULL: unset), or its yes/no with
+ * the table default. */
+const struct conf_value *smtpd_source_value(const struct smtpd_session *s,
+	    int id);
 bool	smtpd_source_bool(const struct smtpd_session *s, int id);
 /* MAIL/XMRG parameters into s->env (a 555 reply and -1 for a bad one). */
 int	smtpd_mail_params(struct smtpd_session *s, struct smtp_cmd *c);
@@ -180,6 +195,21 @@ bool	smtpd_relay_allowed(const struct smtpd_session *s, const char *domain);
 struct smtpd_rcv;
 void	smtpd_acct_received(struct smtpd *d, const struct model *m,
 	    const struct spool_envelope *env, const struct smtpd_rcv *rcv);
+
+/* smtpd_auth.c: SMTP AUTH against the <smtp-user> blocks. */
+/* The EHLO line "250-AUTH ..." when AUTH is offered. */
+/* The EHLO keyword line "AUTH ..." into buf; false when none is offered. */
+bool	smtpd_auth_ehlo(struct smtpd_session *s, char *buf, size_t size);
+void	smtpd_auth_cmd(struct smtpd_session *s, struct smtp_cmd *c);
+/* A line of the client's in state SMTPD_AUTH: its response. */
+void	smtpd_auth_input(struct smtpd_session *s, const char *line,
+	    size_t len);
+/* May the client start a transaction (require-auth)?  If not, 530 and
+ * false. */
+bool	smtpd_auth_mail_allowed(struct smtpd_session *s);
+/* Forget the authentication (STARTTLS, the end of the session). */
+void	smtpd_auth_reset(struct smtpd_session *s);
+void	smtpd_auth_fails_free(struct smtpd *d);
 
 /* smtpd_merge.c: XMRG, XDFN, RCPT in a merge, XPRT, XACK. */
 bool	smtpd_merge_allowed(const struct smtpd_session *s);

@@ -34,9 +34,6 @@ OBJ_DEFINE_CAST(smtpd_session)
 
 static void smtpd_session_event(struct conn *c, enum conn_event ev, void *arg);
 
-static void smtpd_session_origin(const struct smtpd_session *s,
-    struct smtpd_origin *o);
-
 void
 smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 {
@@ -150,6 +147,7 @@ smtpd_session_free(struct smtpd_session *s)
 	s->smtpd->stats.active--;
 	smtpd_listeners_resume(s->smtpd);
 	smtpd_transaction_reset(s);
+	smtpd_auth_reset(s);
 	buf_free(&s->body);
 	conn_free(&s->conn);
 	free(s->helo);
@@ -191,7 +189,7 @@ static void
 smtpd_ehlo_reply(struct smtpd_session *s)
 {
 	const char *ext[16];
-	char size[40];
+	char size[40], auth[64];
 	size_t n = 0;
 
 	ext[n++] = "ENHANCEDSTATUSCODES";
@@ -209,6 +207,8 @@ smtpd_ehlo_reply(struct smtpd_session *s)
 		ext[n++] = "SMTPUTF8";
 	if (smtpd_starttls_offered(s))
 		ext[n++] = "STARTTLS";
+	if (smtpd_auth_ehlo(s, auth, sizeof(auth)))
+		ext[n++] = auth;
 	ext[n++] = "DSN";
 	smtpd_reply(s, "250-%s says hello", s->model->host_name);
 	for (size_t i = 0; i < n; i++)
@@ -258,7 +258,7 @@ smtpd_cmd_starttls(struct smtpd_session *s, struct smtp_cmd *c)
 }
 
 /* The settings of the client's <source>. */
-static void
+void
 smtpd_session_origin(const struct smtpd_session *s, struct smtpd_origin *o)
 {
 	o->model = s->model;
@@ -266,6 +266,17 @@ smtpd_session_origin(const struct smtpd_session *s, struct smtpd_origin *o)
 	o->source = s->lsource;	/* smtp-listener ... source=NAME */
 	o->helo = s->helo;
 	o->client_ip = s->peer_ip;
+	o->user = s->auth_user;		/* after AUTH: the user's <source> */
+	o->user_source = s->auth_source;
+}
+
+const struct conf_value *
+smtpd_source_value(const struct smtpd_session *s, int id)
+{
+	struct smtpd_origin o;
+
+	smtpd_session_origin(s, &o);
+	return smtpd_origin_value(&o, id);
 }
 
 /* A yes/no setting of the client's <source>. */
@@ -295,6 +306,8 @@ static void
 smtpd_cmd_mail(struct smtpd_session *s, struct smtp_cmd *c)
 {
 	smtpd_transaction_reset(s);
+	if (!smtpd_auth_mail_allowed(s))
+		return;
 	if (smtpd_mail_params(s, c) == -1) {
 		smtpd_transaction_reset(s);
 		return;
@@ -445,7 +458,8 @@ static const struct smtpd_command {
 	{ SMTP_VERB_QUIT, ST_ANY, NULL, smtpd_cmd_quit },
 	{ SMTP_VERB_EXPN, ST_ANY, NULL, smtpd_cmd_unimplemented },
 	{ SMTP_VERB_STARTTLS, ST_ANY, NULL, smtpd_cmd_starttls },
-	{ SMTP_VERB_AUTH, ST_ANY, NULL, smtpd_cmd_unimplemented },
+	{ SMTP_VERB_AUTH, ST(IDLE), "send EHLO first, no AUTH in a transaction",
+	    smtpd_auth_cmd },
 	{ SMTP_VERB_BDAT, ST_ANY, NULL, smtpd_cmd_bdat },
 	{ SMTP_VERB_XACK, ST_ANY, NULL, smtpd_merge_cmd_xack },
 	{ SMTP_VERB_XMRG, ST(IDLE), "send HELO/EHLO first, one XMRG per transaction",
@@ -697,6 +711,7 @@ smtpd_starttls_done(struct smtpd_session *s)
 		log_debug("(in) %s: tls:%s", s->peer_ip, desc);
 	s->tls = true;
 	smtpd_transaction_reset(s);
+	smtpd_auth_reset(s);
 	free(s->helo);
 	s->helo = NULL;
 	s->esmtp = false;
@@ -760,7 +775,10 @@ smtpd_session_input(struct smtpd_session *s)
 			s->skip_line = true;
 			continue;
 		}
-		smtpd_dispatch(s, line, len);
+		if (s->state == SMTPD_AUTH)
+			smtpd_auth_input(s, line, len);
+		else
+			smtpd_dispatch(s, line, len);
 		conn_consume(&s->conn, used);
 		if (s->state == SMTPD_TLS) {
 			smtpd_starttls_begin(s);

@@ -129,6 +129,8 @@ spool_envelope_format(const struct spool_envelope *env, struct buf *b)
 		(void)buf_printf(b, "envid %s\n", env->envid);
 	if (env->jobid != NULL)
 		(void)buf_printf(b, "jobid %s\n", env->jobid);
+	if (env->auth_user != NULL)
+		(void)buf_printf(b, "authuser %s\n", env->auth_user);
 	if (env->ret != 0)
 		(void)buf_printf(b, "ret %s\n", env->ret == 2 ? "full" : "hdrs");
 	if (env->prio != 0)
@@ -408,6 +410,7 @@ spool_envelope_free(struct spool_envelope *env)
 	free(env->rprio);
 	free(env->envid);
 	free(env->jobid);
+	free(env->auth_user);
 	free(env->pickup);
 	free(env->orig);
 	free(env->srcmta);

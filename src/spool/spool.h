@@ -66,6 +66,7 @@ struct spool_envelope {
 	char	 *vmta;		/* VirtualMTA or pool selected, or NULL */
 	char	 *envid;	/* MAIL ... ENVID= (decoded), or NULL */
 	char	 *jobid;	/* X-Job (or jobid-header), or NULL */
+	char	 *auth_user;	/* the SMTP AUTH user (rcvSmtpUser), or NULL */
 	int	  ret;		/* MAIL ... RET=: 0 not given, 1 HDRS, 2 FULL */
 	bool	  no_dsn;	/* suppress-local-dsn: never a report mail */
 	bool	  verp;		/* MAIL ... VERP (or verp-default): each

@@ -54,6 +54,9 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 	} else if (strcmp(key, "jobid") == 0) {
 		free(env->jobid);
 		env->jobid = xstrdup(val);
+	} else if (strcmp(key, "authuser") == 0) {
+		free(env->auth_user);
+		env->auth_user = xstrdup(val);
 	} else if (strcmp(key, "envid") == 0) {
 		free(env->envid);
 		env->envid = xstrdup(val);

@@ -4,18 +4,12 @@ default-virtual-mta, an unknown name refused; each VMTA delivers from its
 smtp-source-host address with its name in EHLO, and the accounting record
 names the VMTA, the pool and the queue domain/vmta."""
 import smtplib
-from ternlib import Tap, Workdir, Sink, Tern, wait_for
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, TWO_VMTAS
 
 t = Tap()
 w = Workdir("b13")
 sink = Sink(w, maildir=True)
-tern = Tern(w, """
-<virtual-mta v1>
-    smtp-source-host 127.0.0.2 v1.tern.test
-</virtual-mta>
-<virtual-mta v2>
-    smtp-source-host 127.0.0.3 v2.tern.test
-</virtual-mta>
+tern = Tern(w, TWO_VMTAS + """
 <virtual-mta-pool p>
     virtual-mta v1
     virtual-mta v2

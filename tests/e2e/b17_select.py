@@ -10,19 +10,13 @@ count is still used up."""
 import os
 import smtplib
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, TWO_VMTAS
 
 t = Tap()
 w = Workdir("b17")
 sink = Sink(w)
 hold_port = free_port()     # nothing listens: mail for hold.test stays
-tern = Tern(w, """
-<virtual-mta v1>
-    smtp-source-host 127.0.0.2 v1.tern.test
-</virtual-mta>
-<virtual-mta v2>
-    smtp-source-host 127.0.0.3 v2.tern.test
-</virtual-mta>
+tern = Tern(w, TWO_VMTAS + """
 <virtual-mta dflt>
     smtp-source-host 127.0.0.6 dflt.tern.test
 </virtual-mta>

@@ -14,7 +14,7 @@ bounceCat of b and t records before the built-in list (§2.12, §5)."""
 import csv
 import re
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, TWO_VMTAS
 
 t = Tap()
 w = Workdir("b23")
@@ -23,13 +23,7 @@ sink2 = Sink(w)                                    # the second host
 busy = Sink(w, extra=["--greeting", "421"])        # a host that says 421
 ACCT = w.file("all.csv")
 
-tern = Tern(w, """
-<virtual-mta v1>
-    smtp-source-host 127.0.0.2 v1.tern.test
-</virtual-mta>
-<virtual-mta v2>
-    smtp-source-host 127.0.0.3 v2.tern.test
-</virtual-mta>
+tern = Tern(w, TWO_VMTAS + """
 <virtual-mta v3>
     smtp-source-host 127.0.0.2 v3a.tern.test
     smtp-source-host 127.0.0.3 v3b.tern.test

@@ -96,6 +96,17 @@ def wait_for(cond, timeout=10.0, step=0.05):
     return cond()
 
 
+# Two VirtualMTAs, v1 sourcing from 127.0.0.2 and v2 from 127.0.0.3, each
+# with its own EHLO name: the config head of the VirtualMTA tests.
+TWO_VMTAS = """<virtual-mta v1>
+    smtp-source-host 127.0.0.2 v1.tern.test
+</virtual-mta>
+<virtual-mta v2>
+    smtp-source-host 127.0.0.3 v2.tern.test
+</virtual-mta>
+"""
+
+
 class Workdir:
     def __init__(self, name):
         self.path = tempfile.mkdtemp(prefix="tern-%s-" % name)
@@ -115,7 +126,8 @@ class Sink:
         self.port = port or free_port(ip)
         self.record = work.file("sink-%s-%d.jsonl" % (ip, self.port))
         self.maildir = work.file("mail-%s-%d" % (ip, self.port)) if maildir else None
-        args = [SINK, "--listen", "%s:%d" % (ip, self.port),
+        listen = ("[%s]:%d" if ":" in ip else "%s:%d") % (ip, self.port)
+        args = [SINK, "--listen", listen,
                 "--record", self.record, "--quiet"] + list(extra)
         if self.maildir:
             os.makedirs(self.maildir, exist_ok=True)

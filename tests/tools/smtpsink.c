@@ -29,8 +29,10 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -54,6 +56,8 @@ sink_usage(void)
 	    "\t[--greeting CODE] [--mail-reply CODE] [--no-ehlo]\n"
 	    "\t[--no-pipelining] [--pidfile FILE] [--quiet]\n"
 	    "\t[--tls-cert PEM]  (certificate and key: offer STARTTLS)\n"
+	    "\t[--greeting-delay MS] [--ehlo-reply CODE] [--ehlo-stall MS]\n"
+	    "\t[--size N] [--no-ext KEYWORD ...]\n"
 	    "IP is IPv4 or [IPv6]; port 0 picks a free port.\n");
 	exit(2);
 }
@@ -260,7 +264,8 @@ sink_code_option(const char *name, const char *value)
 enum {
 	OPT_LISTEN = 256, OPT_RECORD, OPT_MAILDIR, OPT_HOSTNAME, OPT_GREETING,
 	OPT_MAIL_REPLY, OPT_NO_EHLO, OPT_NO_PIPELINING, OPT_PIDFILE, OPT_QUIET,
-	OPT_TLS_CERT,
+	OPT_TLS_CERT, OPT_GREETING_DELAY, OPT_EHLO_REPLY, OPT_EHLO_STALL,
+	OPT_SIZE, OPT_NO_EXT,
 };
 
 static const struct option sink_options[] = {
@@ -275,9 +280,49 @@ static const struct option sink_options[] = {
 	{ "pidfile",		required_argument, NULL, OPT_PIDFILE },
 	{ "quiet",		no_argument,	   NULL, OPT_QUIET },
 	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
+	{ "greeting-delay",	required_argument, NULL, OPT_GREETING_DELAY },
+	{ "ehlo-reply",		required_argument, NULL, OPT_EHLO_REPLY },
+	{ "ehlo-stall",		required_argument, NULL, OPT_EHLO_STALL },
+	{ "size",		required_argument, NULL, OPT_SIZE },
+	{ "no-ext",		required_argument, NULL, OPT_NO_EXT },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL,			0,		   NULL, 0 },
 };
+
+/* A number of milliseconds (or bytes) for option `name`. */
+static long
+sink_ms_option(const char *name, const char *value, long max)
+{
+	long v = sink_number(value, strlen(value), 0, max);
+
+	if (v == -1)
+		fatalx("smtpsink: --%s %s: expected a number from 0 to %ld",
+		    name, value, max);
+	return v;
+}
+
+/* --no-ext KEYWORD: an EHLO keyword not to advertise. */
+static unsigned
+sink_ext_option(const char *value)
+{
+	static const struct {
+		const char	*name;
+		unsigned	 bit;
+	} ext[] = {
+		{ "PIPELINING", SINK_EXT_PIPELINING },
+		{ "8BITMIME", SINK_EXT_8BITMIME },
+		{ "SIZE", SINK_EXT_SIZE },
+		{ "ENHANCEDSTATUSCODES", SINK_EXT_ENHANCED },
+		{ "SMTPUTF8", SINK_EXT_SMTPUTF8 },
+		{ "DSN", SINK_EXT_DSN },
+	};
+
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+		if (strcasecmp(value, ext[i].name) == 0)
+			return ext[i].bit;
+	fatalx("smtpsink: --no-ext %s: expected PIPELINING, 8BITMIME, SIZE, "
+	    "ENHANCEDSTATUSCODES, SMTPUTF8 or DSN", value);
+}
 
 /* Fill *sink from argv; the --listen specs go to listen[0..*nlisten). */
 static void
@@ -295,7 +340,7 @@ sink_parse_args(struct sink *sink, int argc, char **argv,
 		case OPT_MAILDIR:	sink->maildir = optarg; break;
 		case OPT_HOSTNAME:	sink->hostname = optarg; break;
 		case OPT_PIDFILE:	sink->pidfile = optarg; break;
-		case OPT_NO_EHLO:	sink->no_ehlo = true; break;
+		case OPT_NO_EHLO:	sink->ehlo_reply = 502; break;
 		case OPT_NO_PIPELINING:	sink->no_pipelining = true; break;
 		case OPT_QUIET:		sink->quiet = true; break;
 		case OPT_TLS_CERT:	sink->tls_cert = optarg; break;
@@ -305,6 +350,28 @@ sink_parse_args(struct sink *sink, int argc, char **argv,
 		case OPT_MAIL_REPLY:
 			sink->mail_reply = sink_code_option("mail-reply",
 			    optarg);
+			break;
+		case OPT_GREETING_DELAY:
+			sink->greeting_delay = sink_ms_option("greeting-delay",
+			    optarg, SINK_WAIT_MAX);
+			break;
+		case OPT_EHLO_STALL:
+			sink->ehlo_stall = sink_ms_option("ehlo-stall", optarg,
+			    SINK_WAIT_MAX);
+			break;
+		case OPT_EHLO_REPLY:
+			sink->ehlo_reply = sink_code_option("ehlo-reply",
+			    optarg);
+			if (sink->ehlo_reply / 100 == 2)
+				fatalx("smtpsink: --ehlo-reply %s: expected "
+				    "4xx or 5xx", optarg);
+			break;
+		case OPT_SIZE:
+			sink->size = (unsigned long long)sink_ms_option("size",
+			    optarg, LONG_MAX);
+			break;
+		case OPT_NO_EXT:
+			sink->no_ext |= sink_ext_option(optarg);
 			break;
 		default:
 			sink_usage();
@@ -396,6 +463,7 @@ main(int argc, char **argv)
 	sink.hostname = "sink.test";
 	sink.greeting = 220;
 	sink.mail_reply = 250;
+	sink.size = 104857600;
 	sink.next_id = 1;
 	listen_specs = xcalloc((size_t)argc, sizeof(*listen_specs));
 	sink_parse_args(&sink, argc, argv, listen_specs, &nlisten);

@@ -71,10 +71,24 @@ struct sink {
 	SSL_CTX			*tls_ctx;	/* --tls-cert: STARTTLS offered */
 	int			 greeting;	/* 220 unless --greeting */
 	int			 mail_reply;	/* 250 unless --mail-reply */
-	bool			 no_ehlo;
 	bool			 no_pipelining;
+	int			 ehlo_reply;	/* --ehlo-reply: refuse EHLO, 0 = no */
+	long			 greeting_delay; /* ms before the greeting */
+	long			 ehlo_stall;	/* ms after the first EHLO line */
+	unsigned long long	 size;		/* SIZE advertised and enforced */
+	unsigned		 no_ext;	/* SINK_EXT_* not advertised */
 	bool			 quiet;
 	unsigned long		 next_id;	/* message ids, from 1 */
+};
+
+/* EHLO keywords --no-ext can take away (PIPELINING: --no-pipelining too). */
+enum sink_ext {
+	SINK_EXT_PIPELINING	= 1 << 0,
+	SINK_EXT_8BITMIME	= 1 << 1,
+	SINK_EXT_SIZE		= 1 << 2,
+	SINK_EXT_ENHANCED	= 1 << 3,	/* ENHANCEDSTATUSCODES */
+	SINK_EXT_SMTPUTF8	= 1 << 4,
+	SINK_EXT_DSN		= 1 << 5,
 };
 
 /* Scripted actions from a recipient's local part ("alice+r550+w200"). */
@@ -83,24 +97,31 @@ struct sink_actions {
 	int	dcode;		/* dNNN, 0 = none */
 	long	wait_ms;	/* wMS, 0 = none */
 	long	data_wait_ms;	/* wdMS, 0 = none */
+	long	body_wait_ms;	/* wbMS, 0 = none */
 	bool	drop_rcpt;	/* xr */
 	bool	drop_data;	/* xd */
+	bool	no_enhanced;	/* ne */
 	char	text[SINK_TEXT_MAX];	/* m=TEXT ('_' as spaces), or "" */
 };
 
 struct sink_rcpt {
 	char	*addr;
+	char	*params;	/* the RCPT parameters as sent, "" if none */
 	int	 code;		/* the reply given */
 };
 
 /* The mail transaction, from MAIL to the end-of-DATA reply or RSET. */
 struct sink_txn {
 	bool		 active;	/* MAIL was accepted */
+	bool		 utf8;		/* MAIL had SMTPUTF8 */
+	bool		 pipelined;	/* more commands came with MAIL */
 	char		*mail_from;
+	char		*mail_params;	/* the MAIL parameters as sent */
 	struct sink_rcpt *rcpts;	/* in order, accepted and rejected */
 	size_t		 nrcpts, rcpts_cap, naccepted;
 	int		 dcode;		/* from the first accepted dNNN */
 	long		 data_wait_ms;	/* from the first accepted wdMS */
+	long		 body_wait_ms;	/* from the first accepted wbMS */
 	bool		 drop_data;	/* an accepted recipient had xd */
 	/* DATA phase */
 	unsigned long	 id;
@@ -136,6 +157,9 @@ enum conn_defer {
 	DEFER_NONE,
 	DEFER_RCPT,		/* a RCPT reply (w) */
 	DEFER_DATA,		/* an end-of-DATA reply (wd) */
+	DEFER_GREETING,		/* the greeting (--greeting-delay) */
+	DEFER_EHLO,		/* the rest of the EHLO reply (--ehlo-stall) */
+	DEFER_BODY,		/* reading the content after 354 (wb) */
 };
 
 struct sink_conn {
@@ -152,6 +176,7 @@ struct sink_conn {
 	bool			 discarding;	/* inside an over-long line */
 	bool			 greeted;	/* HELO/EHLO accepted */
 	bool			 esmtp;
+	bool			 more_input;	/* input followed the current line */
 	char			*helo;
 	char			 peer[SINK_NAME_MAX], local[SINK_NAME_MAX];
 	struct sink_txn		 txn;
@@ -189,12 +214,13 @@ size_t	sink_unstuff_feed(int *state, const char *in, size_t len,
 
 /* smtpsink_smtp.c */
 void	smtp_greet(struct sink_conn *c);
+void	smtp_ehlo_rest(struct sink_conn *c);
 void	smtp_line(struct sink_conn *c, const char *line, size_t len);
 void	smtp_line_too_long(struct sink_conn *c);
 void	smtp_data_content(struct sink_conn *c, const char *p, size_t n);
 void	smtp_data_end(struct sink_conn *c);
-void	smtp_rcpt_reply(struct sink_conn *c, const char *addr, int code,
-	    bool close_after);
+void	smtp_rcpt_reply(struct sink_conn *c, const char *addr,
+	    const char *params, int code, bool close_after);
 void	smtp_data_reply(struct sink_conn *c);
 void	smtp_txn_reset(struct sink_conn *c);
 void	sink_actions_parse(const char *addr, struct sink_actions *a);
@@ -207,7 +233,8 @@ int	sink_code_parse(const char *p, size_t n);
 void	record_connect(struct sink_conn *c);
 void	record_quit(struct sink_conn *c);
 void	record_close(struct sink_conn *c);
-void	record_rcpt(struct sink_conn *c, const char *addr, int code);
+void	record_rcpt(struct sink_conn *c, const char *addr, const char *params,
+	    int code);
 void	record_message(struct sink_conn *c, int reply, const char *sha256);
 void	record_tls(struct sink_conn *c);
 int	maildir_open(struct sink_conn *c);

@@ -181,6 +181,7 @@ conn_process_line(struct sink_conn *c)
 	}
 	len = (size_t)(nl - p);
 	c->in_off += len + 1;
+	c->more_input = c->in_off < c->in.len;
 	if (len > 0 && p[len - 1] == '\r')
 		len--;
 	if (len > SINK_LINE_MAX)
@@ -404,10 +405,16 @@ conn_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	c->defer = DEFER_NONE;
 	if (what == DEFER_RCPT)
-		smtp_rcpt_reply(c, c->defer_addr, c->defer_code,
-		    c->defer_close);
+		smtp_rcpt_reply(c, c->defer_addr, c->txn.nrcpts > 0 ?
+		    c->txn.rcpts[c->txn.nrcpts - 1].params : "",
+		    c->defer_code, c->defer_close);
 	else if (what == DEFER_DATA)
 		smtp_data_reply(c);
+	else if (what == DEFER_GREETING)
+		smtp_greet(c);
+	else if (what == DEFER_EHLO)
+		smtp_ehlo_rest(c);
+	/* DEFER_BODY: reading the content simply resumes */
 	conn_process(c);
 	conn_settle(c);
 }
@@ -472,7 +479,11 @@ conn_accept(struct sink *sink, int fd)
 	record_connect(c);
 	if (!sink->quiet)
 		log_info("smtpsink: %s: connected to %s", c->peer, c->local);
-	smtp_greet(c);
+	if (sink->greeting_delay > 0)
+		conn_defer_reply(c, DEFER_GREETING, sink->greeting_delay, 0,
+		    "", false);
+	else
+		smtp_greet(c);
 	conn_settle(c);
 }
 

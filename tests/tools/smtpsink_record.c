@@ -4,12 +4,15 @@
  * --record FILE gets one compact JSON object per line and event, flushed
  * at once so that a test can read the file while the sink runs:
  *   connect  {"event","t","peer","local"}
- *   rcpt     {"event","t","peer","local","rcpt","code"}  (each RCPT answered)
+ *   rcpt     {"event","t","peer","local","rcpt","code","params"}  (each
+ *             RCPT answered; params: its parameters as sent)
  *   tls      {"event","t","peer","local","tls_protocol","tls_cipher",
  *             "sni"}  (a STARTTLS handshake completed; sni null if none)
  *   message  {"event","t","peer","local","helo","esmtp","mail_from",
- *             "rcpts":[accepted],"rejected":[{"rcpt","code"}],"size",
- *             "reply","sha256","id","tls"}  (each end-of-DATA reply;
+ *             "mail_params","rcpts":[accepted],"rejected":[{"rcpt",
+ *             "code"}],"size","reply","sha256","id","pipelined","tls"}
+ *             (each end-of-DATA reply; pipelined: commands followed
+ *             MAIL in the same input, i.e. the client pipelines;
  *             reply 0 for xd, which drops the connection instead; "tls"
  *             false, or true with "tls_protocol", "tls_cipher", "sni")
  *   quit     {"event","t","peer","local"}  (QUIT received: the client
@@ -184,7 +187,8 @@ record_tls(struct sink_conn *c)
 }
 
 void
-record_rcpt(struct sink_conn *c, const char *addr, int code)
+record_rcpt(struct sink_conn *c, const char *addr, const char *params,
+    int code)
 {
 	struct buf b;
 	int r;
@@ -195,7 +199,8 @@ record_rcpt(struct sink_conn *c, const char *addr, int code)
 	r = record_head(&b, c, "rcpt");
 	r |= buf_puts(&b, ",\"rcpt\":");
 	r |= json_string(&b, addr);
-	r |= buf_printf(&b, ",\"code\":%d", code);
+	r |= buf_printf(&b, ",\"code\":%d,\"params\":", code);
+	r |= json_string(&b, params);
 	record_emit(c->sink, &b, r);
 }
 
@@ -244,9 +249,13 @@ record_message(struct sink_conn *c, int reply, const char *sha256)
 	r |= buf_printf(&b, ",\"esmtp\":%s,\"mail_from\":",
 	    c->esmtp ? "true" : "false");
 	r |= json_string(&b, t->mail_from != NULL ? t->mail_from : "");
+	r |= buf_puts(&b, ",\"mail_params\":");
+	r |= json_string(&b, t->mail_params != NULL ? t->mail_params : "");
 	r |= record_rcpt_lists(&b, t);
 	r |= buf_printf(&b, ",\"size\":%llu,\"reply\":%d,\"sha256\":\"%s\","
 	    "\"id\":\"%lu\"", t->size, reply, sha256, t->id);
+	r |= buf_printf(&b, ",\"pipelined\":%s",
+	    t->pipelined ? "true" : "false");
 	r |= buf_printf(&b, ",\"tls\":%s",
 	    c->tls_protocol[0] != '\0' ? "true" : "false");
 	if (c->tls_protocol[0] != '\0')

@@ -13,17 +13,29 @@
  *         with a d-token decides (421: then close)
  *   wMS   wait MS ms before answering this RCPT; later commands wait too
  *   wdMS  wait MS ms before the end-of-DATA reply (first accepted wins)
+ *   wbMS  after the 354, read no content for MS ms (first accepted
+ *         wins): the client's output stalls once the buffers are full
  *   xr    drop the connection, without reply, when this RCPT arrives
  *   xd    drop the connection after the content, before the reply
  *         (any accepted recipient with xd)
+ *   ne    this RCPT's scripted reply has no enhanced status code
+ *         ("553 scripted rejection")
  *   m=TEXT the text of this RCPT's scripted reply, '_' written as a
  *         space ("bob+r421+m=too_many_errors": "421 4.4.2 too many
  *         errors"); the enhanced code stays the scripted one
  * Tokens are case-insensitive; anything else is ignored ("alice+tag").
+ *
+ * Parameters are checked against what EHLO offered (RFC 5321 3.3: a
+ * parameter of an extension not offered, or after HELO, is 555):
+ * MAIL SIZE= (over the advertised SIZE: 552 5.3.4), BODY=7BIT|8BITMIME,
+ * SMTPUTF8, RET=, ENVID=; RCPT NOTIFY=, ORCPT=.  An address with 8-bit
+ * octets in a transaction without SMTPUTF8 is refused 553 5.6.7
+ * (RFC 6531 3.4).  The parameters as sent are recorded.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +46,6 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "smtpsink.h"
-
-#define SMTP_SIZE_ADVERTISED	"104857600"
 
 /* Enhanced code and text per reply class, for one command. */
 struct smtp_texts {
@@ -99,9 +109,14 @@ sink_action_token(const char *t, size_t n, struct sink_actions *a)
 		a->drop_rcpt = true;
 	else if (n == 2 && strncasecmp(t, "xd", 2) == 0)
 		a->drop_data = true;
+	else if (n == 2 && strncasecmp(t, "ne", 2) == 0)
+		a->no_enhanced = true;
 	else if (n > 2 && strncasecmp(t, "wd", 2) == 0) {
 		if ((v = sink_number(t + 2, n - 2, 0, SINK_WAIT_MAX)) != -1)
 			a->data_wait_ms = v;
+	} else if (n > 2 && strncasecmp(t, "wb", 2) == 0) {
+		if ((v = sink_number(t + 2, n - 2, 0, SINK_WAIT_MAX)) != -1)
+			a->body_wait_ms = v;
 	} else if (n > 1 && (t[0] == 'w' || t[0] == 'W')) {
 		if ((v = sink_number(t + 1, n - 1, 0, SINK_WAIT_MAX)) != -1)
 			a->wait_ms = v;
@@ -133,11 +148,12 @@ sink_actions_parse(const char *addr, struct sink_actions *a)
 
 /*
  * "FROM:<a@b> params" (kw "FROM:") to "a@b" in out.  A source route is
- * dropped; a bare address is tolerated; parameters are ignored.
+ * dropped; a bare address is tolerated; *params_r points to the
+ * parameters ("" if none).
  */
 static int
 smtp_path(const char *arg, const char *kw, char *out, size_t outlen,
-    bool allow_null)
+    bool allow_null, const char **params_r)
 {
 	size_t i, n, kl = strlen(kw);
 	const char *p, *end, *colon;
@@ -164,7 +180,82 @@ smtp_path(const char *arg, const char *kw, char *out, size_t outlen,
 			return -1;
 	memcpy(out, p, n);
 	out[n] = '\0';
+	p = *end == '>' ? end + 1 : end;
+	while (*p == ' ')
+		p++;
+	*params_r = p;
 	return 0;
+}
+
+static bool
+smtp_offered(const struct sink_conn *c, unsigned ext)
+{
+	return c->esmtp && (c->sink->no_ext & ext) == 0;
+}
+
+static bool
+smtp_8bit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/*
+ * Check the parameters of MAIL (mail) or RCPT against what EHLO offered.
+ * NULL when they are acceptable, else the reply to give.  *utf8_r is set
+ * when MAIL has SMTPUTF8.
+ */
+static const char *
+smtp_params_check(const struct sink_conn *c, const char *params, bool mail,
+    bool *utf8_r)
+{
+	char word[SINK_LINE_MAX + 1];
+	const char *p = params;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, " "), kl;
+		const char *v;
+
+		memcpy(word, p, n);
+		word[n] = '\0';
+		p += n;
+		while (*p == ' ')
+			p++;
+		v = strchr(word, '=');
+		kl = v != NULL ? (size_t)(v - word) : n;
+		v = v != NULL ? v + 1 : NULL;
+#define KW(k)	(kl == strlen(k) && strncasecmp(word, k, kl) == 0)
+		if (mail && KW("SIZE") && v != NULL &&
+		    smtp_offered(c, SINK_EXT_SIZE)) {
+			long long sz = sink_number(v, strlen(v), 0, LONG_MAX);
+
+			if (sz < 0)
+				return "501 5.5.4 bad SIZE= value";
+			if (c->sink->size > 0 &&
+			    (unsigned long long)sz > c->sink->size)
+				return "552 5.3.4 message size exceeds the "
+				    "fixed maximum message size";
+		} else if (mail && KW("BODY") && v != NULL &&
+		    (strcasecmp(v, "7BIT") == 0 || (strcasecmp(v, "8BITMIME") == 0 &&
+		    smtp_offered(c, SINK_EXT_8BITMIME))))
+			continue;
+		else if (mail && KW("SMTPUTF8") && v == NULL &&
+		    smtp_offered(c, SINK_EXT_SMTPUTF8))
+			*utf8_r = true;
+		else if (mail && (KW("RET") || KW("ENVID")) && v != NULL &&
+		    smtp_offered(c, SINK_EXT_DSN))
+			continue;
+		else if (!mail && (KW("NOTIFY") || KW("ORCPT")) && v != NULL &&
+		    smtp_offered(c, SINK_EXT_DSN))
+			continue;
+		else
+			return "555 5.5.4 parameter not recognized or not "
+			    "offered";
+#undef KW
+	}
+	return NULL;
 }
 
 /*
@@ -193,8 +284,11 @@ smtp_txn_reset(struct sink_conn *c)
 	size_t i;
 
 	free(t->mail_from);
-	for (i = 0; i < t->nrcpts; i++)
+	free(t->mail_params);
+	for (i = 0; i < t->nrcpts; i++) {
 		free(t->rcpts[i].addr);
+		free(t->rcpts[i].params);
+	}
 	free(t->rcpts);
 	EVP_MD_CTX_free(t->md);
 	maildir_finish(c, false);
@@ -241,27 +335,60 @@ smtp_cmd_helo(struct sink_conn *c, const char *arg)
 		conn_reply(c, "250 %s", c->sink->hostname);
 }
 
+/* The EHLO reply after its first line (its keywords; the last "250 "). */
+void
+smtp_ehlo_rest(struct sink_conn *c)
+{
+	struct sink *sink = c->sink;
+	const char *kw[8];
+	char size[32];
+	size_t n = 0;
+
+	if (!sink->no_pipelining && !(sink->no_ext & SINK_EXT_PIPELINING))
+		kw[n++] = "PIPELINING";
+	if (!(sink->no_ext & SINK_EXT_8BITMIME))
+		kw[n++] = "8BITMIME";
+	snprintf(size, sizeof(size), "SIZE %llu", sink->size);
+	if (!(sink->no_ext & SINK_EXT_SIZE))
+		kw[n++] = size;
+	if (!(sink->no_ext & SINK_EXT_ENHANCED))
+		kw[n++] = "ENHANCEDSTATUSCODES";
+	if (!(sink->no_ext & SINK_EXT_SMTPUTF8))
+		kw[n++] = "SMTPUTF8";
+	if (sink->tls_ctx != NULL && c->tls == SINK_TLS_OFF)
+		kw[n++] = "STARTTLS";
+	if (!(sink->no_ext & SINK_EXT_DSN))
+		kw[n++] = "DSN";
+	if (n == 0)
+		kw[n++] = "HELP";
+	for (size_t i = 0; i < n; i++)
+		conn_reply(c, "250%c%s", i + 1 < n ? '-' : ' ', kw[i]);
+}
+
 static void
 smtp_cmd_ehlo(struct sink_conn *c, const char *arg)
 {
 	struct sink *sink = c->sink;
 
-	if (sink->no_ehlo) {
-		conn_reply(c, "502 5.5.1 EHLO not implemented");
+	if (sink->ehlo_reply != 0) {
+		if (sink->ehlo_reply == 421) {
+			conn_reply(c, "421 4.3.2 %s scripted closing",
+			    sink->hostname);
+			conn_close_after_flush(c);
+		} else
+			conn_reply(c, "%d %s EHLO not implemented",
+			    sink->ehlo_reply, sink->ehlo_reply / 100 == 5 ?
+			    "5.5.1" : "4.5.1");
 		return;
 	}
 	if (!smtp_hello(c, arg, true))
 		return;
 	conn_reply(c, "250-%s", sink->hostname);
-	if (!sink->no_pipelining)
-		conn_reply(c, "250-PIPELINING");
-	conn_reply(c, "250-8BITMIME");
-	conn_reply(c, "250-SIZE " SMTP_SIZE_ADVERTISED);
-	conn_reply(c, "250-ENHANCEDSTATUSCODES");
-	conn_reply(c, "250-SMTPUTF8");
-	if (sink->tls_ctx != NULL && c->tls == SINK_TLS_OFF)
-		conn_reply(c, "250-STARTTLS");
-	conn_reply(c, "250 DSN");
+	if (sink->ehlo_stall > 0)
+		conn_defer_reply(c, DEFER_EHLO, sink->ehlo_stall, 0, "",
+		    false);
+	else
+		smtp_ehlo_rest(c);
 }
 
 /* The handshake starts once the reply is flushed (conn_settle()). */
@@ -285,18 +412,31 @@ smtp_cmd_mail(struct sink_conn *c, const char *arg)
 {
 	char addr[SINK_ADDR_MAX + 1];
 	int code = c->sink->mail_reply;
+	const char *params, *bad;
+	bool utf8 = false;
 
 	if (c->txn.active) {
 		conn_reply(c, "503 5.5.1 nested MAIL command");
 		return;
 	}
-	if (smtp_path(arg, "FROM:", addr, sizeof(addr), true) == -1) {
+	if (smtp_path(arg, "FROM:", addr, sizeof(addr), true, &params) == -1) {
 		conn_reply(c, "501 5.5.4 syntax: MAIL FROM:<address>");
+		return;
+	}
+	if ((bad = smtp_params_check(c, params, true, &utf8)) != NULL) {
+		conn_reply(c, "%s", bad);
+		return;
+	}
+	if (!utf8 && smtp_8bit(addr)) {
+		conn_reply(c, "553 5.6.7 8-bit address without SMTPUTF8");
 		return;
 	}
 	if (code / 100 == 2) {
 		c->txn.active = true;
+		c->txn.utf8 = utf8;
+		c->txn.pipelined = c->more_input;
 		c->txn.mail_from = xstrdup(addr);
+		c->txn.mail_params = xstrdup(params);
 	}
 	if (smtp_scripted(c, code, &smtp_mail_texts, NULL))
 		conn_close_after_flush(c);
@@ -304,8 +444,8 @@ smtp_cmd_mail(struct sink_conn *c, const char *arg)
 
 /* Remember the recipient and, if accepted, its DATA actions. */
 static void
-smtp_txn_add_rcpt(struct sink_conn *c, const char *addr, int code,
-    const struct sink_actions *a)
+smtp_txn_add_rcpt(struct sink_conn *c, const char *addr, const char *params,
+    int code, const struct sink_actions *a)
 {
 	struct sink_txn *t = &c->txn;
 
@@ -315,6 +455,7 @@ smtp_txn_add_rcpt(struct sink_conn *c, const char *addr, int code,
 		    sizeof(*t->rcpts));
 	}
 	t->rcpts[t->nrcpts].addr = xstrdup(addr);
+	t->rcpts[t->nrcpts].params = xstrdup(params);
 	t->rcpts[t->nrcpts++].code = code;
 	if (code / 100 != 2)
 		return;
@@ -323,18 +464,25 @@ smtp_txn_add_rcpt(struct sink_conn *c, const char *addr, int code,
 		t->dcode = a->dcode;
 	if (t->data_wait_ms == 0)
 		t->data_wait_ms = a->data_wait_ms;
+	if (t->body_wait_ms == 0)
+		t->body_wait_ms = a->body_wait_ms;
 	t->drop_data |= a->drop_data;
 }
 
 void
-smtp_rcpt_reply(struct sink_conn *c, const char *addr, int code,
-    bool close_after)
+smtp_rcpt_reply(struct sink_conn *c, const char *addr, const char *params,
+    int code, bool close_after)
 {
 	struct sink_actions a;
 
 	sink_actions_parse(addr, &a);
-	smtp_scripted(c, code, &smtp_rcpt_texts, a.text);
-	record_rcpt(c, addr, code);
+	if (a.no_enhanced)
+		conn_reply(c, "%d %s", code, a.text[0] != '\0' ? a.text :
+		    code / 100 == 2 ? "ok" : code / 100 == 4 ?
+		    "scripted deferral" : "scripted rejection");
+	else
+		smtp_scripted(c, code, &smtp_rcpt_texts, a.text);
+	record_rcpt(c, addr, params, code);
 	if (close_after)
 		conn_close_after_flush(c);
 }
@@ -344,10 +492,20 @@ smtp_cmd_rcpt(struct sink_conn *c, const char *arg)
 {
 	char addr[SINK_ADDR_MAX + 1];
 	struct sink_actions a;
+	const char *params, *bad;
+	bool utf8 = false;
 	int code;
 
-	if (smtp_path(arg, "TO:", addr, sizeof(addr), false) == -1) {
+	if (smtp_path(arg, "TO:", addr, sizeof(addr), false, &params) == -1) {
 		conn_reply(c, "501 5.5.4 syntax: RCPT TO:<address>");
+		return;
+	}
+	if ((bad = smtp_params_check(c, params, false, &utf8)) != NULL) {
+		conn_reply(c, "%s", bad);
+		return;
+	}
+	if (!c->txn.utf8 && smtp_8bit(addr)) {
+		conn_reply(c, "553 5.6.7 8-bit address without SMTPUTF8");
 		return;
 	}
 	sink_actions_parse(addr, &a);
@@ -357,16 +515,16 @@ smtp_cmd_rcpt(struct sink_conn *c, const char *arg)
 	}
 	if (c->txn.nrcpts >= SINK_RCPTS_MAX) {
 		conn_reply(c, "452 4.5.3 too many recipients");
-		record_rcpt(c, addr, 452);
+		record_rcpt(c, addr, params, 452);
 		return;
 	}
 	code = a.rcode != 0 ? a.rcode : 250;
-	smtp_txn_add_rcpt(c, addr, code, &a);
+	smtp_txn_add_rcpt(c, addr, params, code, &a);
 	if (a.wait_ms > 0)
 		conn_defer_reply(c, DEFER_RCPT, a.wait_ms, code, addr,
 		    code == 421);
 	else
-		smtp_rcpt_reply(c, addr, code, code == 421);
+		smtp_rcpt_reply(c, addr, params, code, code == 421);
 }
 
 static void
@@ -392,6 +550,8 @@ smtp_cmd_data(struct sink_conn *c, const char *arg)
 		t->merr = true;
 	c->phase = CONN_DATA;
 	conn_reply(c, "354 go ahead");
+	if (t->body_wait_ms > 0)
+		conn_defer_reply(c, DEFER_BODY, t->body_wait_ms, 0, "", false);
 }
 
 void
@@ -402,7 +562,8 @@ smtp_data_content(struct sink_conn *c, const char *p, size_t n)
 	t->size += n;
 	if (EVP_DigestUpdate(t->md, p, n) != 1)
 		fatalx("smtpsink: SHA-256 update failed");
-	if (t->size > SINK_MSG_MAX)
+	if (t->size > SINK_MSG_MAX || (c->sink->size > 0 &&
+	    t->size > c->sink->size))
 		t->too_big = true;
 	else
 		maildir_write(c, p, n);

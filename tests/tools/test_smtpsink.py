@@ -252,6 +252,17 @@ def t_rcpt_codes(sink):
         "one rcpt record per RCPT answered", ev)
 
 
+def t_no_enhanced(sink):
+    c = greeted(sink)
+    c.send(b"MAIL FROM:<ne@test>\r\nRCPT TO:<u+r553+ne@dest.test>\r\n"
+           b"RCPT TO:<v+r550@dest.test>\r\nRSET\r\n")
+    got = [c.reply()[1][0] for _ in range(4)]
+    tap(got[1] == "553 scripted rejection" and
+        got[2] == "550 5.1.1 scripted rejection",
+        "ne: the scripted reply has no enhanced code", got)
+    c.close()
+
+
 def t_rcpt_421(sink):
     c = greeted(sink)
     c.send(b"MAIL FROM:<c421@test>\r\nRCPT TO:<u+r421@dest.test>\r\n"
@@ -373,12 +384,23 @@ def t_waits(sink):
     tap(code == 250 and t1 - t0 >= 0.3,
         "wd300: end-of-data reply not before 300 ms (%.3f s)" % (t1 - t0))
     c.close()
+    c = greeted(sink)
+    c.send(b"MAIL FROM:<wb@test>\r\nRCPT TO:<u+wb300@dest.test>\r\n"
+           b"DATA\r\n")
+    [c.code() for _ in range(3)]
+    t0 = time.monotonic()
+    c.send(stuffed(message("wb")))
+    code = c.code()
+    t1 = time.monotonic()
+    tap(code == 250 and t1 - t0 >= 0.3,
+        "wb300: the content is read only after 300 ms (%.3f s)" % (t1 - t0))
+    c.close()
 
 
 def t_records(sink):
     c = greeted(sink)
     me = c.local()
-    c.send(b"MAIL FROM:<rec@test>\r\nRCPT TO:<r\xc3\xa9c\"q@dest.test>\r\n"
+    c.send(b"MAIL FROM:<rec@test> SMTPUTF8\r\nRCPT TO:<r\xc3\xa9c\"q@dest.test>\r\n"
            b"DATA\r\n")
     [c.code() for _ in range(3)]
     c.send(stuffed(message("rec")) + b"QUIT\r\n")
@@ -389,10 +411,10 @@ def t_records(sink):
     mine = [r for r in sink.records() if r.get("peer") == me]
     keys = {
         "connect": ["event", "t", "peer", "local"],
-        "rcpt": ["event", "t", "peer", "local", "rcpt", "code"],
+        "rcpt": ["event", "t", "peer", "local", "rcpt", "code", "params"],
         "message": ["event", "t", "peer", "local", "helo", "esmtp",
-                    "mail_from", "rcpts", "rejected", "size", "reply",
-                    "sha256", "id", "tls"],
+                    "mail_from", "mail_params", "rcpts", "rejected", "size", "reply",
+                    "sha256", "id", "pipelined", "tls"],
         "quit": ["event", "t", "peer", "local"],
         "close": ["event", "t", "peer", "local"],
     }
@@ -410,6 +432,101 @@ def t_records(sink):
     tap(len(mine) > 2 and mine[1]["rcpt"] == 'r\u00e9c"q@dest.test' and
         mine[2]["id"].isdigit(), "records: UTF-8 and quotes survive JSON",
         mine)
+
+
+def t_params(sink):
+    """MAIL/RCPT parameters: checked against EHLO, recorded as sent."""
+    c = greeted(sink)
+    me = c.local()
+    c.send(b"MAIL FROM:<par@test> SIZE=100 BODY=8BITMIME RET=HDRS "
+           b"ENVID=e+2B1\r\n"
+           b"RCPT TO:<a@dest.test> NOTIFY=SUCCESS,FAILURE "
+           b"ORCPT=rfc822;a+2Bx@dest.test\r\n"
+           b"RCPT TO:<b@dest.test> FOO=1\r\n"
+           b"RCPT TO:<b\xc3\xa9@dest.test>\r\nDATA\r\n")
+    codes = [c.code() for _ in range(5)]
+    c.send(stuffed(message("par")) + b"QUIT\r\n")
+    codes += [c.code(), c.code()]
+    c.close()
+    r = sink.wait_record(is_msg("par@test"))
+    rc = [x for x in sink.records() if x["event"] == "rcpt" and
+          x["peer"] == me]
+    tap(codes == [250, 250, 555, 553, 354, 250, 221],
+        "parameters: offered ones accepted, unknown 555, 8-bit address "
+        "without SMTPUTF8 553", codes)
+    tap(r and r["mail_params"] == "SIZE=100 BODY=8BITMIME RET=HDRS ENVID=e+2B1"
+        and r["pipelined"] is True
+        and rc and rc[0]["params"] == "NOTIFY=SUCCESS,FAILURE "
+        "ORCPT=rfc822;a+2Bx@dest.test", "parameters recorded as sent",
+        (r, rc))
+    c = greeted(sink)
+    c.send(b"MAIL FROM:<big@test> SIZE=104857601\r\nMAIL FROM:<x@test> "
+           b"SMTPUTF8=1\r\n")
+    codes = [c.code(), c.code()]
+    tap(codes == [552, 555], "SIZE= over the limit: 552; SMTPUTF8 takes no "
+        "value", codes)
+    c.close()
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    c.send(b"HELO x\r\nMAIL FROM:<a@test> BODY=8BITMIME\r\n")
+    codes = [c.code(), c.code()]
+    tap(codes == [250, 555], "after HELO no parameter is accepted", codes)
+    c.close()
+
+
+def t_new_options(tmp):
+    s = Sink(tmp, "ext", args=["--no-ext", "dsn", "--no-ext", "SMTPUTF8",
+                               "--no-ext", "8bitmime", "--size", "1000",
+                               "--quiet"])
+    c = Client("127.0.0.1", s.port)
+    c.reply()
+    c.send(b"EHLO x\r\n")
+    kw = [l[4:] for l in c.reply()[1][1:]]
+    c.send(b"MAIL FROM:<a@test> RET=FULL\r\nMAIL FROM:<a@test> SIZE=1001\r\n"
+           b"MAIL FROM:<a@test> SIZE=1000\r\nRCPT TO:<b@dest.test>\r\n"
+           b"DATA\r\n")
+    codes = [c.code() for _ in range(5)]
+    c.send(stuffed(b"Subject: x\r\n\r\n" + b"y" * 1200 + b"\r\n"))
+    codes.append(c.code())
+    tap(kw == ["PIPELINING", "SIZE 1000", "ENHANCEDSTATUSCODES"] and
+        codes == [555, 552, 250, 250, 354, 552],
+        "--no-ext, --size: keywords gone, their parameters refused, "
+        "SIZE enforced on MAIL and on the content", (kw, codes))
+    c.close()
+    s.stop()
+    s = Sink(tmp, "delays", args=["--greeting-delay", "400", "--ehlo-stall",
+                                  "300", "--quiet"])
+    t0 = time.monotonic()
+    c = Client("127.0.0.1", s.port)
+    c.send(b"EHLO x\r\n")
+    g = c.code()
+    t1 = time.monotonic()
+    c.sock.settimeout(TIMEOUT)
+    first = c._line()
+    t2 = time.monotonic()
+    rest = c.reply()
+    t3 = time.monotonic()
+    tap(g == 220 and t1 - t0 >= 0.4 and first.startswith("250-") and
+        t3 - t2 >= 0.25 and rest[0] == 250,
+        "--greeting-delay 400, --ehlo-stall 300 (%.3f s, %.3f s)" %
+        (t1 - t0, t3 - t2), (g, first, rest))
+    c.close()
+    s.stop()
+    for code, closed in ((500, False), (421, True)):
+        s = Sink(tmp, "ehlo%d" % code, args=["--ehlo-reply", str(code),
+                                             "--quiet"])
+        c = Client("127.0.0.1", s.port)
+        c.reply()
+        c.send(b"EHLO x\r\n")
+        got = c.code()
+        if not closed:
+            c.send(b"HELO x\r\n")
+            helo = c.code()
+        tap(got == code and (c.closed() if closed else helo == 250),
+            "--ehlo-reply %d%s" % (code, ": then close" if closed else
+                                   ": HELO still works"))
+        c.close()
+        s.stop()
 
 
 def t_two_listeners(sink2):
@@ -571,13 +688,14 @@ def main():
         sink = Sink(tmp, "main")
         tests = [t_ehlo, t_plain_accept, t_rcpt_codes, t_rcpt_421,
                  t_data_codes, t_pipelining, t_drops, t_waits, t_records,
-                 t_limits, t_many]
+                 t_params, t_no_enhanced, t_limits, t_many]
         for t in tests:
             run(t.__name__, t, sink)
         sink2 = Sink(tmp, "two", listen=("127.0.0.1:0", "127.0.0.2:0"))
         run("t_two_listeners", t_two_listeners, sink2)
         tap(sink2.stop() == 0, "second sink exits 0")
         run("t_options", t_options, tmp)
+        run("t_new_options", t_new_options, tmp)
         run("t_tls", t_tls, tmp)
         run("t_shutdown", t_shutdown, sink)
     print("1..%d" % len(RESULTS))

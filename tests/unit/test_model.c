@@ -13,6 +13,7 @@
 
 #include "model/model.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char dir[] = "/tmp/tern-test-model-XXXXXX";
 
@@ -31,12 +32,7 @@ write_file(const char *name, const char *text)
 static struct model *
 load(const char *text, struct conf_errors *e)
 {
-	char path[512];
-
-	write_file("config", text);
-	snprintf(path, sizeof(path), "%s/config", dir);
-	conf_errors_init(e);
-	return model_load(path, e);
+	return test_model_load(dir, text, e);
 }
 
 /* max-smtp-out of a queue, as show settings would print it. */

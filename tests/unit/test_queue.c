@@ -77,10 +77,10 @@ commit(struct spool_envelope *env)
 }
 
 /* Queue a message: queued at `queued`, recipient priority prio (-1: not
- * set), job (or NULL), the recipients up to a NULL. */
+ * set), job and VirtualMTA (or NULL), the recipients up to a NULL. */
 static void
-add_msg(struct queue_mgr *mgr, time_t queued, int prio, const char *job,
-    const char *const *rcpts)
+add_env(struct queue_mgr *mgr, time_t queued, int prio, const char *job,
+    const char *vmta, const char *const *rcpts)
 {
 	static int seq;
 	struct spool_envelope env;
@@ -91,6 +91,7 @@ add_msg(struct queue_mgr *mgr, time_t queued, int prio, const char *job,
 	env.orig = "a@b";
 	env.srcmta = "x (127.0.0.1)";
 	env.jobid = (char *)job;
+	env.vmta = (char *)vmta;
 	env.rcpts = (char **)rcpts;
 	while (rcpts[env.nrcpts] != NULL)
 		env.nrcpts++;
@@ -98,6 +99,13 @@ add_msg(struct queue_mgr *mgr, time_t queued, int prio, const char *job,
 		spool_envelope_set_priority(&env, prio);
 	commit(&env);
 	queue_add(mgr, &env, NULL);
+}
+
+static void
+add_msg(struct queue_mgr *mgr, time_t queued, int prio, const char *job,
+    const char *const *rcpts)
+{
+	add_env(mgr, queued, prio, job, NULL, rcpts);
 }
 
 static void
@@ -112,20 +120,9 @@ add(struct queue_mgr *mgr, const char *rcpt)
 static void
 add_vmta(struct queue_mgr *mgr, const char *rcpt, const char *vmta)
 {
-	static int seq;
 	const char *rcpts[] = { rcpt, NULL };
-	struct spool_envelope env;
 
-	memset(&env, 0, sizeof(env));
-	snprintf(env.id, sizeof(env.id), "v%d", ++seq);
-	env.queued = fake_wall;
-	env.orig = "a@b";
-	env.srcmta = "x (127.0.0.1)";
-	env.vmta = (char *)vmta;
-	env.rcpts = (char **)rcpts;
-	env.nrcpts = 1;
-	commit(&env);
-	queue_add(mgr, &env, NULL);
+	add_env(mgr, fake_wall, -1, NULL, vmta, rcpts);
 }
 
 static struct queue *

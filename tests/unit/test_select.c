@@ -14,21 +14,14 @@
 
 #include "smtpd/smtpd_select.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char dir[] = "/tmp/tern-test-select-XXXXXX";
 
 static struct model *
 load(const char *text, struct conf_errors *e)
 {
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/config", dir);
-	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF)
-		abort();
-	fclose(f);
-	conf_errors_init(e);
-	return model_load(path, e);
+	return test_model_load(dir, text, e);
 }
 
 static const char config[] =

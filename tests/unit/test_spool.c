@@ -13,6 +13,7 @@
 
 #include "spool/spool.h"
 #include "tap.h"
+#include "testutil.h"
 
 struct seen {
 	int		count;
@@ -23,6 +24,7 @@ struct seen {
 	int		priority;
 	char		rvmta[64];
 	char		orcpt[64];
+	char		auth_user[64];
 };
 
 static void
@@ -41,21 +43,8 @@ on_msg(const struct spool_envelope *env, const bool *done, void *arg)
 	    spool_envelope_rvmta(env, 2) ? spool_envelope_rvmta(env, 2) : "-");
 	snprintf(s->orcpt, sizeof(s->orcpt), "%s",
 	    spool_envelope_orcpt(env, 0) ? spool_envelope_orcpt(env, 0) : "-");
-}
-
-static int
-count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
+	snprintf(s->auth_user, sizeof(s->auth_user), "%s",
+	    env->auth_user ? env->auth_user : "-");
 }
 
 int
@@ -77,6 +66,7 @@ main(void)
 	memset(&env, 0, sizeof(env));
 	env.orig = "sender@example.org";
 	env.srcmta = "client (127.0.0.1)";
+	env.auth_user = "alice";
 	env.rcpts = rcpts;
 	env.nrcpts = 3;
 	is_int(spool_envelope_priority(&env), 50, "priority defaults to 50");
@@ -89,7 +79,7 @@ main(void)
 	ok(spool_writer_write(&w, "Subject: x\r\n\r\nbody\r\n", 20) == 0, "body written");
 	ok(spool_writer_commit(s, &w, &err) == 0, "commit succeeds");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, env.seg);
-	is_int(count_files(path), 1, "the body is in msg/<segment>/");
+	is_int(test_count_entries(path), 1, "the body is in msg/<segment>/");
 	ok(spool_mark_done(s, env.seg, env.id, 1) == 0, "recipient 1 marked done");
 	is_int((long long)spool_live(s), 1, "one live message");
 	spool_close(s);
@@ -115,10 +105,11 @@ main(void)
 	is_int(seen.priority, 90, "the priority reads back");
 	is_str(seen.rvmta, "cold1", "the recipient's VirtualMTA reads back");
 	is_str(seen.orcpt, "rfc822;a@x.test", "ORCPT reads back");
+	is_str(seen.auth_user, "alice", "the SMTP AUTH user reads back");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, env.seg);
-	is_int(count_files(path), 1, "a body file without a record is removed");
+	is_int(test_count_entries(path), 1, "a body file without a record is removed");
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
-	is_int(count_files(path), 0, "a torn last record is not damage");
+	is_int(test_count_entries(path), 0, "a torn last record is not damage");
 	spool_close(s);
 
 	/* a damaged record in the middle of the log: the leftover is kept */
@@ -137,16 +128,16 @@ main(void)
 	is_int(spool_scan(s, on_msg, &seen), 1, "the good message is still found");
 	ok(!seen.done[0] && seen.done[1] && !seen.done[2], "with its done-list");
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
-	is_int(count_files(path), 1, "a damaged record sends the leftover to quarantine/");
+	is_int(test_count_entries(path), 1, "a damaged record sends the leftover to quarantine/");
 
 	fd = spool_open_message(s, env.seg, env.id);
 	ok(fd != -1, "the message opens for delivery");
 	close(fd);
 	ok(spool_remove(s, env.seg, env.id) == 0, "remove");
 	snprintf(path, sizeof(path), "%s/log", dir);
-	is_int(count_files(path), 0, "its finished segment is deleted");
+	is_int(test_count_entries(path), 0, "its finished segment is deleted");
 	snprintf(path, sizeof(path), "%s/msg", dir);
-	is_int(count_files(path), 0, "with its body directory");
+	is_int(test_count_entries(path), 0, "with its body directory");
 
 	ok(spool_writer_begin(s, &env, &w, &err) == 0, "another message starts");
 	spool_writer_abort(&w);
@@ -155,7 +146,7 @@ main(void)
 	free(env.rvmta[0]); free(env.rvmta[1]); free(env.rvmta[2]); free(env.rvmta);
 	free(env.orcpt[0]); free(env.orcpt[1]); free(env.orcpt[2]); free(env.orcpt);
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, w.seg);
-	is_int(count_files(path), 0, "abort removes the body file");
+	is_int(test_count_entries(path), 0, "abort removes the body file");
 	spool_close(s);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path) != 0)

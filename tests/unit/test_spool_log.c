@@ -16,6 +16,7 @@
 
 #include "spool/spool.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define NMSG	100
 
@@ -47,21 +48,6 @@ file_size(const char *path)
 	struct stat st;
 
 	return stat(path, &st) == -1 ? -1 : (long long)st.st_size;
-}
-
-static int
-count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 static bool
@@ -174,7 +160,7 @@ main(void)
 	snprintf(path, sizeof(path), "%s/msg/old.1", dir);
 	ok(access(path, F_OK) == -1, "the old file has moved");
 	snprintf(path, sizeof(path), "%s/msg", dir);
-	is_int(count_entries(path), (int)spool_segments(s),
+	is_int(test_count_entries(path), (int)spool_segments(s),
 	    "msg/ holds only segment directories");
 	spool_close(s);
 
