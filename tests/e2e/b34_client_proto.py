@@ -19,6 +19,7 @@ small = Sink(w, extra=["--size", "2000"])
 helo = Sink(w, extra=["--ehlo-reply", "500"])
 busy = Sink(w, extra=["--ehlo-reply", "421"])
 g554 = Sink(w, extra=["--greeting", "554"])
+noutf = Sink(w, extra=["--no-ext", "SMTPUTF8"])
 ALL = w.file("all.csv")
 
 
@@ -37,6 +38,7 @@ more = (dom("bare.test", bare) + dom("small.test", small) + dom("helo.test", hel
         dom("m553.test", full) +
         dom("m553off.test", full, "smtp-553-means-invalid-mailbox no") +
         dom("split.test", full, "max-rcpt-per-message 2") +
+        dom("noutf.test", noutf) +
         "<acct-file %s>\n    records d,b,t,tq\n</acct-file>\n" % ALL)
 tern = Tern(w, relay_config(full.port, domain="full.test", more=more))
 tern.start()
@@ -223,10 +225,33 @@ split = wait_for(lambda: [m["rcpts"] for m in full.events("message")
 t.ok(split and sorted(len(x) for x in split) == [1, 2, 2],
      "max-rcpt-per-message 2: five recipients in transactions of 2, 2 and 1", split)
 
-t.ok(all(e["code"] != 555 for s in (full, bare, small, helo)
+# -- SMTPUTF8 (RFC 6531): non-ASCII addresses received with SMTPUTF8 go on
+# with it to a receiver that offers it, and bounce (5.6.7) where it does not
+send(["m\u00fcller@full.test"], SEVEN, mail_options=["SMTPUTF8"],
+     sender="j\u00fcrgen@demo.test")
+send(["ascii@full.test"], SEVEN, mail_options=["SMTPUTF8"])
+send(["m\u00fcller@noutf.test"], SEVEN, mail_options=["SMTPUTF8"])
+send(["ascii@noutf.test"], SEVEN, mail_options=["SMTPUTF8"])
+mu = wait_for(lambda: msg_to(full, "m\u00fcller@full.test"), 10)
+t.ok(mu and mu["mail_params"].split()[-1] == "SMTPUTF8"
+     and mu["mail_from"] == "j\u00fcrgen@demo.test",
+     "non-ASCII sender and recipient: MAIL ... SMTPUTF8, addresses as UTF-8", mu)
+ma = wait_for(lambda: msg_to(full, "ascii@full.test"), 10)
+t.ok(ma and "SMTPUTF8" in ma["mail_params"].split(),
+     "ASCII addresses received with SMTPUTF8: passed on with SMTPUTF8", ma)
+b = wait_for(lambda: rows("m\u00fcller@noutf.test", "b"), 10)
+t.ok(b and b[0]["dsnStatus"].startswith("5.6.7") and "SMTPUTF8" in b[0]["dsnDiag"],
+     "a receiver without SMTPUTF8: the non-ASCII recipient bounces 5.6.7", b)
+mn = wait_for(lambda: msg_to(noutf, "ascii@noutf.test"), 10)
+t.ok(mn and "SMTPUTF8" not in mn["mail_params"],
+     "ASCII addresses to a receiver without SMTPUTF8: sent without it", mn)
+t.ok(not [m for m in noutf.events("message") if "m\u00fcller@noutf.test" in m["rcpts"]],
+     "the non-ASCII recipient never reached that receiver")
+
+t.ok(all(e["code"] != 555 for s in (full, bare, small, helo, noutf)
          for e in s.events("rcpt")), "no parameter was ever refused by a sink")
 tern.stop()
-for s in (full, bare, small, helo, busy, g554):
+for s in (full, bare, small, helo, busy, g554, noutf):
     s.stop()
 t.done()
 if t.failed == 0:
