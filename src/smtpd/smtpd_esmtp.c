@@ -289,14 +289,10 @@ smtpd_chunk_end(struct smtpd_session *s)
 	}
 	(void)smtpd_body_progress(s, false);
 	smtpd_timeout(s, false);
-	if (s->too_big) {
-		/* RFC 3030: the chunk is refused and the transaction with
-		 * it; what follows is refused as out of sequence */
-		s->state = SMTPD_IDLE;
-		smtpd_reply(s, "552 5.3.4 message too big");
-		smtpd_transaction_reset(s);
+	/* RFC 3030: the chunk is refused and the transaction with it; what
+	 * follows is refused as out of sequence */
+	if (smtpd_refuse_too_big(s))
 		return;
-	}
 	s->state = SMTPD_BDAT;
 	smtpd_reply(s, "250 2.0.0 %zu octets received", s->rx.bytes);
 }

@@ -177,6 +177,9 @@ void	smtpd_cmd_bdat(struct smtpd_session *s, struct smtp_cmd *c);
 bool	smtpd_chunk_input(struct smtpd_session *s);
 /* The source's limits and switches, read at the connection's start. */
 void	smtpd_session_settings(struct smtpd_session *s);
+/* A message over max-message-size: 552, the transaction reset; true
+ * then. */
+bool	smtpd_refuse_too_big(struct smtpd_session *s);
 /* MAIL: SIZE=, SMTPUTF8, VERP, verp-default, a non-ASCII sender.  0, or
  * -1 after a refusal was answered. */
 int	smtpd_mail_check(struct smtpd_session *s, struct smtp_cmd *c);

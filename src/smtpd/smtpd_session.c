@@ -577,18 +577,25 @@ smtpd_message_committed(void *arg, int error)
 		smtpd_session_input(s);	/* commands pipelined behind DATA */
 }
 
+bool
+smtpd_refuse_too_big(struct smtpd_session *s)
+{
+	if (!s->too_big)
+		return false;
+	s->state = SMTPD_IDLE;
+	smtpd_reply(s, "552 5.3.4 message too big");
+	smtpd_transaction_reset(s);
+	return true;
+}
+
 /* The end of DATA: hand the message to the spool's group commit; the
  * reply waits for smtpd_message_committed(). */
 void
 smtpd_message_done(struct smtpd_session *s, bool failed)
 {
 	smtpd_timeout(s, false);
-	if (s->too_big) {
-		s->state = SMTPD_IDLE;
-		smtpd_reply(s, "552 5.3.4 message too big");
-		smtpd_transaction_reset(s);
+	if (smtpd_refuse_too_big(s))
 		return;
-	}
 	if (s->vmta_bad) {
 		s->state = SMTPD_IDLE;
 		smtpd_reply(s, "550 5.3.5 specified VirtualMTA does not exist");
