@@ -39,6 +39,8 @@ enum mta_state {
 	MTA_ENVELOPE,		/* MAIL/RCPT/DATA replies outstanding */
 	MTA_BODY,		/* streaming the message */
 	MTA_DOT,		/* waiting for the reply to "." */
+	MTA_IDLE,		/* nothing to send; kept open for new mail
+				   (connection-idle-timeout) */
 	MTA_QUIT,
 };
 
@@ -96,6 +98,9 @@ struct mta_session {
 	unsigned		 max_errors;	/* max-errors-per-connection; 0 = no limit */
 	struct queue_batch	 batch;
 	bool			 interrupted;	/* close for a higher-priority queue */
+	bool			 idle;		/* MTA_IDLE, counted in q->idle */
+	unsigned		 connect_failures; /* this attempt (mx-connection-attempts) */
+	bool			 attempts_out;	/* ...reached */
 	unsigned		 transactions;	/* on this connection */
 	unsigned		 max_transactions; /* max-msg-per-connection; 0 = no limit */
 	size_t			 replies;	/* envelope replies received */
@@ -135,6 +140,12 @@ void	mta_session_routed(struct mta_session *s, const char *why,
 	    bool dns_error);
 /* A waiting session tries to connect again (mta_limits.c). */
 void	mta_session_resume(struct mta_session *s);
+/* An idle session of q (connection-idle-timeout), or NULL. */
+struct mta_session *mta_session_idle_of(struct mta *m, const struct queue *q);
+/* An idle session takes the queue's next batch: true when it did. */
+bool	mta_session_wake(struct mta_session *s);
+/* Close an idle session (QUIT) to free its slot. */
+void	mta_session_quit(struct mta_session *s);
 
 /* mta_route.c: smtp-hosts.  0 when s->targets are laid out now, 1 when
  * lookups run (mta_session_routed() follows). */

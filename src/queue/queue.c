@@ -353,6 +353,17 @@ queue_kick(struct queue *q)
 
 	if (q->mgr->stopped || q->paused || queue_rate_wait(q))
 		return;
+	/* idle connections first (connection-idle-timeout): each one the
+	 * delivery side wakes takes a batch now */
+	while (q->idle > 0 && q->nready > 0) {
+		int before = q->idle;
+
+		q->mgr->start(q, q->mgr->arg);
+		if (q->idle == before || queue_rate_wait(q))
+			break;
+	}
+	if (q->nready == 0)
+		return;
 	/* one session per batch the ready recipients make (a batch is one
 	 * message's recipients, up to batch_max; one with a rate limit),
 	 * capped: a backlog of many messages opens max-smtp-out connections,
@@ -793,6 +804,12 @@ void
 queue_session_begin(struct queue *q)
 {
 	q->active++;
+}
+
+void
+queue_session_idle(struct queue *q, bool idle)
+{
+	q->idle += idle ? 1 : -1;
 }
 
 void
