@@ -589,6 +589,7 @@ queue_msg_new(const struct spool_envelope *env, const bool *done,
 	m->nrcpts = (uint32_t)env->nrcpts;
 	m->seg = env->seg;
 	m->queued = env->queued;
+	m->first_attempt = env->first_attempt;
 	m->body_offset = (uint32_t)env->body_offset;
 	m->body_size = env->body_size;
 	return m;
@@ -781,6 +782,13 @@ queue_take(struct queue *q, struct queue_batch *b)
 	b->q = q;
 	q->busy++;
 	b->msg = r->msg;
+	if (b->msg->first_attempt == 0) {	/* timeFirstAttempt */
+		b->msg->first_attempt = queue_wall(q->mgr);
+		if (spool_set_first_attempt(q->mgr->spool, b->msg->seg,
+		    b->msg->id, b->msg->first_attempt) == -1)
+			log_warn("spool: cannot record the first attempt of %s",
+			    b->msg->id);
+	}
 	b->msg->refs++;
 	b->msg->env_users++;
 	if (queue_msg_env(q->mgr, b->msg)->verp)

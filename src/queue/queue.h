@@ -63,6 +63,8 @@ struct queue_msg {
 	struct queue_job	*job;		/* or NULL */
 	time_t			 queued;
 	time_t			 delay_sent;	/* last delay report (NOTIFY=DELAY) */
+	time_t			 first_attempt;	/* first batch taken (timeFirstAttempt;
+						   kept in the spool), or 0 */
 	off_t			 body_size;
 	char			*orig;		/* "" for the null sender */
 	char			*envid;		/* or NULL */
