@@ -2,7 +2,9 @@
  * mta: the delivery coordinator (see mta.h).  Owns the list of client
  * sessions so that shutdown can wait for them, enforces
  * total-max-smtp-out and interrupts sessions of lower-priority queues
- * when a queue finds no free slot (pmta-reference §3.5).
+ * when a queue finds no free slot (pmta-reference §3.5); an idle
+ * connection of the queue (connection-idle-timeout) takes new mail
+ * before a new one opens, and idle ones give their slot up first.
  */
 #include "config.h"
 
@@ -92,11 +94,23 @@ mta_start(struct queue *q, void *arg)
 	    CONF_ID_TOTAL_MAX_SMTP_OUT),
 	    &conf_directives[CONF_ID_TOTAL_MAX_SMTP_OUT]);
 
+	struct mta_session *idle;
+
 	if (m->stopping)
 		return;
+	if ((idle = mta_session_idle_of(m, q)) != NULL) {
+		/* connection-idle-timeout: the open connection takes it */
+		(void)mta_session_wake(idle);
+		return;
+	}
 	if (total > 0 && m->stats.active >= total) {
 		m->full = true;		/* the queue waits for a free slot */
-		mta_interrupt(m, q);
+		/* an idle connection (of another queue) gives its slot up
+		 * first; its end kicks the queues */
+		if ((idle = mta_session_idle_of(m, NULL)) != NULL)
+			mta_session_quit(idle);
+		else
+			mta_interrupt(m, q);
 		return;
 	}
 	if (mta_patterns_no_source(*m->model, q)) {
@@ -123,6 +137,9 @@ mta_stop(struct mta *m)
 	/* those waiting for a connection limit have nothing in flight */
 	while ((s = TAILQ_FIRST(&m->waiting)) != NULL)
 		mta_session_free(s);
+	/* and idle ones say goodbye now */
+	while ((s = mta_session_idle_of(m, NULL)) != NULL)
+		mta_session_quit(s);
 }
 
 const struct mta_stats *

@@ -5,8 +5,13 @@
  * address), mx-connection-limit (per MX host name and local address,
  * global) and ip-connection-limit (per destination address, global).
  *
+ * source-ip-max-connect-rate (new connections per local address in a
+ * queue, smooth as max-connect-rate: lib/pace.h) is one more such
+ * limit; a session held by it waits until its next slot.
+ *
  * Local addresses: the VirtualMTA's smtp-source-host entries (else the
- * global ones), used in turn per VirtualMTA, skipping those disabled for
+ * global ones; an entry that is a range, "127.0.0.8/30", stands for each
+ * of its addresses), used in turn per VirtualMTA, skipping those disabled for
  * the queue and those of the other address family than the target (an
  * IPv4 source cannot reach an IPv6 host); none means the system's
  * choice.
@@ -33,6 +38,7 @@
 
 #include "compat.h"
 #include "lib/log.h"
+#include "lib/pace.h"
 #include "lib/xmalloc.h"
 #include "mta/mta_private.h"
 
@@ -43,12 +49,12 @@ struct mta_source_rr {
 	unsigned long		 pos;
 };
 
-/* One local address to try. */
-struct mta_source {
-	char			 ip[64];	/* "" = the system's choice */
-	char			 name[256];	/* its EHLO name, or "" */
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
+/* source-ip-max-connect-rate: the pace of one local address in a queue. */
+struct mta_source_pace {
+	struct mta_source_pace	*next;
+	const struct queue	*q;		/* queues live as long as pmtad */
+	char			 ip[64];
+	struct pace		 pace;
 };
 
 static struct mta_source_rr *
@@ -66,16 +72,101 @@ mta_limits_rr(struct mta *m, const char *vmta)
 	return rr;
 }
 
-/* Parse an smtp-source-host entry ("IP [NAME]"); false if it is no address. */
+/*
+ * How many local addresses an smtp-source-host entry ("IP [NAME]" or
+ * "CIDR [NAME]") stands for: 1, each address of the range (at most
+ * MTA_SOURCE_RANGE_MAX, from its first), or 0 for a range that does not
+ * parse.  A single address is checked when used.
+ */
+static size_t
+mta_limits_entry_count(const char *entry)
+{
+	char ip[128] = "";
+	struct addr_cidr c;
+	const char *error;
+	int bits;
+
+	if (sscanf(entry, "%127s", ip) != 1)
+		return 0;
+	if (strchr(ip, '/') == NULL)
+		return 1;
+	if (addr_cidr_parse(ip, &c, &error) == -1)
+		return 0;
+	bits = (c.family == AF_INET ? 32 : 128) - c.prefix;
+	return bits >= 12 ? MTA_SOURCE_RANGE_MAX : (size_t)1 << bits;
+}
+
+size_t
+mta_limits_sources(const struct conf_value *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; v != NULL && i < v->u.list.n; i++)
+		n += mta_limits_entry_count(v->u.list.v[i]);
+	return n;
+}
+
+/* Address `off` of a range entry, into src->ss. */
 static bool
-mta_limits_source_parse(const char *entry, struct mta_source *src)
+mta_limits_range_at(const char *ip, size_t off, struct mta_source *src)
+{
+	struct addr_cidr c;
+	const char *error;
+	unsigned char *b;
+	size_t nb;
+
+	if (addr_cidr_parse(ip, &c, &error) == -1)
+		return false;
+	if (c.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&src->ss;
+
+		sin->sin_family = AF_INET;
+		b = (unsigned char *)&sin->sin_addr;
+		nb = 4;
+		src->len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&src->ss;
+
+		sin6->sin6_family = AF_INET6;
+		b = (unsigned char *)&sin6->sin6_addr;
+		nb = 16;
+		src->len = sizeof(*sin6);
+	}
+	memcpy(b, c.bytes, nb);
+	/* the network address plus off, big-endian (off is below the
+	 * range's size, so no carry leaves the host part) */
+	for (size_t i = nb; i > 0 && off > 0; i--) {
+		unsigned sum = b[i - 1] + (unsigned)(off & 0xff);
+
+		b[i - 1] = (unsigned char)sum;
+		off = (off >> 8) + (sum >> 8);
+	}
+	return true;
+}
+
+bool
+mta_limits_source_at(const struct conf_value *v, size_t k,
+    struct mta_source *src)
 {
 	char ip[128] = "";
 	const char *error;
+	size_t i, n = 0;
 
 	memset(src, 0, sizeof(*src));
-	if (sscanf(entry, "%127s %255s", ip, src->name) < 1 ||
-	    addr_parse_hostport(ip, 1, false, &src->ss, &src->len, &error) == -1)
+	for (i = 0; v != NULL && i < v->u.list.n; i++) {
+		n = mta_limits_entry_count(v->u.list.v[i]);
+		if (k < n)
+			break;
+		k -= n;
+	}
+	if (v == NULL || i == v->u.list.n ||
+	    sscanf(v->u.list.v[i], "%127s %255s", ip, src->name) < 1)
+		return false;
+	if (strchr(ip, '/') != NULL) {
+		if (!mta_limits_range_at(ip, k, src))
+			return false;
+	} else if (addr_parse_hostport(ip, 1, false, &src->ss, &src->len,
+	    &error) == -1)
 		return false;
 	if (src->ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&src->ss)->sin_port = 0;
@@ -83,6 +174,55 @@ mta_limits_source_parse(const char *entry, struct mta_source *src)
 		((struct sockaddr_in6 *)&src->ss)->sin6_port = 0;
 	addr_ntop((const struct sockaddr *)&src->ss, src->ip, sizeof(src->ip));
 	return true;
+}
+
+/* The pace of local address ip in s's queue (source-ip-max-connect-rate
+ * rule rate, re-read each time: a reload applies). */
+static struct pace *
+mta_limits_pace(struct mta_session *s, const char *ip,
+    const struct conf_rate *rate, double now)
+{
+	struct mta_source_pace *sp;
+
+	for (sp = s->mta->source_paces; sp != NULL; sp = sp->next)
+		if (sp->q == s->q && strcmp(sp->ip, ip) == 0)
+			break;
+	if (sp == NULL) {
+		sp = xcalloc(1, sizeof(*sp));
+		sp->q = s->q;
+		snprintf(sp->ip, sizeof(sp->ip), "%s", ip);
+		sp->next = s->mta->source_paces;
+		s->mta->source_paces = sp;
+	}
+	pace_set(&sp->pace, rate->count, (double)rate->per, now);
+	return &sp->pace;
+}
+
+/*
+ * source-ip-max-connect-rate: the rate of the first "CIDR RATE" line
+ * whose range holds src, into *rate, and the rule's text; false: none.
+ */
+static bool
+mta_limits_rate_rule(const struct conf_value *v, const struct sockaddr *src,
+    struct conf_rate *rate, char *rule, size_t size)
+{
+	char key[300], val[64];
+
+	for (size_t i = 0; v != NULL && i < v->u.list.n; i++) {
+		struct addr_cidr c;
+		const char *error;
+
+		if (sscanf(v->u.list.v[i], "%299s %63s", key, val) != 2 ||
+		    addr_cidr_parse(key, &c, &error) == -1 ||
+		    !addr_cidr_match(&c, src))
+			continue;
+		if (strcasecmp(val, "unlimited") == 0 ||
+		    conf_parse_rate(val, rate) == -1 || rate->count <= 0)
+			return false;
+		snprintf(rule, size, "%s", v->u.list.v[i]);
+		return true;
+	}
+	return false;
 }
 
 /* The limit of the first "KEY N" line whose KEY matches; 0: none. */
@@ -147,7 +287,8 @@ mta_limits_allow(struct mta_session *s, const struct mta_target *t,
     const struct mta_source *src, char *why, size_t size)
 {
 	const struct model *m = s->model;
-	char ip[64];
+	struct conf_rate rate;
+	char ip[64], rule[320];
 	long lim;
 
 	if (src->ip[0] != '\0' && (lim = mta_limits_lookup(model_queue_value(m,
@@ -157,6 +298,20 @@ mta_limits_allow(struct mta_session *s, const struct mta_target *t,
 		snprintf(why, size, "source-ip-max-smtp-out reached (%s: %ld)",
 		    src->ip, lim);
 		return false;
+	}
+	if (src->ip[0] != '\0' && mta_limits_rate_rule(model_queue_value(m,
+	    s->q->domain, s->q->vmta, CONF_ID_SOURCE_IP_MAX_CONNECT_RATE),
+	    (const struct sockaddr *)&src->ss, &rate, rule, sizeof(rule))) {
+		double now = ev_now(s->mta->loop);
+		struct pace *p = mta_limits_pace(s, src->ip, &rate, now);
+
+		if (!pace_ready(p, now)) {
+			snprintf(why, size, "source-ip-max-connect-rate reached "
+			    "(%s: %.100s)", src->ip, rule);
+			if (s->rate_wait == 0 || p->next_ok < s->rate_wait)
+				s->rate_wait = p->next_ok;
+			return false;
+		}
 	}
 	if ((lim = mta_limits_lookup(model_settings_get(&m->global,
 	    CONF_ID_MX_CONNECTION_LIMIT), t->name, NULL)) > 0 &&
@@ -190,10 +345,10 @@ mta_limits_try(struct mta_session *s, const struct mta_target *t,
 	const struct conf_value *v = model_vmta_value(s->model, s->q->vmta,
 	    CONF_ID_SMTP_SOURCE_HOST);
 	struct mta_source_rr *rr;
-	size_t n = v != NULL ? v->u.list.n : 0;
+	size_t n = mta_limits_sources(v);
 	int r = -1;
 
-	if (n == 0) {
+	if (v == NULL || v->u.list.n == 0) {
 		memset(use, 0, sizeof(*use));
 		return mta_limits_allow(s, t, use, why, size) ? 1 : 0;
 	}
@@ -201,9 +356,9 @@ mta_limits_try(struct mta_session *s, const struct mta_target *t,
 	for (size_t i = 0; i < n; i++) {
 		size_t k = (rr->pos + i) % n;
 
-		if (!mta_limits_source_parse(v->u.list.v[k], use)) {
-			log_warnx("%s: smtp-source-host %s: not an address",
-			    s->q->name, v->u.list.v[k]);
+		if (!mta_limits_source_at(v, k, use)) {
+			log_warnx("%s: smtp-source-host: entry for address %zu "
+			    "is not an address", s->q->name, k);
 			continue;
 		}
 		if (use->ss.ss_family != t->ss.ss_family ||
@@ -219,6 +374,23 @@ mta_limits_try(struct mta_session *s, const struct mta_target *t,
 	return r;
 }
 
+/* A connection from use opens now: source-ip-max-connect-rate counts it. */
+static void
+mta_limits_connected(struct mta_session *s, const struct mta_source *use)
+{
+	struct conf_rate rate;
+	char rule[320];
+	double now;
+
+	if (use->ip[0] == '\0' || !mta_limits_rate_rule(model_queue_value(
+	    s->model, s->q->domain, s->q->vmta,
+	    CONF_ID_SOURCE_IP_MAX_CONNECT_RATE),
+	    (const struct sockaddr *)&use->ss, &rate, rule, sizeof(rule)))
+		return;
+	now = ev_now(s->mta->loop);
+	pace_take(mta_limits_pace(s, use->ip, &rate, now), now);
+}
+
 int
 mta_limits_pick(struct mta_session *s, struct sockaddr_storage *src,
     socklen_t *srclen, bool *bound)
@@ -229,6 +401,7 @@ mta_limits_pick(struct mta_session *s, struct sockaddr_storage *src,
 	struct mta_source use;
 	char why[256] = "";
 
+	s->rate_wait = 0;
 	while (s->target < s->ntargets) {
 		size_t end = s->target;
 		bool busy = false;
@@ -255,6 +428,7 @@ mta_limits_pick(struct mta_session *s, struct sockaddr_storage *src,
 			    hn->u.list.n > 0 ? hn->u.list.v[0] : use.name[0] ?
 			    use.name : s->model->host_name);
 			snprintf(s->bind_ip, sizeof(s->bind_ip), "%s", use.ip);
+			mta_limits_connected(s, &use);
 			*bound = use.ip[0] != '\0';
 			if (*bound) {
 				*src = use.ss;
@@ -275,6 +449,26 @@ mta_limits_pick(struct mta_session *s, struct sockaddr_storage *src,
 	return -1;
 }
 
+/* The waiting sessions try again at time `at` (ev_now's clock) at the
+ * latest. */
+static void
+mta_limits_retry_at(struct mta *m, double at)
+{
+	double after;
+
+	if (m->loop == NULL)
+		return;
+	after = at - ev_now(m->loop);
+	if (after < 0.001)
+		after = 0.001;
+	if (ev_is_active(&m->release) &&
+	    ev_timer_remaining(m->loop, &m->release) <= after)
+		return;
+	ev_timer_stop(m->loop, &m->release);
+	ev_timer_set(&m->release, after, 0.);
+	ev_timer_start(m->loop, &m->release);
+}
+
 void
 mta_limits_wait(struct mta_session *s)
 {
@@ -289,6 +483,9 @@ mta_limits_wait(struct mta_session *s)
 		TAILQ_INSERT_TAIL(&s->mta->waiting, s, wait_entry);
 		s->waiting = true;
 	}
+	/* a rate limit frees no connection: come back at its next slot */
+	if (s->rate_wait > 0)
+		mta_limits_retry_at(s->mta, s->rate_wait);
 	/* one event per episode, not one per waiting session */
 	if (strcmp(q->last_error, s->fail) != 0) {
 		log_info("%s: waiting: %s", q->name, s->fail);
@@ -346,10 +543,12 @@ mta_limits_released(struct mta *m)
 {
 	if (TAILQ_EMPTY(&m->waiting) || m->loop == NULL)
 		return;
-	if (!ev_is_active(&m->release)) {
-		ev_timer_set(&m->release, 0., 0.);
-		ev_timer_start(m->loop, &m->release);
-	}
+	if (ev_is_active(&m->release) &&
+	    ev_timer_remaining(m->loop, &m->release) <= 0.)
+		return;
+	ev_timer_stop(m->loop, &m->release);
+	ev_timer_set(&m->release, 0., 0.);
+	ev_timer_start(m->loop, &m->release);
 }
 
 void
@@ -364,9 +563,15 @@ void
 mta_limits_free(struct mta *m)
 {
 	struct mta_source_rr *rr;
+	struct mta_source_pace *sp;
 
 	if (m->loop != NULL)
 		ev_timer_stop(m->loop, &m->release);
+	while ((sp = m->source_paces) != NULL) {
+		m->source_paces = sp->next;
+		pace_free(&sp->pace);
+		free(sp);
+	}
 	while ((rr = m->source_rrs) != NULL) {
 		m->source_rrs = rr->next;
 		free(rr->vmta);

@@ -128,32 +128,6 @@ mta_patterns_stage(const struct mta_session *s)
 	}
 }
 
-/* The address of an smtp-source-host entry ("IP [NAME]") as addr_ntop
- * writes it, into dst; false when it is no address. */
-static bool
-mta_patterns_entry_ip(const char *entry, char *dst, size_t size)
-{
-	char ip[128];
-	struct sockaddr_storage ss;
-	socklen_t len;
-	const char *error;
-
-	if (sscanf(entry, "%127s", ip) != 1 ||
-	    addr_parse_hostport(ip, 1, false, &ss, &len, &error) == -1)
-		return false;
-	addr_ntop((const struct sockaddr *)&ss, dst, size);
-	return true;
-}
-
-static bool
-mta_patterns_entry_off(struct queue *q, const char *entry)
-{
-	char ip[64];
-
-	return mta_patterns_entry_ip(entry, ip, sizeof(ip)) &&
-	    queue_source_disabled(q, ip);
-}
-
 bool
 mta_patterns_no_source(const struct model *model, struct queue *q)
 {
@@ -164,9 +138,14 @@ mta_patterns_no_source(const struct model *model, struct queue *q)
 	v = model_vmta_value(model, q->vmta, CONF_ID_SMTP_SOURCE_HOST);
 	if (v == NULL || v->u.list.n == 0)
 		return true;	/* the system's address is the only one */
-	for (size_t i = 0; i < v->u.list.n; i++)
-		if (!mta_patterns_entry_off(q, v->u.list.v[i]))
+	for (size_t k = 0, n = mta_limits_sources(v); k < n; k++) {
+		struct mta_source src;
+
+		/* (an entry that is no address is not disabled either) */
+		if (!mta_limits_source_at(v, k, &src) ||
+		    !queue_source_disabled(q, src.ip))
 			return false;
+	}
 	return true;
 }
 

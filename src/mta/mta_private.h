@@ -39,6 +39,8 @@ enum mta_state {
 	MTA_ENVELOPE,		/* MAIL/RCPT/DATA replies outstanding */
 	MTA_BODY,		/* streaming the message */
 	MTA_DOT,		/* waiting for the reply to "." */
+	MTA_IDLE,		/* nothing to send; kept open for new mail
+				   (connection-idle-timeout) */
 	MTA_QUIT,
 };
 
@@ -52,6 +54,7 @@ struct mta {
 	unsigned long		 dsn_seq;
 	struct mta_source_rr	*source_rrs;	/* smtp-source-host rotation,
 						   per VirtualMTA */
+	struct mta_source_pace	*source_paces;	/* source-ip-max-connect-rate */
 	TAILQ_HEAD(, mta_session) waiting;	/* for a connection limit */
 	ev_timer		 release;	/* a connection closed: they retry */
 	unsigned long		 resume_gen;
@@ -78,6 +81,7 @@ struct mta_session {
 	struct mta_route	*route;		/* smtp-hosts, while resolving */
 	bool			 dns_error;	/* the failure was DNS's */
 	bool			 waiting;	/* in mta->waiting */
+	double			 rate_wait;	/* a rate's next slot (ev_now), or 0 */
 	TAILQ_ENTRY(mta_session) wait_entry;
 	unsigned long		 resume_gen;
 	char			 bind_ip[64];	/* the source address chosen
@@ -96,6 +100,9 @@ struct mta_session {
 	unsigned		 max_errors;	/* max-errors-per-connection; 0 = no limit */
 	struct queue_batch	 batch;
 	bool			 interrupted;	/* close for a higher-priority queue */
+	bool			 idle;		/* MTA_IDLE, counted in q->idle */
+	unsigned		 connect_failures; /* this attempt (mx-connection-attempts) */
+	bool			 attempts_out;	/* ...reached */
 	unsigned		 transactions;	/* on this connection */
 	unsigned		 max_transactions; /* max-msg-per-connection; 0 = no limit */
 	size_t			 replies;	/* envelope replies received */
@@ -135,6 +142,12 @@ void	mta_session_routed(struct mta_session *s, const char *why,
 	    bool dns_error);
 /* A waiting session tries to connect again (mta_limits.c). */
 void	mta_session_resume(struct mta_session *s);
+/* An idle session of q (connection-idle-timeout), or NULL. */
+struct mta_session *mta_session_idle_of(struct mta *m, const struct queue *q);
+/* An idle session takes the queue's next batch: true when it did. */
+bool	mta_session_wake(struct mta_session *s);
+/* Close an idle session (QUIT) to free its slot. */
+void	mta_session_quit(struct mta_session *s);
 
 /* mta_route.c: smtp-hosts.  0 when s->targets are laid out now, 1 when
  * lookups run (mta_session_routed() follows). */
@@ -142,6 +155,20 @@ int	mta_route_start(struct mta_session *s, const struct conf_value *v);
 void	mta_route_free(struct mta_route *rt);
 
 /* mta_limits.c: local address and connection limits */
+#define MTA_SOURCE_RANGE_MAX	4096	/* addresses used of one range entry */
+/* One local address to try. */
+struct mta_source {
+	char			 ip[64];	/* "" = the system's choice */
+	char			 name[256];	/* its EHLO name, or "" */
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+};
+/* The local addresses smtp-source-host value v stands for (a range entry
+ * stands for each of its addresses), and the k-th of them; false when
+ * that entry is no address. */
+size_t	mta_limits_sources(const struct conf_value *v);
+bool	mta_limits_source_at(const struct conf_value *v, size_t k,
+	    struct mta_source *src);
 /*
  * Make s->targets[s->target] a target within every limit and fill the
  * source (*bound false: the system's), s->ehlo and s->bind_ip: 1; 0 when

@@ -100,6 +100,7 @@ mta_acct_base(struct acct_record *rec, struct mta_acct_msg *msg,
 	rec->type = type;
 	rec->logged = time(NULL);
 	rec->queued = env->queued;
+	rec->first_attempt = r->msg->first_attempt;
 	rec->orig = env->orig;
 	rec->rcpt = env->rcpts[r->idx];
 	rec->orcpt = spool_envelope_orcpt(env, r->idx);

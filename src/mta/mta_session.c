@@ -7,9 +7,13 @@
  * PIPELINING, one at a time otherwise; their parameters, and the messages
  * a receiver cannot take, are mta_ext.c's), the dot-stuffed body streamed
  * from the spool file, and the final reply.  Each wait has its timeout
- * from the queue's settings (mta_session_timeout).  When the queue has nothing more ready, or a
- * higher-priority queue needs the connection slot, it sends QUIT.
- * Hosts are tried in preference order until one accepts a connection.
+ * from the queue's settings (mta_session_timeout).  When the queue has
+ * nothing more ready it sends QUIT, or with connection-idle-timeout
+ * waits that long for new mail of the queue, which the queue hands to
+ * it rather than to a new connection (queue_session_idle); when a
+ * higher-priority queue needs the connection slot it sends QUIT.
+ * Hosts are tried in preference order until one accepts a connection,
+ * at most mx-connection-attempts of them failing.
  */
 #include "config.h"
 
@@ -97,6 +101,10 @@ mta_session_route(struct mta_session *s)
 static int
 mta_session_connect(struct mta_session *s)
 {
+	long long attempts = conf_value_num(model_queue_value(s->model,
+	    s->q->domain, s->q->vmta, CONF_ID_MX_CONNECTION_ATTEMPTS),
+	    &conf_directives[CONF_ID_MX_CONNECTION_ATTEMPTS]);
+
 	for (;;) {
 		const struct mta_target *t;
 		struct sockaddr_storage src;
@@ -104,6 +112,17 @@ mta_session_connect(struct mta_session *s)
 		bool bound = false;
 		int fd, r;
 
+		/* mx-connection-attempts (pmta-reference Q12): so many failed
+		 * connects end the attempt, however many hosts are left */
+		if (attempts > 0 && s->connect_failures >= attempts &&
+		    s->target < s->ntargets) {
+			log_info("%s: %u connection attempts failed, %zu "
+			    "address(es) left untried (mx-connection-attempts "
+			    "%lld)", s->q->name, s->connect_failures,
+			    s->ntargets - s->target, attempts);
+			s->attempts_out = true;
+			return -1;
+		}
 		if ((r = mta_limits_pick(s, &src, &srclen, &bound)) == -1)
 			return -1;
 		if (r == 0) {
@@ -127,6 +146,7 @@ mta_session_connect(struct mta_session *s)
 		    t->len, bound ? (struct sockaddr *)&src : NULL,
 		    srclen)) == -1) {
 			log_warn("%s: connect to %s", s->q->name, s->dest_ip);
+			s->connect_failures++;
 			continue;
 		}
 		if (s->conn_open) {
@@ -385,6 +405,8 @@ mta_session_free(struct mta_session *s)
 		dns_cancel(s->dnsq);
 	mta_route_free(s->route);
 	mta_limits_unwait(s);
+	if (s->idle)
+		queue_session_idle(q, false);
 	free(s->targets);
 	free(s->chunk);
 	for (size_t i = 0; i < QUEUE_BATCH_MAX; i++)
@@ -425,7 +447,7 @@ mta_session_cut(struct mta_session *s)
 {
 	bool transfer = s->state == MTA_ENVELOPE || s->state == MTA_BODY;
 
-	if (!s->interrupted || (s->state >= MTA_READY &&
+	if (!s->interrupted || (s->state >= MTA_READY && s->state != MTA_IDLE &&
 	    !(transfer && s->q->interrupt_transfer)))
 		return false;
 	log_info("%s: connection to %s closed for a higher-priority queue%s",
@@ -492,6 +514,60 @@ mta_session_transaction(struct mta_session *s)
 }
 
 /*
+ * Nothing to send: with connection-idle-timeout (at most 10 minutes) the
+ * connection waits that long for new mail of the queue (true).
+ */
+static bool
+mta_session_go_idle(struct mta_session *s)
+{
+	long long secs = conf_value_num(model_queue_value(s->model,
+	    s->q->domain, s->q->vmta, CONF_ID_CONNECTION_IDLE_TIMEOUT),
+	    &conf_directives[CONF_ID_CONNECTION_IDLE_TIMEOUT]);
+
+	if (secs <= 0)
+		return false;
+	s->state = MTA_IDLE;
+	if (!s->idle) {
+		s->idle = true;
+		queue_session_idle(s->q, true);
+	}
+	conn_set_timeout(&s->conn, (double)(secs < 600 ? secs : 600));
+	return true;
+}
+
+struct mta_session *
+mta_session_idle_of(struct mta *m, const struct queue *q)
+{
+	struct mta_session *s;
+
+	LIST_FOREACH(s, &m->sessions, entry)
+		if (s->idle && (q == NULL || s->q == q))
+			return s;
+	return NULL;
+}
+
+bool
+mta_session_wake(struct mta_session *s)
+{
+	s->idle = false;
+	queue_session_idle(s->q, false);
+	mta_session_next(s);
+	return s->state != MTA_IDLE;
+}
+
+void
+mta_session_quit(struct mta_session *s)
+{
+	if (s->idle) {
+		s->idle = false;
+		queue_session_idle(s->q, false);
+	}
+	s->state = MTA_QUIT;
+	mta_session_arm(s);
+	(void)conn_printf(&s->conn, "QUIT\r\n");
+}
+
+/*
  * Take the next batch, or say goodbye.  A message this receiver cannot
  * take (SIZE, SMTPUTF8: mta_ext_check) bounces without a transaction,
  * and the next one is taken.
@@ -513,11 +589,12 @@ mta_session_next(struct mta_session *s)
 		    (s->max_transactions > 0 &&
 		    s->transactions >= s->max_transactions) ||
 		    (s->max_errors > 0 && s->errors >= s->max_errors) ||
-		    !queue_take(s->q, &s->batch)) {
-			s->state = MTA_QUIT;
-			(void)conn_printf(&s->conn, "QUIT\r\n");
+		    (!queue_take(s->q, &s->batch) && !mta_session_go_idle(s))) {
+			mta_session_quit(s);
 			return;
 		}
+		if (s->state == MTA_IDLE)
+			return;
 		if (mta_ext_check(s, why, sizeof(why)) == 0)
 			break;
 		log_info("%s: message %s not sent to %s: %s", s->q->name,
@@ -828,6 +905,12 @@ mta_session_read(struct mta_session *s)
 		if (done == 1) {
 			if (s->state == MTA_QUIT)
 				return 1;
+			if (s->state == MTA_IDLE) {
+				/* e.g. 421 on the receiver's own idle timeout */
+				log_info("%s: idle connection to %s closed: %.200s",
+				    s->q->name, s->dest_ip, s->reply.text);
+				return 1;
+			}
 			if (mta_session_reply(s) == -1)
 				return -1;
 			smtp_reply_init(&s->reply);
@@ -907,14 +990,16 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 		if (s->state == MTA_CONNECTING) {
 			log_info("%s: cannot connect to %s: %s", s->q->name,
 			    s->dest_ip, strerror(c->error));
+			s->connect_failures++;
 			if (mta_session_connect(s) == 0)
 				return;
 		}
-		snprintf(why, sizeof(why), "451 4.4.1 %s (%s): %s", s->dest_name,
-		    s->dest_ip, strerror(c->error));
+		snprintf(why, sizeof(why), "451 4.4.1 %s (%s): %s%s", s->dest_name,
+		    s->dest_ip, strerror(c->error), s->attempts_out ?
+		    " (mx-connection-attempts reached)" : "");
 		break;
 	case CONN_EOF:
-		if (s->state == MTA_QUIT) {
+		if (s->state == MTA_QUIT || s->state == MTA_IDLE) {
 			mta_session_free(s);
 			return;
 		}
@@ -922,9 +1007,14 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 		    s->dest_name, s->dest_ip);
 		break;
 	case CONN_TIMEOUT:
+		if (s->state == MTA_IDLE) {	/* connection-idle-timeout */
+			mta_session_quit(s);
+			return;
+		}
 		if (s->state == MTA_CONNECTING) {
 			log_info("%s: cannot connect to %s: timed out",
 			    s->q->name, s->dest_ip);
+			s->connect_failures++;
 			if (mta_session_connect(s) == 0)
 				return;
 		}
@@ -933,7 +1023,7 @@ mta_session_event(struct conn *c, enum conn_event ev, void *arg)
 		mta_session_timed_out(s, why, sizeof(why));
 		break;
 	}
-	if (s->state == MTA_QUIT) {
+	if (s->state == MTA_QUIT || s->state == MTA_IDLE) {
 		mta_session_free(s);
 		return;
 	}

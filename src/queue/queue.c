@@ -17,7 +17,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,38 +27,9 @@
 #include "lib/magic.h"
 #include "lib/xmalloc.h"
 #include "queue/queue.h"
+#include "queue/queue_private.h"
 
-#define QUEUE_MSG_MAGIC	0x71756d73u
-
-/* Round-robin position of a pool (pmta-reference Q2: per recipient). */
-struct queue_pool_rr {
-	struct queue_pool_rr	*next;
-	char			*pool;
-	unsigned long		 pos;
-};
-
-struct queue_mgr {
-	struct queue_pool_rr	*pools;
-	struct queue_clock	 clock;
-	struct heap		 wake;		/* queues by their next work */
-	ev_timer		 timer;
-	struct ev_loop	*loop;
-	struct spool	*spool;
-	struct model *const *model;
-	queue_start_cb	*start;
-	void		*arg;
-	queue_expire_cb	*expire;
-	void		*expire_arg;
-	queue_mode_cb	*mode_cb;
-	void		*mode_arg;
-	struct queue	*queues;
-	struct queue	**qtab;		/* hash of queues by domain/vmta */
-	size_t		 qtab_size, nqueues;
-	struct queue_job *jobs;
-	size_t		 nrcpts, nmsgs;
-	unsigned long long msg_seq;	/* messages queued so far */
-	bool		 stopped;
-};
+static void queue_defer_all(struct queue *q, double seconds);
 
 static double
 queue_real_mono(void *arg)
@@ -76,13 +46,13 @@ queue_real_wall(void *arg)
 	return time(NULL);
 }
 
-static double
+double
 queue_now(const struct queue_mgr *mgr)
 {
 	return mgr->clock.mono(mgr->clock.arg);
 }
 
-static time_t
+time_t
 queue_wall(const struct queue_mgr *mgr)
 {
 	return mgr->clock.wall(mgr->clock.arg);
@@ -162,7 +132,7 @@ queue_mgr_new(struct ev_loop *loop, struct spool *spool,
 }
 
 /* Drop the loaded envelope once nothing uses it. */
-static void
+void
 queue_msg_env_drop(struct queue_msg *m)
 {
 	if (m->env == NULL || m->env_users > 0)
@@ -172,7 +142,7 @@ queue_msg_env_drop(struct queue_msg *m)
 	m->env = NULL;
 }
 
-static void
+void
 queue_msg_unref(struct queue_msg *m)
 {
 	OBJ_CHECK(m, QUEUE_MSG_MAGIC);
@@ -261,13 +231,6 @@ queue_mgr_first(const struct queue_mgr *mgr)
 	return mgr->queues;
 }
 
-static void queue_kick(struct queue *q);
-static void queue_defer_all(struct queue *q, double seconds);
-static void queue_mode_change(struct queue *q, enum queue_mode mode,
-	    const char *reason, long long to_normal_after);
-static void queue_make_ready(struct queue_rcpt *r);
-static struct queue *queue_reroute_target(struct queue *q);
-
 /* Arm the manager's timer for the earliest due work of all queues. */
 static void
 queue_mgr_arm(struct queue_mgr *mgr)
@@ -286,7 +249,7 @@ queue_mgr_arm(struct queue_mgr *mgr)
 }
 
 /* Recompute when q next has work to do, and file it in the wake heap. */
-static void
+void
 queue_wake_update(struct queue *q)
 {
 	struct queue_mgr *mgr = q->mgr;
@@ -334,134 +297,6 @@ queue_mgr_set_mode_cb(struct queue_mgr *mgr, queue_mode_cb *cb, void *arg)
 	mgr->mode_arg = arg;
 }
 
-/* A setting of the queue as configured, or NULL when not set. */
-static const struct conf_value *
-queue_value(struct queue *q, int id)
-{
-	return model_queue_value(*q->mgr->model, q->domain, q->vmta, id);
-}
-
-/* A number setting of the queue (time in seconds), or the table's default. */
-static long long
-queue_num(struct queue *q, int id)
-{
-	return conf_value_num(queue_value(q, id), &conf_directives[id]);
-}
-
-static bool
-queue_bool(struct queue *q, int id)
-{
-	return conf_value_bool(queue_value(q, id), &conf_directives[id]);
-}
-
-/* retry-after or backoff-retry-after (id): its list, or its default. */
-static void
-queue_retry_settings(struct queue *q, int id)
-{
-	const struct conf_value *v = queue_value(q, id);
-	long long def;
-
-	free(q->retry_list);
-	q->nretry = v != NULL && v->u.nums.n > 0 ? v->u.nums.n : 1;
-	q->retry_list = xcalloc(q->nretry, sizeof(long long));
-	if (v != NULL && v->u.nums.n > 0)
-		memcpy(q->retry_list, v->u.nums.v, q->nretry * sizeof(long long));
-	else if (conf_parse_time(conf_directives[id].def, &def) == 0)
-		q->retry_list[0] = def;
-	else
-		q->retry_list[0] = (long long)QUEUE_RETRY_DEFAULT;
-	q->retry_rcpt = queue_num(q, CONF_ID_RETRY_RECIPIENTS_AFTER);
-	q->bounce_after = queue_num(q, CONF_ID_BOUNCE_AFTER);
-	q->retry_new_mail = conf_value_bool(queue_value(q,
-	    CONF_ID_RETRY_UPON_NEW_MAIL),
-	    &conf_directives[CONF_ID_RETRY_UPON_NEW_MAIL]);
-}
-
-/* Seconds between two attempts for a rate value, or for N per hour. */
-static double
-queue_interval_of(const struct conf_value *rate, const struct conf_value *hourly)
-{
-	if (rate != NULL)
-		return !rate->unlimited && rate->u.rate.count > 0 ?
-		    (double)rate->u.rate.per / (double)rate->u.rate.count : 0;
-	return hourly != NULL && hourly->u.i > 0 ? 3600. / (double)hourly->u.i : 0;
-}
-
-/*
- * max-msg-rate (or the legacy max-msg-per-hour); in backoff
- * backoff-max-msg-rate (or backoff-max-msg-per-hour), which defaults to
- * the normal rate.
- */
-static double
-queue_rate_interval(struct queue *q)
-{
-	const struct conf_value *rate = NULL, *hourly = NULL;
-
-	if (q->mode == QUEUE_BACKOFF) {
-		rate = queue_value(q, CONF_ID_BACKOFF_MAX_MSG_RATE);
-		hourly = queue_value(q, CONF_ID_BACKOFF_MAX_MSG_PER_HOUR);
-		if (rate != NULL || hourly != NULL)
-			return queue_interval_of(rate, hourly);
-	}
-	return queue_interval_of(queue_value(q, CONF_ID_MAX_MSG_RATE),
-	    queue_value(q, CONF_ID_MAX_MSG_PER_HOUR));
-}
-
-/*
- * max-connect-rate; in backoff backoff-max-connect-rate, which defaults
- * to the normal rate.
- */
-static void
-queue_connect_settings(struct queue *q)
-{
-	const struct conf_value *v = NULL;
-
-	if (q->mode == QUEUE_BACKOFF)
-		v = queue_value(q, CONF_ID_BACKOFF_MAX_CONNECT_RATE);
-	if (v == NULL)
-		v = queue_value(q, CONF_ID_MAX_CONNECT_RATE);
-	pace_set(&q->connect, v != NULL && !v->unlimited ? v->u.rate.count : 0,
-	    v != NULL && !v->unlimited ? (double)v->u.rate.per : 0,
-	    queue_now(q->mgr));
-}
-
-/* backoff-reroute-to-virtual-mta (a copy: a reload frees the model). */
-static void
-queue_reroute_settings(struct queue *q)
-{
-	const struct conf_value *v = queue_value(q,
-	    CONF_ID_BACKOFF_REROUTE_TO_VIRTUAL_MTA);
-
-	free(q->reroute);
-	q->reroute = v != NULL && v->u.s != NULL && v->u.s[0] != '\0' ?
-	    xstrdup(v->u.s) : NULL;
-}
-
-/* Read the queue's settings, those of its mode (normal or backoff). */
-static void
-queue_settings(struct queue *q)
-{
-	bool backoff = q->mode == QUEUE_BACKOFF;
-	long long n;
-
-	queue_retry_settings(q, backoff ? CONF_ID_BACKOFF_RETRY_AFTER :
-	    CONF_ID_RETRY_AFTER);
-	q->max_out = (int)queue_num(q, backoff ? CONF_ID_BACKOFF_MAX_SMTP_OUT :
-	    CONF_ID_MAX_SMTP_OUT);
-	q->interval = queue_rate_interval(q);
-	queue_connect_settings(q);
-	q->priority = (int)queue_num(q, CONF_ID_QUEUE_PRIORITY);
-	q->interruptible = queue_bool(q, CONF_ID_ALLOW_PRIORITY_INTERRUPTION);
-	q->interrupt_transfer = queue_bool(q,
-	    CONF_ID_ALLOW_PRIORITY_INTERRUPTION_DURING_TRANSFER);
-	q->to_normal_after = queue_num(q, CONF_ID_BACKOFF_TO_NORMAL_AFTER);
-	q->to_normal_on_delivery = queue_bool(q,
-	    CONF_ID_BACKOFF_TO_NORMAL_AFTER_DELIVERY);
-	queue_reroute_settings(q);
-	n = queue_num(q, CONF_ID_MAX_RCPT_PER_TRANSACTION);
-	q->batch_max = n > 0 && n < QUEUE_BATCH_MAX ? (size_t)n : QUEUE_BATCH_MAX;
-}
-
 static int
 queue_priority_cmp(const void *a, const void *b)
 {
@@ -504,7 +339,7 @@ queue_mgr_reconfigure(struct queue_mgr *mgr)
 }
 
 /* Start sessions while recipients are ready and slots are free. */
-static void
+void
 queue_kick(struct queue *q)
 {
 	size_t per = q->interval > 0 ? 1 : q->add_msgs == 0 ? q->batch_max :
@@ -517,6 +352,17 @@ queue_kick(struct queue *q)
 		per = 1;
 
 	if (q->mgr->stopped || q->paused || queue_rate_wait(q))
+		return;
+	/* idle connections first (connection-idle-timeout): each one the
+	 * delivery side wakes takes a batch now */
+	while (q->idle > 0 && q->nready > 0) {
+		int before = q->idle;
+
+		q->mgr->start(q, q->mgr->arg);
+		if (q->idle == before || queue_rate_wait(q))
+			break;
+	}
+	if (q->nready == 0)
 		return;
 	/* one session per batch the ready recipients make (a batch is one
 	 * message's recipients, up to batch_max; one with a rate limit),
@@ -569,7 +415,7 @@ queue_parked(const struct queue_rcpt *r)
 }
 
 /* A recipient becomes ready, or parked while its job is paused. */
-static void
+void
 queue_make_ready(struct queue_rcpt *r)
 {
 	struct queue *q = r->q;
@@ -581,112 +427,6 @@ queue_make_ready(struct queue_rcpt *r)
 	}
 	heap_push(&q->ready, r);
 	q->nready++;
-}
-
-/*
- * The recipients of heap h that `match` accepts, in an array the caller
- * frees (*n of them): collected first, since removing or re-keying one
- * reorders the heap.
- */
-static struct queue_rcpt **
-queue_collect(const struct heap *h, queue_filter_cb *match, void *arg,
-    size_t *n)
-{
-	struct queue_rcpt **found = xcalloc(h->n > 0 ? h->n : 1, sizeof(*found));
-
-	*n = 0;
-	for (size_t i = 0; i < h->n; i++)
-		if (match(h->v[i], arg))
-			found[(*n)++] = h->v[i];
-	return found;
-}
-
-static bool
-queue_of_job(const struct queue_rcpt *r, void *job)
-{
-	return r->msg->job == job;
-}
-
-/* Move the recipients of a job from one heap of q to another. */
-static void
-queue_move_job(struct heap *from, size_t *nfrom, struct heap *to,
-    size_t *nto, struct queue_job *job)
-{
-	size_t n;
-	struct queue_rcpt **v = queue_collect(from, queue_of_job, job, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		heap_remove(from, v[i]->hidx);
-		heap_push(to, v[i]);
-	}
-	*nfrom -= n;
-	*nto += n;
-	free(v);
-}
-
-static struct queue_job *
-queue_job_get(struct queue_mgr *mgr, const char *name)
-{
-	struct queue_job *job;
-
-	if (name == NULL)
-		return NULL;
-	if ((job = queue_job_find(mgr, name)) != NULL)
-		return job;
-	job = xcalloc(1, sizeof(*job));
-	job->name = xstrdup(name);
-	job->next = mgr->jobs;
-	mgr->jobs = job;
-	return job;
-}
-
-struct queue_job *
-queue_job_find(const struct queue_mgr *mgr, const char *name)
-{
-	for (struct queue_job *job = mgr->jobs; job != NULL; job = job->next)
-		if (strcmp(job->name, name) == 0)
-			return job;
-	return NULL;
-}
-
-struct queue_job *
-queue_mgr_jobs(const struct queue_mgr *mgr)
-{
-	return mgr->jobs;
-}
-
-static void
-queue_job_release(struct queue_mgr *mgr, struct queue_job *job)
-{
-	struct queue_job **pp;
-
-	if (job == NULL || job->nrcpts > 0 || job->paused)
-		return;
-	for (pp = &mgr->jobs; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == job) {
-			*pp = job->next;
-			free(job->name);
-			free(job);
-			return;
-		}
-}
-
-void
-queue_job_pause(struct queue_mgr *mgr, struct queue_job *job, bool paused)
-{
-	job->paused = paused;
-	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
-		if (paused)
-			queue_move_job(&q->ready, &q->nready, &q->parked,
-			    &q->nparked, job);
-		else
-			queue_move_job(&q->parked, &q->nparked, &q->ready,
-			    &q->nready, job);
-	if (paused)
-		return;
-	for (struct queue *q = mgr->queues; q != NULL; q = q->next)
-		queue_kick(q);
-	queue_job_release(mgr, job);
 }
 
 /* Due waiting recipients become ready (or expire). */
@@ -764,7 +504,7 @@ queue_rehash(struct queue_mgr *mgr)
 	}
 }
 
-static struct queue *
+struct queue *
 queue_get(struct queue_mgr *mgr, const char *domain, const char *vmta)
 {
 	size_t h = queue_hash(domain, vmta);
@@ -849,6 +589,7 @@ queue_msg_new(const struct spool_envelope *env, const bool *done,
 	m->nrcpts = (uint32_t)env->nrcpts;
 	m->seg = env->seg;
 	m->queued = env->queued;
+	m->first_attempt = env->first_attempt;
 	m->body_offset = (uint32_t)env->body_offset;
 	m->body_size = env->body_size;
 	return m;
@@ -908,7 +649,7 @@ queue_rcpt_env(struct queue_rcpt *r)
  * VirtualMTA, e.g. a cold-virtual-mta, else the message's), a pool
  * member in turn when that names a pool, "{default}" when none.
  */
-static const char *
+const char *
 queue_vmta_of(struct queue_mgr *mgr, const char *selected)
 {
 	const struct model_pool *p;
@@ -946,106 +687,6 @@ queue_new_rcpt(struct queue_rcpt *r)
 		queue_rcpt_defer(r, q->retry_until - now);
 	else
 		queue_make_ready(r);
-}
-
-#define QUEUE_REROUTE_MAX	16	/* queues in a chain of backoff reroutes */
-
-static bool
-queue_in(struct queue *const *v, size_t n, const struct queue *q)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == q)
-			return true;
-	return false;
-}
-
-/*
- * Where q's recipients go now: q itself, or the end of its chain of
- * backoff reroutes.  A chain that comes back (or is too long) is a loop:
- * logged once per backoff of q, and q keeps its recipients.
- */
-static struct queue *
-queue_reroute_target(struct queue *q)
-{
-	struct queue *chain[QUEUE_REROUTE_MAX], *cur = q, *next;
-	size_t n = 0;
-
-	while (cur->mode == QUEUE_BACKOFF && cur->reroute != NULL) {
-		const char *vmta = queue_vmta_of(q->mgr, cur->reroute);
-
-		if (strcasecmp(vmta, cur->vmta) == 0)
-			break;			/* to itself: ignored */
-		chain[n++] = cur;
-		next = queue_get(q->mgr, cur->domain, vmta);
-		if (n == QUEUE_REROUTE_MAX || queue_in(chain, n, next)) {
-			if (!q->reroute_loop)
-				log_warnx("%s: backoff-reroute-to-virtual-mta "
-				    "loops (back to %s): not rerouted",
-				    q->name, next->name);
-			q->reroute_loop = true;
-			return q;
-		}
-		cur = next;
-	}
-	return cur;
-}
-
-/* A queued recipient changes queue (reroute). */
-static void
-queue_rcpt_move(struct queue_rcpt *r, struct queue *to)
-{
-	r->q->bytes -= (unsigned long long)r->msg->body_size;
-	to->bytes += (unsigned long long)r->msg->body_size;
-	r->q = to;
-}
-
-/* Every recipient of heap h of q goes to `to`, ready there. */
-static size_t
-queue_move_heap(struct heap *h, size_t *count, struct queue *to)
-{
-	struct queue_rcpt *r;
-	size_t n = 0;
-
-	while ((r = heap_pop(h)) != NULL) {
-		(*count)--;
-		queue_rcpt_move(r, to);
-		queue_make_ready(r);
-		n++;
-	}
-	return n;
-}
-
-/* q entered backoff: with a reroute, its queued recipients move. */
-static void
-queue_reroute_all(struct queue *q)
-{
-	struct queue *to = queue_reroute_target(q);
-	size_t n;
-
-	if (to == q)
-		return;
-	n = queue_move_heap(&q->ready, &q->nready, to);
-	n += queue_move_heap(&q->waiting, &q->nwaiting, to);
-	n += queue_move_heap(&q->parked, &q->nparked, to);
-	if (n == 0)
-		return;
-	log_info("%s: %zu recipient(s) rerouted to %s "
-	    "(backoff-reroute-to-virtual-mta)", q->name, n, to->name);
-	queue_kick(to);
-	queue_wake_update(to);
-}
-
-/* A recipient back from a session: to its queue's reroute target.
- * True when it moved (the caller kicks the new queue once it is in). */
-static bool
-queue_rcpt_reroute(struct queue_rcpt *r)
-{
-	struct queue *to = queue_reroute_target(r->q);
-
-	if (to == r->q)
-		return false;
-	queue_rcpt_move(r, to);
-	return true;
 }
 
 void
@@ -1141,6 +782,13 @@ queue_take(struct queue *q, struct queue_batch *b)
 	b->q = q;
 	q->busy++;
 	b->msg = r->msg;
+	if (b->msg->first_attempt == 0) {	/* timeFirstAttempt */
+		b->msg->first_attempt = queue_wall(q->mgr);
+		if (spool_set_first_attempt(q->mgr->spool, b->msg->seg,
+		    b->msg->id, b->msg->first_attempt) == -1)
+			log_warn("spool: cannot record the first attempt of %s",
+			    b->msg->id);
+	}
 	b->msg->refs++;
 	b->msg->env_users++;
 	if (queue_msg_env(q->mgr, b->msg)->verp)
@@ -1164,6 +812,12 @@ void
 queue_session_begin(struct queue *q)
 {
 	q->active++;
+}
+
+void
+queue_session_idle(struct queue *q, bool idle)
+{
+	q->idle += idle ? 1 : -1;
 }
 
 void
@@ -1286,269 +940,6 @@ queue_defer_all(struct queue *q, double seconds)
 		q->nready--;
 		queue_rcpt_defer(r, seconds);
 	}
-}
-
-bool
-queue_match(const struct queue *q, const char *pattern)
-{
-	const char *slash = strchr(pattern, '/');
-	char *dom = xstrndup(pattern, slash ? (size_t)(slash - pattern) :
-	    strlen(pattern));
-	bool r;
-
-	r = fnmatch(dom, q->domain, FNM_CASEFOLD) == 0 && (slash == NULL ||
-	    fnmatch(slash + 1, q->vmta, FNM_CASEFOLD) == 0);
-	free(dom);
-	return r;
-}
-
-time_t
-queue_retry_at(const struct queue *q)
-{
-	const struct queue_rcpt *r = heap_top(&q->waiting);
-
-	if (r == NULL)
-		return 0;
-	return queue_wall(q->mgr) + (time_t)(r->not_before - queue_now(q->mgr));
-}
-
-void
-queue_pause(struct queue *q, bool paused)
-{
-	q->paused = paused;
-	if (!paused)
-		queue_kick(q);
-}
-
-void
-queue_schedule(struct queue *q)
-{
-	struct queue_rcpt *r;
-
-	while ((r = heap_pop(&q->waiting)) != NULL) {
-		q->nwaiting--;
-		queue_make_ready(r);
-	}
-	q->retry_index = 0;
-	q->retry_until = 0;
-	queue_kick(q);
-	queue_wake_update(q);
-}
-
-/* queue_remove() for one heap of q, whose count is *count. */
-static size_t
-queue_remove_heap(struct heap *h, size_t *count, queue_filter_cb *match,
-    void *match_arg, queue_take_cb *take, void *take_arg)
-{
-	size_t n;
-	struct queue_rcpt **v = queue_collect(h, match, match_arg, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		heap_remove(h, v[i]->hidx);
-		(*count)--;
-		take(v[i], take_arg);
-	}
-	free(v);
-	return n;
-}
-
-size_t
-queue_remove(struct queue *q, queue_filter_cb *match, void *match_arg,
-    queue_take_cb *take, void *take_arg)
-{
-	size_t n = queue_remove_heap(&q->ready, &q->nready, match, match_arg,
-	    take, take_arg);
-
-	n += queue_remove_heap(&q->waiting, &q->nwaiting, match, match_arg,
-	    take, take_arg);
-	n += queue_remove_heap(&q->parked, &q->nparked, match, match_arg,
-	    take, take_arg);
-	queue_wake_update(q);
-	return n;
-}
-
-/* queue_set_priority() for one heap (the waiting one is not keyed by
- * priority; re-keying it is harmless). */
-static size_t
-queue_reprioritize(struct heap *h, queue_filter_cb *match, void *match_arg,
-    uint8_t prio)
-{
-	size_t n;
-	struct queue_rcpt **v = queue_collect(h, match, match_arg, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		struct queue_msg *m = v[i]->msg;
-
-		v[i]->prio = prio;
-		heap_update(h, v[i]->hidx);
-		if (spool_set_priority(v[i]->q->mgr->spool, m->seg, m->id,
-		    v[i]->idx, prio) == -1)
-			log_warn("spool: cannot record the priority of %s", m->id);
-	}
-	free(v);
-	return n;
-}
-
-size_t
-queue_set_priority(struct queue *q, queue_filter_cb *match, void *match_arg,
-    int priority)
-{
-	uint8_t prio = (uint8_t)(priority < 0 ? 0 : priority > 100 ? 100 :
-	    priority);
-
-	return queue_reprioritize(&q->ready, match, match_arg, prio) +
-	    queue_reprioritize(&q->waiting, match, match_arg, prio) +
-	    queue_reprioritize(&q->parked, match, match_arg, prio);
-}
-
-size_t
-queue_rcpts(const struct queue *q)
-{
-	return q->nready + q->nwaiting + q->nparked;
-}
-
-const char *
-queue_mode_name(enum queue_mode mode)
-{
-	return mode == QUEUE_BACKOFF ? "backoff" : "normal";
-}
-
-/*
- * Switch mode and the settings that go with it.  The rate changes from
- * the last attempt on: the next one is due one new interval after it.
- * Backoff ends after to_normal_after seconds (0: never; -1: the queue's
- * backoff-to-normal-after).  The caller kicks the queue and updates its
- * wake time.
- */
-static void
-queue_mode_change(struct queue *q, enum queue_mode mode, const char *reason,
-    long long to_normal_after)
-{
-	double old = q->interval;
-
-	if (mode == q->mode)
-		return;
-	q->mode = mode;
-	q->mode_since = queue_wall(q->mgr);
-	snprintf(q->mode_reason, sizeof(q->mode_reason), "%s",
-	    reason != NULL ? reason : "");
-	queue_settings(q);
-	if (old > 0)
-		q->next_ok += q->interval - old;
-	if (to_normal_after < 0)
-		to_normal_after = q->to_normal_after;
-	q->mode_until = INFINITY;
-	if (mode == QUEUE_BACKOFF && to_normal_after > 0)
-		q->mode_until = queue_now(q->mgr) + (double)to_normal_after;
-	q->reroute_loop = false;
-	log_info("%s: %s mode (%s)", q->name, queue_mode_name(mode),
-	    q->mode_reason);
-	if (q->mgr->mode_cb != NULL)
-		q->mgr->mode_cb(q, q->mgr->mode_arg);
-	if (mode == QUEUE_BACKOFF && q->reroute != NULL)
-		queue_reroute_all(q);
-}
-
-void
-queue_set_mode(struct queue *q, enum queue_mode mode, const char *reason)
-{
-	queue_set_mode_for(q, mode, reason, -1);
-}
-
-void
-queue_set_mode_for(struct queue *q, enum queue_mode mode, const char *reason,
-    long long to_normal_after)
-{
-	queue_mode_change(q, mode, reason, to_normal_after);
-	queue_kick(q);
-	queue_wake_update(q);
-}
-
-void
-queue_note_error(struct queue *q, const char *text)
-{
-	struct queue_event *ev;
-
-	snprintf(q->last_error, sizeof(q->last_error), "%s", text);
-	if (q->errors == NULL)
-		q->errors = xcalloc(QUEUE_EVENTS_MAX, sizeof(*q->errors));
-	ev = &q->errors[q->nerrors++ % QUEUE_EVENTS_MAX];
-	ev->at = queue_wall(q->mgr);
-	snprintf(ev->text, sizeof(ev->text), "%s", text);
-}
-
-size_t
-queue_error_events(const struct queue *q, const struct queue_event **v)
-{
-	size_t n = q->nerrors < QUEUE_EVENTS_MAX ? q->nerrors :
-	    QUEUE_EVENTS_MAX;
-	unsigned first = q->nerrors - (unsigned)n;
-
-	for (size_t i = 0; i < n; i++)
-		v[i] = &q->errors[(first + i) % QUEUE_EVENTS_MAX];
-	return n;
-}
-
-/* Drop the entries of q->sources_off whose time is over. */
-static void
-queue_sources_expire(struct queue *q)
-{
-	double now = queue_now(q->mgr);
-
-	for (struct queue_source_off **pp = &q->sources_off; *pp != NULL;) {
-		struct queue_source_off *o = *pp;
-
-		if (o->until > now) {
-			pp = &o->next;
-			continue;
-		}
-		log_info("%s: source %s enabled again", q->name, o->ip);
-		*pp = o->next;
-		free(o);
-		q->nsources_off--;
-	}
-}
-
-bool
-queue_source_disable(struct queue *q, const char *ip, long long seconds)
-{
-	struct queue_source_off *o;
-
-	if (queue_source_disabled(q, ip) ||
-	    q->nsources_off >= QUEUE_SOURCES_OFF_MAX)
-		return false;
-	o = xcalloc(1, sizeof(*o));
-	snprintf(o->ip, sizeof(o->ip), "%s", ip);
-	o->until = seconds > 0 ? queue_now(q->mgr) + (double)seconds : INFINITY;
-	o->next = q->sources_off;
-	q->sources_off = o;
-	q->nsources_off++;
-	return true;
-}
-
-bool
-queue_source_disabled(struct queue *q, const char *ip)
-{
-	queue_sources_expire(q);
-	for (const struct queue_source_off *o = q->sources_off; o != NULL;
-	    o = o->next)
-		if (strcmp(o->ip, ip) == 0)
-			return true;
-	return false;
-}
-
-size_t
-queue_sources_disabled(struct queue *q)
-{
-	queue_sources_expire(q);
-	return q->nsources_off;
-}
-
-bool
-queue_may_interrupt(const struct queue *victim, const struct queue *by)
-{
-	return victim != by && victim->interruptible &&
-	    victim->priority < by->priority;
 }
 
 void

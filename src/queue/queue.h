@@ -63,6 +63,8 @@ struct queue_msg {
 	struct queue_job	*job;		/* or NULL */
 	time_t			 queued;
 	time_t			 delay_sent;	/* last delay report (NOTIFY=DELAY) */
+	time_t			 first_attempt;	/* first batch taken (timeFirstAttempt;
+						   kept in the spool), or 0 */
 	off_t			 body_size;
 	char			*orig;		/* "" for the null sender */
 	char			*envid;		/* or NULL */
@@ -119,6 +121,8 @@ struct queue {
 	struct heap		 parked;	/* of paused jobs (ready order) */
 	size_t			 nready, nwaiting, nparked;
 	int			 active;	/* delivery sessions */
+	int			 idle;		/* of which idle, waiting for mail
+						   (connection-idle-timeout) */
 	double			 wake;		/* next time the queue has work */
 	size_t			 hidx;		/* in the manager's wake heap */
 	/* max-msg-rate, smooth: one recipient every `interval` seconds */
@@ -245,6 +249,15 @@ bool	queue_take(struct queue *q, struct queue_batch *b);
 /* A session of q starts/ends. */
 void	queue_session_begin(struct queue *q);
 void	queue_session_end(struct queue *q);
+/*
+ * A session of q holds its connection open without work
+ * (connection-idle-timeout), or stops doing so.  While q has idle
+ * sessions, ready recipients are offered to them first: the start
+ * callback is called for q, and it hands the work to an idle session
+ * (which calls queue_session_idle(q, false) and takes a batch) rather
+ * than opening a connection.
+ */
+void	queue_session_idle(struct queue *q, bool idle);
 
 /* Outcomes of the recipients of a taken batch. */
 void	queue_rcpt_finished(struct queue_rcpt *r);

@@ -80,6 +80,7 @@ struct spool_envelope {
 	int	  prio;		/* 1 + recipient-priority; 0: not set (default) */
 	unsigned char *rprio;	/* per recipient: 1 + priority; 0: the message's */
 	size_t	  nalloc_rprio;
+	time_t	  first_attempt; /* of delivery (a done-list line); 0: none */
 	char	**rcpts;
 	size_t	  nrcpts;
 	off_t	  body_offset;	/* where the body starts in the file */
@@ -150,6 +151,11 @@ int	spool_read_envelope(struct spool *s, unsigned seg, const char *id,
 /* Record a recipient's new priority (0..100) in the done-list. */
 int	spool_set_priority(struct spool *s, unsigned seg, const char *id,
 	    size_t idx, int priority);
+/* Record the time of the message's first delivery attempt in the
+ * done-list ("<id> @ <time>"; spool_scan() gives it back in
+ * env->first_attempt).  Not synced: a crash may lose it. */
+int	spool_set_first_attempt(struct spool *s, unsigned seg, const char *id,
+	    time_t when);
 /* Messages whose log records are kept, and segments (for show status). */
 size_t	spool_live(const struct spool *s);
 size_t	spool_segments(const struct spool *s);

@@ -312,6 +312,9 @@ spool_compact_one(struct spool_envelope *env, const bool *done, void *arg)
 
 	(void)buf_append(&c->log, rec, len);
 	free(rec);
+	if (env->first_attempt > 0)
+		(void)buf_printf(&c->done, "%s @ %lld\n", env->id,
+		    (long long)env->first_attempt);
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		if (done[i])
 			(void)buf_printf(&c->done, "%s %zu\n", env->id, i);
@@ -448,6 +451,16 @@ spool_mark_done(struct spool *s, unsigned seg, const char *id, size_t idx)
 		n = snprintf(line, sizeof(line), "%s *\n", id);
 	else
 		n = snprintf(line, sizeof(line), "%s %zu\n", id, idx);
+	return spool_done_line(s, seg, line, (size_t)n);
+}
+
+int
+spool_set_first_attempt(struct spool *s, unsigned seg, const char *id,
+    time_t when)
+{
+	char line[SPOOL_ID_MAX + 48];
+	int n = snprintf(line, sizeof(line), "%s @ %lld\n", id, (long long)when);
+
 	return spool_done_line(s, seg, line, (size_t)n);
 }
 

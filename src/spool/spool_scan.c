@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,12 +251,15 @@ spool_slurp(int dirfd, const char *name, size_t *len)
 	return p;
 }
 
-/* A finished recipient from a done-list: "<id> <index>" or "<id> *". */
+/* A line of a done-list: a finished recipient ("<id> <index>" or
+ * "<id> *"), a recipient's priority ("<id> <index> <priority>") or the
+ * message's first delivery attempt ("<id> @ <time>"). */
 struct spool_done {
 	const char	*id;
 	size_t		 idx;
 	size_t		 line;		/* file order, for the last priority */
 	int		 prio;		/* a priority line, or -1 */
+	time_t		 first;		/* a first-attempt line, or 0 */
 };
 
 static int
@@ -287,7 +291,7 @@ spool_done_parse(char *text, size_t *n)
 	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		char *sp = memchr(line, ' ', (size_t)(nl - line)), *pr;
 		const char *errstr = NULL;
-		long long idx, prio = -1;
+		long long idx, prio = -1, first = 0;
 
 		*nl = '\0';
 		if (sp == NULL)
@@ -295,11 +299,16 @@ spool_done_parse(char *text, size_t *n)
 		*sp++ = '\0';
 		if ((pr = strchr(sp, ' ')) != NULL) {
 			*pr++ = '\0';
-			prio = strtonum(pr, 0, 100, &errstr);
+			if (strcmp(sp, "@") == 0)
+				first = strtonum(pr, 1, LLONG_MAX, &errstr);
+			else
+				prio = strtonum(pr, 0, 100, &errstr);
 		}
 		if (errstr != NULL)
 			continue;
-		if (strcmp(sp, "*") == 0 && prio == -1)
+		if (first > 0)
+			idx = 0;
+		else if (strcmp(sp, "*") == 0 && prio == -1)
 			idx = -1;
 		else if ((idx = strtonum(sp, 0, 1LL << 40, &errstr)), errstr)
 			continue;
@@ -310,6 +319,7 @@ spool_done_parse(char *text, size_t *n)
 		d[*n].id = line;
 		d[*n].idx = (size_t)idx;
 		d[*n].line = *n;
+		d[*n].first = (time_t)first;
 		d[(*n)++].prio = (int)prio;
 	}
 	if (*n > 0)
@@ -323,7 +333,7 @@ static bool
 spool_done_apply(const struct spool_done *d, size_t n,
     struct spool_envelope *env, bool *done)
 {
-	struct spool_done key = { env->id, 0, 0, -1 };
+	struct spool_done key = { env->id, 0, 0, -1, 0 };
 	const struct spool_done *hit = n ? bsearch(&key, d, n, sizeof(*d),
 	    spool_done_cmp) : NULL;
 	size_t left = env->nrcpts;
@@ -333,6 +343,12 @@ spool_done_apply(const struct spool_done *d, size_t n,
 	while (hit > d && strcmp(hit[-1].id, env->id) == 0)
 		hit--;
 	for (; hit < d + n && strcmp(hit->id, env->id) == 0; hit++) {
+		if (hit->first > 0) {	/* the earliest, should there be two */
+			if (env->first_attempt == 0 ||
+			    hit->first < env->first_attempt)
+				env->first_attempt = hit->first;
+			continue;
+		}
 		if (hit->prio >= 0) {
 			if (hit->idx < env->nrcpts)
 				spool_envelope_set_rpriority(env, hit->idx,

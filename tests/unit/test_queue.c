@@ -41,9 +41,20 @@ static int nexpired;
 
 static int slot_cap, slots_used;	/* total-max-smtp-out, played here */
 
+static int nwoken;			/* idle sessions given work */
+static struct queue_batch woken;	/* the last one's batch */
+
 static void
 on_start(struct queue *q, void *arg)
 {
+	if (q->idle > 0) {	/* the delivery side wakes an idle session */
+		queue_session_idle(q, false);
+		if (queue_take(q, &woken))
+			nwoken++;
+		else
+			queue_session_idle(q, true);
+		return;
+	}
 	if (slot_cap > 0 && slots_used >= slot_cap)
 		return;			/* declined: no global slot */
 	slots_used++;
@@ -408,6 +419,39 @@ test_sessions(struct queue_mgr *mgr)
 	is_int(starts_of(q, 0), 2, "but not a third while the second has none out");
 	queue_rcpt_finished(b.rcpts[0]);
 	queue_batch_release(&b);
+}
+
+/* connection-idle-timeout: new mail goes to an idle session of the
+ * queue, not to a new one; without one, a new session starts. */
+static void
+test_idle(struct queue_mgr *mgr)
+{
+	struct queue *q;
+	struct queue_batch b;
+
+	nstarted = nwoken = 0;
+	add(mgr, "a@idle.test");
+	if ((q = last_start()) == NULL || !queue_take(q, &b))
+		return;
+	queue_rcpt_finished(b.rcpts[0]);
+	queue_batch_release(&b);
+	queue_session_idle(q, true);	/* nothing more: it waits */
+	is_int(q->active, 1, "an idle session still counts as the queue's");
+	add(mgr, "b@idle.test");
+	is_int(nwoken, 1, "new mail wakes the idle session");
+	is_int(nstarted, 1, "and opens no other");
+	is_int(q->idle, 0, "which is busy now");
+	is_str(woken.n == 1 ? woken.msg->rcpts[woken.rcpts[0]->idx] : "",
+	    "b@idle.test", "with the new message");
+	queue_rcpt_finished(woken.rcpts[0]);
+	queue_batch_release(&woken);
+	/* it ends (its timeout passed): the next message needs a session */
+	slots_used--;
+	queue_session_end(q);
+	add(mgr, "c@idle.test");
+	is_int(nstarted, 2, "with none idle, new mail starts a session");
+	is_int(nwoken, 1, "and wakes nothing");
+	is_int(attempt(q, 2), 1, "which delivers it");
 }
 
 static void
@@ -818,6 +862,7 @@ main(void)
 	test_rate(mgr);
 	test_pause_order(mgr);
 	test_sessions(mgr);
+	test_idle(mgr);
 	test_priority(mgr);
 	test_rcpt_priority(mgr);
 	test_set_priority(mgr);

@@ -26,6 +26,7 @@ struct found {
 	bool	done1[NMSG];	/* recipient 1 finished */
 	int	prio[NMSG];
 	int	rprio0[NMSG];	/* recipient 0's own priority */
+	long long first[NMSG];	/* first delivery attempt */
 };
 
 static void
@@ -39,6 +40,7 @@ on_msg(const struct spool_envelope *env, const bool *done, void *arg)
 	f->done1[f->count] = env->nrcpts > 1 && done[1];
 	f->prio[f->count] = spool_envelope_priority(env);
 	f->rprio0[f->count] = spool_envelope_rpriority(env, 0);
+	f->first[f->count] = (long long)env->first_attempt;
 	f->count++;
 }
 
@@ -105,7 +107,11 @@ main(void)
 		if (i == 3 || i == 7)
 			ok_all &= spool_mark_done(s, envs[i].seg, envs[i].id, 1) == 0 &&
 			    spool_set_priority(s, envs[i].seg, envs[i].id, 0, 60) == 0 &&
-			    spool_set_priority(s, envs[i].seg, envs[i].id, 0, 77) == 0;
+			    spool_set_priority(s, envs[i].seg, envs[i].id, 0, 77) == 0 &&
+			    spool_set_first_attempt(s, envs[i].seg, envs[i].id,
+			    1700000300 + i) == 0 &&
+			    spool_set_first_attempt(s, envs[i].seg, envs[i].id,
+			    1700000200 + i) == 0;
 		else
 			ok_all &= spool_remove(s, envs[i].seg, envs[i].id) == 0;
 	}
@@ -121,6 +127,8 @@ main(void)
 	ok(access(path, F_OK) == -1, "a finished segment's log is deleted");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, seg0 + 1);
 	ok(access(path, F_OK) == -1, "and its body directory");
+	ok(spool_set_first_attempt(s, envs[NMSG - 1].seg, envs[NMSG - 1].id,
+	    1700000999) == 0, "a first attempt recorded in the current segment");
 	spool_close(s);
 
 	/* a message of the first layout, with a done-list */
@@ -153,6 +161,15 @@ main(void)
 			ok(f.done1[i] && f.prio[i] == 3 && f.rprio0[i] == 77,
 			    "with its finished recipient, its priority and the "
 			    "last priority set for a recipient (%d)", f.rprio0[i]);
+	for (int i = 0; i < f.count; i++)
+		if (strcmp(f.ids[i], envs[7].id) == 0)
+			is_int(f.first[i], 1700000207, "the earliest first-attempt "
+			    "time of a message survives compaction");
+		else if (strcmp(f.ids[i], envs[NMSG - 1].id) == 0)
+			is_int(f.first[i], 1700000999, "and a first attempt "
+			    "in an uncompacted segment is read back");
+		else if (strcmp(f.ids[i], envs[NMSG - 2].id) == 0)
+			is_int(f.first[i], 0, "a message never attempted has none");
 	ok(has_id(&f, "old.1"), "the first layout's message is moved into the log");
 	for (int i = 0; i < f.count; i++)
 		if (strcmp(f.ids[i], "old.1") == 0)
