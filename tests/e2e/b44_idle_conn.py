@@ -10,7 +10,7 @@ import time
 from ternlib import Tap, Workdir, Sink, Tern, wait_for
 
 t = Tap()
-w = Workdir("b39")
+w = Workdir("b44")
 sink = Sink(w)
 IDLE = 3
 tern = Tern(w, """
