@@ -83,16 +83,12 @@ enum smtpd_auth_how {
 	SMTPD_AUTH_BY_CERT,
 };
 
-/* The user's block and method; *secret: the password of a password
- * user. */
+/* How the user of block b logs in; *secret: a password user's password. */
 static enum smtpd_auth_how
-smtpd_auth_user(const struct model *m, const char *user,
-    const struct model_block **block, const char **secret)
+smtpd_auth_block_how(const struct model_block *b, const char **secret)
 {
-	const struct model_block *b = model_block_find(m, "smtp-user", user);
 	const struct conf_value *v;
 
-	*block = b;
 	*secret = NULL;
 	if (b == NULL)
 		return SMTPD_AUTH_NONE;
@@ -108,6 +104,15 @@ smtpd_auth_user(const struct model *m, const char *user,
 	return SMTPD_AUTH_BY_PASSWORD;
 }
 
+/* The user's block (NULL: unknown) and method. */
+static enum smtpd_auth_how
+smtpd_auth_user(const struct model *m, const char *user,
+    const struct model_block **block, const char **secret)
+{
+	*block = model_block_find(m, "smtp-user", user);
+	return smtpd_auth_block_how(*block, secret);
+}
+
 /* The SMTPD_AUTH_BIT_* the users of the configuration can use. */
 static unsigned
 smtpd_auth_usable(const struct model *m)
@@ -115,12 +120,11 @@ smtpd_auth_usable(const struct model *m)
 	unsigned bits = 0;
 
 	for (size_t i = 0; i < m->nblocks; i++) {
-		const struct model_block *b;
 		const char *secret;
 
 		if (strcmp(m->blocks[i].kind, "smtp-user") != 0)
 			continue;
-		switch (smtpd_auth_user(m, m->blocks[i].arg, &b, &secret)) {
+		switch (smtpd_auth_block_how(&m->blocks[i], &secret)) {
 		case SMTPD_AUTH_BY_PASSWORD:
 			bits |= SMTPD_AUTH_BIT_CRAM;
 			/* FALLTHROUGH */
@@ -584,6 +588,12 @@ smtpd_auth_cmd(struct smtpd_session *s, struct smtp_cmd *c)
 	}
 	if ((mech = smtp_auth_mech_parse(c->arg, mlen)) == -1) {
 		smtpd_reply(s, "504 5.5.4 unrecognized authentication type");
+		return;
+	}
+	if ((smtpd_auth_usable(s->model) & (1u << mech)) == 0) {
+		/* CRAM-MD5 with no password user (system accounts only) */
+		smtpd_reply(s, "504 5.5.4 authentication mechanism not "
+		    "available");
 		return;
 	}
 	if ((smtpd_auth_offered(s) & (1u << mech)) == 0) {

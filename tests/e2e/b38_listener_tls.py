@@ -14,7 +14,8 @@ handshake: relaying through the user's <source>, over STARTTLS and over
 implicit TLS, swaks --tls-cert; another certificate or none: not logged
 in; tls-ca-file: the certificate must also verify) and
 authentication-method system (a throwaway Linux account, only as root:
-PLAIN and LOGIN with its password, a wrong password, CRAM-MD5 refused)."""
+PLAIN and LOGIN with its password, a wrong password, CRAM-MD5 refused, a
+locked account; with no password user CRAM-MD5 is not offered)."""
 import atexit
 import base64
 import os
@@ -398,6 +399,36 @@ else:
              "(a throwaway account is needed)")
 
 t.eq(tern.stop(), 0, "pmtad exits 0")
+
+# --- only system and certificate users: no CRAM-MD5 ---------------------------
+w2 = Workdir("b38b")
+tern2 = Tern(w2, """
+smtp-server-tls-certificate %s
+<smtp-user %s>
+    authentication-method system
+</smtp-user>
+<smtp-user bob>
+    authentication-method certificate
+    tls-certificate %s
+</smtp-user>
+<source 127.0.0.1>
+    allow-starttls yes
+</source>
+""" % (srv_pem, SYSUSER, bob_crt))
+tern2.start()
+with smtplib.SMTP(tern2.ip, tern2.port, local_hostname="client.test",
+                  timeout=30) as s:
+    s.ehlo()
+    t.ok(not s.has_extn("auth"), "no password user, no TLS: AUTH not offered "
+         "(PLAIN and LOGIN need TLS, CRAM-MD5 a password)", s.esmtp_features)
+    t.eq(s.docmd("AUTH", "CRAM-MD5")[0], 504,
+         "AUTH CRAM-MD5 without any password user: 504")
+    s.starttls(context=ctx())
+    s.ehlo()
+    t.eq(s.esmtp_features.get("auth", "").split(), ["PLAIN", "LOGIN"],
+         "over TLS: AUTH PLAIN LOGIN, no CRAM-MD5")
+t.eq(tern2.stop(), 0, "that pmtad exits 0 too")
+w2.remove()
 
 # --- configuration errors -----------------------------------------------------
 
