@@ -6,7 +6,7 @@ TERN_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages the build and the tests need.
 TERN_PACKAGES="build-essential autoconf automake pkg-config python3 \
 libev-dev libssl-dev libpcre2-dev libxml2-dev libmicrohttpd-dev \
-libopendkim-dev libc-ares-dev swaks dnsmasq-base postfix"
+libopendkim-dev libc-ares-dev libcrypt-dev swaks dnsmasq-base postfix"
 
 tern_install_deps() {
 	local missing="" p

@@ -50,6 +50,7 @@ struct bio_st;
 struct ssl_st;
 struct ssl_ctx_st;
 struct tls_conn_opts;
+struct x509_st;
 
 struct conn;
 typedef void conn_cb(struct conn *c, enum conn_event ev, void *arg);
@@ -139,6 +140,13 @@ int	conn_tls_bits(const struct conn *c);
 const char *conn_tls_servername(const struct conn *c);
 /* "TLSv1.3 connected with 256-bit TLS_AES_256_GCM_SHA384" ("" if none). */
 void	conn_tls_describe(const struct conn *c, char *out, size_t size);
+/* Server side, asking for client certificates: is the client's
+ * certificate the same as cert (X509_cmp)?  *verified: did it also pass
+ * the context's CA file. */
+bool	conn_tls_peer_is(const struct conn *c, const struct x509_st *cert,
+	    bool *verified);
+/* Did the client present a certificate at all? */
+bool	conn_tls_has_peer_cert(const struct conn *c);
 /* Why the handshake or a TLS read/write failed ("" if it did not). */
 const char *conn_tls_error(const struct conn *c);
 

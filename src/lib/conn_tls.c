@@ -35,6 +35,10 @@
 #include "lib/conn_private.h"
 #include "lib/tls.h"
 
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#define SSL_get1_peer_certificate	SSL_get_peer_certificate
+#endif
+
 #define CONN_TLS_CHUNK		16384		/* one record's payload */
 #define CONN_TLS_RBIO_MAX	(2 * CONN_TLS_CHUNK + 1024)
 #define CONN_TLS_OUT_HIGH	(64 * 1024)	/* then no more SSL_write() */
@@ -446,4 +450,33 @@ const char *
 conn_tls_error(const struct conn *c)
 {
 	return c->tls_error;
+}
+
+bool
+conn_tls_peer_is(const struct conn *c, const struct x509_st *cert,
+    bool *verified)
+{
+	X509 *peer;
+	bool same;
+
+	*verified = false;
+	if (c->tls != CONN_TLS_ON || cert == NULL ||
+	    (peer = SSL_get1_peer_certificate(c->ssl)) == NULL)
+		return false;
+	same = X509_cmp(peer, cert) == 0;
+	X509_free(peer);
+	*verified = SSL_get_verify_result(c->ssl) == X509_V_OK;
+	return same;
+}
+
+bool
+conn_tls_has_peer_cert(const struct conn *c)
+{
+	X509 *peer;
+
+	if (c->tls != CONN_TLS_ON ||
+	    (peer = SSL_get1_peer_certificate(c->ssl)) == NULL)
+		return false;
+	X509_free(peer);
+	return true;
 }

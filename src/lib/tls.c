@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "lib/tls.h"
@@ -162,6 +163,17 @@ tls_load_cert(SSL_CTX *ctx, const struct tls_settings *ts, char *err,
 	return 0;
 }
 
+/* A server asking for client certificates: any certificate, or none,
+ * lets the handshake go on; the verification result stays on the SSL
+ * object for whoever decides what the certificate is worth. */
+static int
+tls_verify_any(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
 /* Everything of ts but the certificate. */
 static int
 tls_ctx_setup(SSL_CTX *ctx, bool server, const struct tls_settings *ts,
@@ -201,9 +213,25 @@ tls_ctx_setup(SSL_CTX *ctx, bool server, const struct tls_settings *ts,
 			    ts->ca_file, why);
 			return -1;
 		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	} else
+		if (!server)
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	}
+	if (server && ts->ask_client_cert) {
+		/* the certificate request names the CAs the client may pick
+		 * from; the check against a user's certificate comes after
+		 * the handshake (tls_verify_any) */
+		if (ts->ca_file != NULL) {
+			STACK_OF(X509_NAME) *names =
+			    SSL_load_client_CA_file(ts->ca_file);
+
+			if (names != NULL)
+				SSL_CTX_set_client_CA_list(ctx, names);
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_CLIENT_ONCE, tls_verify_any);
+	} else if (server || ts->ca_file == NULL)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	ERR_clear_error();
 	return server || ts->cert_file != NULL ?
 	    tls_load_cert(ctx, ts, err, errlen) : 0;
 }
@@ -235,6 +263,35 @@ void
 tls_ctx_free(SSL_CTX *ctx)
 {
 	SSL_CTX_free(ctx);
+}
+
+X509 *
+tls_cert_load(const char *file, char *err, size_t errlen)
+{
+	FILE *f = fopen(file, "r");
+	X509 *cert;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot open %s: %s", file,
+		    strerror(errno));
+		return NULL;
+	}
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (cert == NULL) {
+		char why[160];
+
+		tls_failure(NULL, SSL_ERROR_SSL, why, sizeof(why));
+		snprintf(err, errlen, "no certificate in %s: %s", file, why);
+	}
+	ERR_clear_error();
+	return cert;
+}
+
+void
+tls_cert_free(X509 *cert)
+{
+	X509_free(cert);
 }
 
 bool

@@ -43,6 +43,11 @@ struct tls_settings {
 	const char	*ca_file;	/* verify the peer against these CAs
 					   (client: and its name); NULL: the
 					   peer is not verified */
+	bool		 ask_client_cert;	/* server: send a certificate
+					   request; whatever the client
+					   presents (or not) never fails the
+					   handshake: SSL_get_verify_result()
+					   tells whether ca_file verified it */
 	const char	*ciphers;	/* OpenSSL list for TLS <= 1.2 */
 	const char	*ciphersuites;	/* TLS 1.3 suites */
 	unsigned	 versions;	/* TLS_V_* allowed; 0: library default */
@@ -62,6 +67,10 @@ struct tls_conn_opts {
 SSL_CTX	*tls_ctx_new(bool server, const struct tls_settings *ts, char *err,
 	    size_t errlen);
 void	 tls_ctx_free(SSL_CTX *ctx);
+/* The first certificate of a PEM file (a key in it is skipped), or
+ * NULL with a reason in err. */
+X509	*tls_cert_load(const char *file, char *err, size_t errlen);
+void	 tls_cert_free(X509 *cert);
 /* Is the cipher list (TLS <= 1.2) or suite list (TLS 1.3) usable? */
 bool	 tls_ciphers_valid(const char *ciphers, bool tls13);
 /* Apply o to a connection's SSL object before its handshake.  0 or -1. */

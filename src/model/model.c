@@ -92,10 +92,12 @@ model_finish_pickup(struct model *m, struct conf_errors *e)
 		    "directory");
 }
 
-/* One listener: its address text, the named source, await-slot. */
-static void
+/* One listener: its address text, the named source, await-slot, its
+ * block (-1: the directive form). */
+static struct model_listener *
 model_add_listener(struct model *m, struct conf_errors *e, const char *file,
-    int line, const char *text, const char *source, bool await_slot)
+    int line, const char *text, const char *source, bool await_slot,
+    int block)
 {
 	struct model_listener *l = MODEL_GROW(m->listeners, m->nlisteners);
 	const char *error;
@@ -103,17 +105,20 @@ model_add_listener(struct model *m, struct conf_errors *e, const char *file,
 	l->text = xstrdup(text);
 	l->source = source != NULL && source[0] != '\0' ? xstrdup(source) : NULL;
 	l->await_slot = await_slot;
+	l->block = block;
 	if (addr_parse_hostport(l->text, 0, true, &l->ss, &l->sslen,
 	    &error) == -1)
 		conf_error(e, file, line, "smtp-listener %s: %s "
 		    "(Tern listens on one address or on all of them)",
 		    l->text, error);
+	return l;
 }
 
 /*
  * smtp-listener lines ("CIDR:PORT [source=NAME] [other=...]"), then the
- * block form <smtp-listener CIDR:PORT> with its `source` and
- * `await-slot`; none at all means 0/0:25.
+ * block form <smtp-listener CIDR:PORT> with its `source`, `await-slot`
+ * and `immediate-tls` (its tls-* settings: model_tls.c); none at all
+ * means 0/0:25.
  */
 static void
 model_finish_listeners(struct model *m, struct conf_errors *e)
@@ -134,23 +139,29 @@ model_finish_listeners(struct model *m, struct conf_errors *e)
 				source = w + 7;
 			else if (strncasecmp(w, "await-slot=", 11) == 0)
 				(void)conf_parse_bool(w + 11, &await);
-		model_add_listener(m, e, v->file, v->line, text, source, await);
+		(void)model_add_listener(m, e, v->file, v->line, text, source,
+		    await, -1);
 		free(text);
 		free(words);
 	}
 	for (size_t i = 0; i < m->nblocks; i++) {
 		const struct model_block *b = &m->blocks[i];
-		const struct conf_value *src, *aw;
+		const struct conf_value *src, *aw, *imm;
+		struct model_listener *l;
 
 		if (strcmp(b->kind, "smtp-listener") != 0)
 			continue;
 		src = model_settings_get(&b->settings, CONF_ID_LISTENER_SOURCE);
 		aw = model_settings_get(&b->settings, CONF_ID_AWAIT_SLOT);
-		model_add_listener(m, e, b->file, b->line, b->arg,
-		    src != NULL ? src->u.s : NULL, aw != NULL && aw->u.b);
+		imm = model_settings_get(&b->settings, CONF_ID_IMMEDIATE_TLS);
+		l = model_add_listener(m, e, b->file, b->line, b->arg,
+		    src != NULL ? src->u.s : NULL, aw != NULL && aw->u.b,
+		    (int)i);
+		l->immediate_tls = imm != NULL && imm->u.b;
 	}
 	if (m->nlisteners == 0) {
 		struct model_listener *l = MODEL_GROW(m->listeners, m->nlisteners);
+		l->block = -1;
 		l->text = xstrdup("0/0:25");
 		(void)addr_parse_hostport(l->text, 0, true, &l->ss, &l->sslen,
 		    &error);
@@ -253,9 +264,11 @@ model_finish_accts(struct model *m)
 
 /*
  * <smtp-user> blocks that cannot work as written: warnings only, so the
- * config loads (a user without a password, or checked a way Tern does
- * not support yet, cannot authenticate; a `source` naming no <source>
- * block gives the user only the settings of its address).
+ * config loads (a password user without a password, or a certificate
+ * user without tls-certificate, cannot authenticate; a `source` naming
+ * no <source> block gives the user only the settings of its address).
+ * A system user's account is looked up when it logs in, not here: the
+ * account may be made after the configuration is loaded.
  */
 static void
 model_finish_users(struct model *m, struct conf_errors *e)
@@ -263,20 +276,26 @@ model_finish_users(struct model *m, struct conf_errors *e)
 	for (size_t i = 0; i < m->nblocks; i++) {
 		const struct model_block *b = &m->blocks[i];
 		const struct conf_value *v;
+		const char *method = "password";
 		bool found = false;
 
 		if (strcmp(b->kind, "smtp-user") != 0)
 			continue;
 		v = model_settings_get(&b->settings, CONF_ID_AUTHENTICATION_METHOD);
-		if (v != NULL && v->u.s != NULL && strcmp(v->u.s, "password") != 0)
-			conf_warning(e, v->file, v->line, "smtp-user %s: "
-			    "authentication-method %s is not supported yet: the "
-			    "user cannot authenticate", b->arg, v->u.s);
-		else if ((v = model_settings_get(&b->settings,
-		    CONF_ID_PASSWORD)) == NULL || v->u.s == NULL ||
-		    v->u.s[0] == '\0')
+		if (v != NULL && v->u.s != NULL)
+			method = v->u.s;
+		if (strcmp(method, "password") == 0 && ((v = model_settings_get(
+		    &b->settings, CONF_ID_PASSWORD)) == NULL || v->u.s == NULL ||
+		    v->u.s[0] == '\0'))
 			conf_warning(e, b->file, b->line, "smtp-user %s: no "
 			    "password: the user cannot authenticate", b->arg);
+		else if (strcmp(method, "certificate") == 0 &&
+		    ((v = model_settings_get(&b->settings,
+		    CONF_ID_TLS_CERTIFICATE)) == NULL || v->u.list.n == 0))
+			conf_warning(e, b->file, b->line, "smtp-user %s: "
+			    "authentication-method certificate without "
+			    "tls-certificate: the user cannot authenticate",
+			    b->arg);
 		v = model_settings_get(&b->settings, CONF_ID_USER_SOURCE);
 		if (v == NULL || v->u.s == NULL)
 			continue;

@@ -26,6 +26,7 @@
 #include "lib/addr.h"
 
 struct ssl_ctx_st;
+struct x509_st;
 
 /* The values set in one block, in file order (later overrides earlier). */
 struct model_setting {
@@ -67,6 +68,14 @@ struct model_listener {
 	char			*text;		/* as written */
 	char			*source;	/* source=NAME, or NULL */
 	bool			 await_slot;	/* <smtp-listener> await-slot */
+	bool			 immediate_tls;	/* <smtp-listener> immediate-tls */
+	int			 block;		/* index of its <smtp-listener>
+						   in blocks, or -1 */
+	/* from model_tls_load(): the listener's own context when its block
+	 * sets TLS directives (NULL: the global tls_server), and whether
+	 * that context has a CA file for client certificates */
+	struct ssl_ctx_st	*tls_ctx;
+	bool			 tls_ca;
 };
 
 struct model_source {
@@ -169,6 +178,12 @@ struct model_tls_client {
 	struct ssl_ctx_st	*ctx;
 };
 
+/* An <smtp-user> with authentication-method certificate. */
+struct model_tls_user {
+	char			*name;
+	struct x509_st		*cert;		/* its tls-certificate */
+};
+
 struct model_acct {
 	char			*path;
 	unsigned		 records;
@@ -204,6 +219,9 @@ struct model {
 	size_t			 ndomain_settings;
 	/* TLS contexts, from model_tls_load() */
 	struct ssl_ctx_st	*tls_server;	/* inbound STARTTLS, or NULL */
+	bool			 tls_server_ca;	/* it has smtp-server-tls-ca-file */
+	struct model_tls_user	*tls_users;	/* certificate logins */
+	size_t			 ntls_users;
 	struct ssl_ctx_st	*tls_client;	/* outbound, receivers not verified */
 	struct model_tls_client	*tls_clients;	/* one per smtp-tls-ca-file */
 	size_t			 ntls_clients;
@@ -221,13 +239,20 @@ struct model *model_ref(struct model *m);
 /*
  * Read what the TLS directives name into OpenSSL contexts: the server's
  * smtp-server-tls-certificate (with the smtp-server-tls-* protocol and
- * cipher settings) and the outbound contexts (one per smtp-tls-ca-file).
+ * cipher settings), one per <smtp-listener> block that sets tls-*
+ * directives of its own, the certificates of the <smtp-user>s that log
+ * in with one, and the outbound contexts (one per smtp-tls-ca-file).
  * A file that does not load is an error at the directive's file:line
  * when `strict` (pmtad start and reload), a warning otherwise (pmtad
  * --check-config, which may run where the files are not); a cipher list
  * OpenSSL cannot use is always an error.  -1 if an error was added.
  */
 int	model_tls_load(struct model *m, struct conf_errors *e, bool strict);
+/* The inbound context of the listener written as `text` (its own or the
+ * global one; NULL: no certificate), and whether it verifies client
+ * certificates against a CA file. */
+struct ssl_ctx_st *model_listener_tls(const struct model *m, const char *text,
+	    bool *ca_r);
 /* The outbound context for queue domain/vmta (by its smtp-tls-ca-file),
  * or NULL if it could not be built. */
 struct ssl_ctx_st *model_tls_client(const struct model *m,

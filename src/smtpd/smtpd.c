@@ -153,6 +153,7 @@ smtpd_listen(struct smtpd *d, const char **error_r)
 		    conf_value_bool(model_settings_get(&m->global,
 		    CONF_ID_SMTP_AWAIT_SLOT),
 		    &conf_directives[CONF_ID_SMTP_AWAIT_SLOT]);
+		l->immediate_tls = m->listeners[i].immediate_tls;
 		if (smtpd_bind(l, &m->listeners[i]) == -1) {
 			log_warn("smtp-listener %s", l->text);
 			*error_r = "cannot listen on an smtp-listener address";
@@ -161,7 +162,8 @@ smtpd_listen(struct smtpd *d, const char **error_r)
 		ev_io_init(&l->io, smtpd_on_accept, l->fd, EV_READ);
 		l->io.data = l;
 		ev_io_start(d->loop, &l->io);
-		log_info("listening for SMTP on %s", l->text);
+		log_info("listening for SMTP%s on %s", l->immediate_tls ?
+		    " (immediate TLS)" : "", l->text);
 	}
 	return 0;
 }

@@ -16,7 +16,8 @@
  *     interval (counted from the first) gets 421 and the connection
  *     closes, and until that interval ends every AUTH from the address
  *     is answered the same way without its credentials being looked at.
- * AUTH is offered only when the configuration has an <smtp-user>.
+ * AUTH is offered only when the configuration has an <smtp-user> that
+ * logs in with a password (its own or its system account's).
  *
  * Once authenticated, the user's named <source> (its `source` line, or
  * {auth}) applies on top of the settings the client's address selects
@@ -31,6 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <crypt.h>
+#include <shadow.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -71,22 +75,82 @@ enum {
 
 /* --- the configuration --- */
 
-static bool
-smtpd_auth_has_users(const struct model *m)
+/* How an <smtp-user> proves who it is. */
+enum smtpd_auth_how {
+	SMTPD_AUTH_NONE,	/* it cannot: no block, no password */
+	SMTPD_AUTH_BY_PASSWORD,
+	SMTPD_AUTH_BY_SYSTEM,
+	SMTPD_AUTH_BY_CERT,
+};
+
+/* How the user of block b logs in; *secret: a password user's password. */
+static enum smtpd_auth_how
+smtpd_auth_block_how(const struct model_block *b, const char **secret)
 {
-	for (size_t i = 0; i < m->nblocks; i++)
-		if (strcmp(m->blocks[i].kind, "smtp-user") == 0)
-			return true;
-	return false;
+	const struct conf_value *v;
+
+	*secret = NULL;
+	if (b == NULL)
+		return SMTPD_AUTH_NONE;
+	v = model_settings_get(&b->settings, CONF_ID_AUTHENTICATION_METHOD);
+	if (v != NULL && v->u.s != NULL && strcmp(v->u.s, "system") == 0)
+		return SMTPD_AUTH_BY_SYSTEM;
+	if (v != NULL && v->u.s != NULL && strcmp(v->u.s, "certificate") == 0)
+		return SMTPD_AUTH_BY_CERT;
+	v = model_settings_get(&b->settings, CONF_ID_PASSWORD);
+	if (v == NULL || v->u.s == NULL || v->u.s[0] == '\0')
+		return SMTPD_AUTH_NONE;
+	*secret = v->u.s;
+	return SMTPD_AUTH_BY_PASSWORD;
 }
 
-/* Does the client's <source> let it authenticate at all? */
+/* The user's block (NULL: unknown) and method. */
+static enum smtpd_auth_how
+smtpd_auth_user(const struct model *m, const char *user,
+    const struct model_block **block, const char **secret)
+{
+	*block = model_block_find(m, "smtp-user", user);
+	return smtpd_auth_block_how(*block, secret);
+}
+
+/* The SMTPD_AUTH_BIT_* the users of the configuration can use. */
+static unsigned
+smtpd_auth_usable(const struct model *m)
+{
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < m->nblocks; i++) {
+		const char *secret;
+
+		if (strcmp(m->blocks[i].kind, "smtp-user") != 0)
+			continue;
+		switch (smtpd_auth_block_how(&m->blocks[i], &secret)) {
+		case SMTPD_AUTH_BY_PASSWORD:
+			bits |= SMTPD_AUTH_BIT_CRAM;
+			/* FALLTHROUGH */
+		case SMTPD_AUTH_BY_SYSTEM:
+			bits |= SMTPD_AUTH_BIT_PLAIN | SMTPD_AUTH_BIT_LOGIN;
+			break;
+		default:
+			break;
+		}
+	}
+	return bits;
+}
+
+/* Does the client's <source> let it authenticate? */
+static bool
+smtpd_auth_source_allows(const struct smtpd_session *s)
+{
+	return smtpd_source_bool(s, CONF_ID_ALLOW_AUTH) ||
+	    smtpd_source_bool(s, CONF_ID_REQUIRE_AUTH);
+}
+
+/* May the client use AUTH at all? */
 static bool
 smtpd_auth_enabled(const struct smtpd_session *s)
 {
-	return smtpd_auth_has_users(s->model) &&
-	    (smtpd_source_bool(s, CONF_ID_ALLOW_AUTH) ||
-	    smtpd_source_bool(s, CONF_ID_REQUIRE_AUTH));
+	return smtpd_auth_usable(s->model) != 0 && smtpd_auth_source_allows(s);
 }
 
 static bool
@@ -100,35 +164,49 @@ smtpd_auth_needs_tls(const struct smtpd_session *s)
 static unsigned
 smtpd_auth_offered(const struct smtpd_session *s)
 {
-	unsigned bits = SMTPD_AUTH_BIT_CRAM;
+	unsigned usable = smtpd_auth_usable(s->model);
 
-	if (!smtpd_auth_enabled(s) || smtpd_auth_needs_tls(s))
+	if (usable == 0 || !smtpd_auth_source_allows(s) ||
+	    smtpd_auth_needs_tls(s))
 		return 0;
-	if (s->tls || smtpd_source_bool(s, CONF_ID_ALLOW_UNENCRYPTED_PLAIN_AUTH))
-		bits |= SMTPD_AUTH_BIT_PLAIN | SMTPD_AUTH_BIT_LOGIN;
-	return bits;
+	if (!s->tls &&
+	    !smtpd_source_bool(s, CONF_ID_ALLOW_UNENCRYPTED_PLAIN_AUTH))
+		usable &= SMTPD_AUTH_BIT_CRAM;
+	return usable;
 }
 
-/* The password the user authenticates with, or NULL: an unknown user,
- * one without a password, or one checked another way (system accounts
- * and client certificates are not supported). */
-static const char *
-smtpd_auth_secret(const struct model *m, const char *user,
-    const struct model_block **block)
+/*
+ * authentication-method system: the password of the Linux account
+ * `user`, against its hash in /etc/shadow (readable by root only, as
+ * getspnam_r() needs).  No account, a locked one ("!" or "*" hashes), an
+ * expired one, an empty hash: false.  crypt_r() runs on the loop thread
+ * (a yescrypt check takes some milliseconds); the failure rate limit
+ * (smtp-max-auth-failure-rate) bounds how often a client can make it.
+ */
+static bool
+smtpd_auth_system(const char *user, const char *pass)
 {
-	const struct model_block *b = model_block_find(m, "smtp-user", user);
-	const struct conf_value *v;
+	struct spwd sp, *res = NULL;
+	struct crypt_data *cd;
+	char buf[4096];
+	const char *h;
+	long today = (long)(time(NULL) / 86400);
+	bool ok = false;
 
-	*block = b;
-	if (b == NULL)
-		return NULL;
-	v = model_settings_get(&b->settings, CONF_ID_AUTHENTICATION_METHOD);
-	if (v != NULL && v->u.s != NULL && strcmp(v->u.s, "password") != 0)
-		return NULL;
-	v = model_settings_get(&b->settings, CONF_ID_PASSWORD);
-	if (v == NULL || v->u.s == NULL || v->u.s[0] == '\0')
-		return NULL;
-	return v->u.s;
+	if (getspnam_r(user, &sp, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return false;
+	if (sp.sp_pwdp != NULL && sp.sp_pwdp[0] != '\0' &&
+	    sp.sp_pwdp[0] != '!' && sp.sp_pwdp[0] != '*' &&
+	    (sp.sp_expire <= 0 || today < sp.sp_expire)) {
+		cd = xcalloc(1, sizeof(*cd));
+		h = crypt_r(pass, sp.sp_pwdp, cd);
+		ok = h != NULL && h[0] != '*' && smtp_auth_equal(h, strlen(h),
+		    sp.sp_pwdp, strlen(sp.sp_pwdp));
+		OPENSSL_cleanse(cd, sizeof(*cd));
+		free(cd);
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ok;
 }
 
 /* The failures tolerated per interval: false when unlimited. */
@@ -266,15 +344,15 @@ smtpd_auth_close(struct smtpd_session *s)
 	conn_read_enable(&s->conn, false);
 }
 
+/* The user is logged in (`how`: a mechanism, or "certificate"). */
 static void
-smtpd_auth_success(struct smtpd_session *s, const struct model_block *b,
-    enum smtp_auth_mech mech)
+smtpd_auth_accept(struct smtpd_session *s, const struct model_block *b,
+    const char *how)
 {
 	const struct conf_value *v = model_settings_get(&b->settings,
 	    CONF_ID_USER_SOURCE);
 	char user[128];
 
-	smtpd_auth_end(s);
 	free(s->auth_user);
 	s->auth_user = xstrdup(b->arg);
 	s->auth_source = v != NULL && v->u.s != NULL && v->u.s[0] != '\0' ?
@@ -283,7 +361,15 @@ smtpd_auth_success(struct smtpd_session *s, const struct model_block *b,
 	smtpd_session_settings(s);	/* the user's <source> applies now */
 	smtpd_auth_printable(s->auth_user, user, sizeof(user));
 	log_info("(in) %s: authenticated as \"%s\" (%s), source %s",
-	    s->peer_ip, user, smtp_auth_mech_name(mech), s->auth_source);
+	    s->peer_ip, user, how, s->auth_source);
+}
+
+static void
+smtpd_auth_success(struct smtpd_session *s, const struct model_block *b,
+    enum smtp_auth_mech mech)
+{
+	smtpd_auth_end(s);
+	smtpd_auth_accept(s, b, smtp_auth_mech_name(mech));
 	smtpd_reply(s, "235 2.7.0 authentication successful");
 }
 
@@ -312,12 +398,15 @@ smtpd_auth_password(struct smtpd_session *s, const char *user,
     const char *pass)
 {
 	const struct model_block *b;
-	const char *secret = smtpd_auth_secret(s->model, user, &b);
+	const char *secret;
+	enum smtpd_auth_how how = smtpd_auth_user(s->model, user, &b, &secret);
 	enum smtp_auth_mech mech = s->auth->mech;
 	bool ok;
 
 	ok = smtp_auth_equal(pass, strlen(pass), secret != NULL ? secret : "",
 	    secret != NULL ? strlen(secret) : 0) && secret != NULL;
+	if (how == SMTPD_AUTH_BY_SYSTEM)
+		ok = smtpd_auth_system(user, pass);
 	if (ok)
 		smtpd_auth_success(s, b, mech);
 	else
@@ -339,7 +428,9 @@ smtpd_auth_cram(struct smtpd_session *s, const unsigned char *p, size_t len)
 		smtpd_reply(s, "501 5.5.2 malformed CRAM-MD5 response");
 		return;
 	}
-	secret = smtpd_auth_secret(s->model, user, &b);
+	/* a system or certificate user has no secret here: 535 as for a
+	 * wrong password */
+	(void)smtpd_auth_user(s->model, user, &b, &secret);
 	ok = smtp_auth_cram_digest(secret != NULL ? secret : "",
 	    secret != NULL ? strlen(secret) : 0, s->auth->challenge,
 	    strlen(s->auth->challenge), want) == 0 &&
@@ -499,6 +590,12 @@ smtpd_auth_cmd(struct smtpd_session *s, struct smtp_cmd *c)
 		smtpd_reply(s, "504 5.5.4 unrecognized authentication type");
 		return;
 	}
+	if ((smtpd_auth_usable(s->model) & (1u << mech)) == 0) {
+		/* CRAM-MD5 with no password user (system accounts only) */
+		smtpd_reply(s, "504 5.5.4 authentication mechanism not "
+		    "available");
+		return;
+	}
 	if ((smtpd_auth_offered(s) & (1u << mech)) == 0) {
 		smtpd_reply(s, "538 5.7.11 encryption required for requested "
 		    "authentication mechanism");
@@ -559,6 +656,40 @@ smtpd_auth_mail_allowed(struct smtpd_session *s)
 		return true;
 	smtpd_reply(s, "530 5.7.0 authentication required");
 	return false;
+}
+
+void
+smtpd_auth_tls_login(struct smtpd_session *s)
+{
+	const struct model *m = s->model;
+	const struct model_block *b;
+	bool verified;
+	char user[128];
+
+	if (m->ntls_users == 0 || !conn_tls_has_peer_cert(&s->conn))
+		return;
+	if (!smtpd_auth_source_allows(s)) {
+		log_debug("(in) %s: client certificate ignored (allow-auth no)",
+		    s->peer_ip);
+		return;
+	}
+	for (size_t i = 0; i < m->ntls_users; i++) {
+		if (!conn_tls_peer_is(&s->conn, m->tls_users[i].cert,
+		    &verified))
+			continue;
+		smtpd_auth_printable(m->tls_users[i].name, user, sizeof(user));
+		if (s->tls_ca && !verified) {
+			log_info("(in) %s: the client certificate of \"%s\" "
+			    "does not verify against the CA file: not logged "
+			    "in", s->peer_ip, user);
+			return;
+		}
+		if ((b = model_block_find(m, "smtp-user",
+		    m->tls_users[i].name)) != NULL)
+			smtpd_auth_accept(s, b, "certificate");
+		return;
+	}
+	log_info("(in) %s: a client certificate that is no user's", s->peer_ip);
 }
 
 void

@@ -33,6 +33,7 @@ struct smtpd_listener {
 	char		*text;
 	char		*source;	/* source=NAME, or NULL */
 	bool		 await_slot;	/* smtp-await-slot or await-slot */
+	bool		 immediate_tls;	/* TLS from the first byte (SMTPS) */
 	bool		 paused;	/* total-max-smtp-in reached: the
 					   kernel's backlog holds the rest */
 };
@@ -88,6 +89,11 @@ struct smtpd_session {
 	bool			 esmtp;
 	bool			 relaying;
 	bool			 tls;		/* the handshake completed */
+	bool			 tls_implicit;	/* handshake before the greeting */
+	struct ssl_ctx_st	*tls_ctx;	/* the listener's (in model), or
+						   NULL: no TLS */
+	bool			 tls_ca;	/* it has a CA file for client
+						   certificates */
 	/* the transaction */
 	struct spool_envelope	 env;
 	struct spool_writer	 writer;
@@ -130,6 +136,8 @@ void	smtpd_session_new(struct smtpd *d, int fd,
 	    const struct sockaddr_storage *peer,
 	    const struct smtpd_listener *l);
 void	smtpd_session_free(struct smtpd_session *s);
+/* The greeting: 220, or 521 and close without smtp-service. */
+void	smtpd_session_greet(struct smtpd_session *s);
 /* Shutdown: 421 now if idle, else after the message in progress. */
 void	smtpd_session_stop(struct smtpd_session *s);
 
@@ -194,6 +202,17 @@ int	smtpd_rcpt_check(struct smtpd_session *s, struct smtp_cmd *c,
 /* May the client send mail to this recipient domain? */
 bool	smtpd_relay_allowed(const struct smtpd_session *s, const char *domain);
 
+/* smtpd_tls.c: STARTTLS and immediate-tls. */
+/* Is STARTTLS offered to this client now? */
+bool	smtpd_tls_offered(const struct smtpd_session *s);
+void	smtpd_cmd_starttls(struct smtpd_session *s, struct smtp_cmd *c);
+/* After "220 ready to start TLS" went into the output: the handshake. */
+void	smtpd_tls_begin(struct smtpd_session *s);
+/* An immediate-tls listener's client: the handshake right away. */
+void	smtpd_tls_implicit(struct smtpd_session *s);
+/* CONN_TLS_READY. */
+void	smtpd_tls_done(struct smtpd_session *s);
+
 /* smtpd_acct.c: the r records of the message just committed. */
 struct smtpd_rcv;
 void	smtpd_acct_received(struct smtpd *d, const struct model *m,
@@ -210,6 +229,9 @@ void	smtpd_auth_input(struct smtpd_session *s, const char *line,
 /* May the client start a transaction (require-auth)?  If not, 530 and
  * false. */
 bool	smtpd_auth_mail_allowed(struct smtpd_session *s);
+/* After a TLS handshake: a client certificate that is an <smtp-user>'s
+ * tls-certificate (authentication-method certificate) logs it in. */
+void	smtpd_auth_tls_login(struct smtpd_session *s);
 /* Forget the authentication (STARTTLS, the end of the session). */
 void	smtpd_auth_reset(struct smtpd_session *s);
 void	smtpd_auth_fails_free(struct smtpd *d);

@@ -8,11 +8,7 @@
  * commit (fsync of the file and its directory) has succeeded; then the
  * recipients are handed to the queues.
  *
- * STARTTLS (RFC 3207) is offered when the configuration's certificate
- * loaded and the client's <source> has allow-starttls.  After the 220,
- * the command loop stops: whatever the client sent behind STARTTLS is
- * discarded unread (no clear-text command injection), and after the
- * handshake the session starts over as if just greeted.
+ * TLS (STARTTLS and immediate-tls listeners): smtpd_tls.c.
  */
 #include "config.h"
 
@@ -105,6 +101,8 @@ smtpd_session_new(struct smtpd *d, int fd, const struct sockaddr_storage *peer,
 	addr_ntop_port((const struct sockaddr *)peer, s->peer_text,
 	    sizeof(s->peer_text));
 	s->lsource = l != NULL && l->source != NULL ? xstrdup(l->source) : NULL;
+	s->tls_ctx = model_listener_tls(s->model, l != NULL ? l->text : "",
+	    &s->tls_ca);
 	smtpd_session_settings(s);
 	s->relaying = smtpd_source_bool(s, CONF_ID_ALWAYS_ALLOW_RELAYING);
 	buf_init(&s->body, 2 * SMTPD_FLUSH);
@@ -120,6 +118,16 @@ smtpd_session_new(struct smtpd *d, int fd, const struct sockaddr_storage *peer,
 	else
 		log_debug("(in %lu)accepted connection from %s", s->id,
 		    s->peer_text);
+	if (l != NULL && l->immediate_tls)
+		smtpd_tls_implicit(s);	/* the greeting after the handshake */
+	else
+		smtpd_session_greet(s);
+}
+
+/* The 220 (or, for a source without smtp-service, the 521 and close). */
+void
+smtpd_session_greet(struct smtpd_session *s)
+{
 	if (!smtpd_source_bool(s, CONF_ID_SMTP_SERVICE)) {
 		/* pmta-reference §3.1: the greeting refuses the client */
 		smtpd_reply(s, "521 %s does not accept mail from you",
@@ -175,14 +183,6 @@ smtpd_session_stop(struct smtpd_session *s)
 
 /* --- commands --- */
 
-/* Is STARTTLS offered to this client now? */
-static bool
-smtpd_starttls_offered(const struct smtpd_session *s)
-{
-	return s->model->tls_server != NULL && !s->tls &&
-	    smtpd_source_bool(s, CONF_ID_ALLOW_STARTTLS);
-}
-
 /* The EHLO reply, in PMTA's order (pmta-interfaces §4.1); SIZE gives
  * max-message-size (0: no limit). */
 static void
@@ -205,7 +205,7 @@ smtpd_ehlo_reply(struct smtpd_session *s)
 	ext[n++] = "VERP";
 	if (smtpd_source_bool(s, CONF_ID_ALLOW_SMTPUTF8))
 		ext[n++] = "SMTPUTF8";
-	if (smtpd_starttls_offered(s))
+	if (smtpd_tls_offered(s))
 		ext[n++] = "STARTTLS";
 	if (smtpd_auth_ehlo(s, auth, sizeof(auth)))
 		ext[n++] = auth;
@@ -236,25 +236,6 @@ smtpd_cmd_helo(struct smtpd_session *s, struct smtp_cmd *c)
 		return;
 	}
 	smtpd_ehlo_reply(s);
-}
-
-/* The TLS handshake starts once the command loop has consumed this line
- * (smtpd_starttls_begin()). */
-static void
-smtpd_cmd_starttls(struct smtpd_session *s, struct smtp_cmd *c)
-{
-	if (s->tls) {
-		smtpd_reply(s, "503 5.5.1 TLS already active");
-		return;
-	}
-	if (!smtpd_starttls_offered(s)) {
-		smtpd_reply(s, "454 4.7.0 TLS not available");
-		return;
-	}
-	smtpd_transaction_reset(s);
-	smtpd_reply(s, "220 2.0.0 ready to start TLS");
-	if (s->state != SMTPD_CLOSING)
-		s->state = SMTPD_TLS;
 }
 
 /* The settings of the client's <source>. */
@@ -687,46 +668,6 @@ smtpd_data_input(struct smtpd_session *s)
 	return smtpd_body_progress(s, s->rx.done);
 }
 
-/* After "220 ready to start TLS": hand the connection to TLS. */
-static void
-smtpd_starttls_begin(struct smtpd_session *s)
-{
-	char err[256];
-	size_t discarded = 0;
-
-	if (conn_starttls(&s->conn, s->model->tls_server, true, NULL,
-	    &discarded, err, sizeof(err)) == -1) {
-		log_warnx("(in) %s: cannot start TLS: %s", s->peer_ip, err);
-		smtpd_close_after_reply(s);	/* after the 220, then close */
-		return;
-	}
-	if (discarded > 0)
-		log_info("(in) %s: %zu byte(s) sent behind STARTTLS discarded",
-		    s->peer_ip, discarded);
-}
-
-/* The handshake completed: the session starts over (RFC 3207 4.2). */
-static void
-smtpd_starttls_done(struct smtpd_session *s)
-{
-	char desc[256];
-
-	conn_tls_describe(&s->conn, desc, sizeof(desc));
-	if (smtpd_source_bool(s, CONF_ID_LOG_TLS))
-		log_info("(in) %s: tls:%s", s->peer_ip, desc);
-	else
-		log_debug("(in) %s: tls:%s", s->peer_ip, desc);
-	s->tls = true;
-	smtpd_transaction_reset(s);
-	smtpd_auth_reset(s);
-	free(s->helo);
-	s->helo = NULL;
-	s->esmtp = false;
-	s->state = SMTPD_GREETED;
-	if (s->smtpd->stopping)
-		smtpd_session_stop(s);
-}
-
 /* Drop an overlong command line up to its LF; true once it ended (and
  * was answered). */
 static bool
@@ -788,7 +729,7 @@ smtpd_session_input(struct smtpd_session *s)
 			smtpd_dispatch(s, line, len);
 		conn_consume(&s->conn, used);
 		if (s->state == SMTPD_TLS) {
-			smtpd_starttls_begin(s);
+			smtpd_tls_begin(s);
 			return;
 		}
 	}
@@ -809,7 +750,7 @@ smtpd_session_event(struct conn *c, enum conn_event ev, void *arg)
 			smtpd_session_free(s);
 		return;
 	case CONN_TLS_READY:
-		smtpd_starttls_done(s);
+		smtpd_tls_done(s);
 		return;
 	case CONN_TLS_FAILED:
 		log_info("(in) %s: TLS handshake failed: %s", s->peer_ip,

@@ -9,7 +9,8 @@
  * updates (SSL_read must answer while writes wait: fatal in OpenSSL 3.0
  * with SSL on the socket, fine with conn's memory BIOs), input OpenSSL
  * holds while `in` is full, a clean close_notify, and handshakes that
- * fail (no common version, a certificate the CA file does not verify).
+ * fail (no common version, a certificate the CA file does not verify),
+ * and client certificates asked for (certificate login).
  * The certificates are made here with OpenSSL, in a temporary directory.
  */
 #include "config.h"
@@ -128,6 +129,12 @@ test_contexts(void)
 	ts.ciphers = "NOSUCHCIPHER";
 	ok(tls_ctx_new(false, &ts, err, sizeof(err)) == NULL &&
 	    strstr(err, "NOSUCHCIPHER") != NULL, "an unusable cipher list");
+	ok(tls_cert_load("/nonexistent/c.pem", err, sizeof(err)) == NULL &&
+	    strstr(err, "/nonexistent/c.pem") != NULL,
+	    "tls_cert_load: a missing file (%s)", err);
+	ok(tls_cert_load("/dev/null", err, sizeof(err)) == NULL &&
+	    strstr(err, "no certificate") != NULL,
+	    "tls_cert_load: a file without a certificate (%s)", err);
 	ok(tls_ciphers_valid("HIGH:!ADH:@STRENGTH", false) &&
 	    !tls_ciphers_valid("NOSUCHCIPHER", false) &&
 	    tls_ciphers_valid("TLS_AES_128_GCM_SHA256", true) &&
@@ -414,6 +421,54 @@ test_session(SSL_CTX *server, SSL_CTX *client)
 	conn_free(&ps[0].c);
 }
 
+/*
+ * A server that asks for client certificates (certificate login): the
+ * handshake completes whatever the CA file thinks of the client's
+ * certificate, and the server can tell which certificate it was and
+ * whether the CA file verified it.
+ */
+static void
+test_client_cert(const char *client_pem, const char *password,
+    const char *ca, bool want_verified, const char *what)
+{
+	struct tls_settings ts;
+	struct peer ps[2];
+	SSL_CTX *server, *client;
+	X509 *mine, *other;
+	bool verified = !want_verified;
+	char err[512];
+
+	memset(&ts, 0, sizeof(ts));
+	ts.cert_file = cert_path;
+	ts.ca_file = ca;
+	ts.ask_client_cert = true;
+	server = tls_ctx_new(true, &ts, err, sizeof(err));
+	memset(&ts, 0, sizeof(ts));
+	ts.cert_file = client_pem;
+	ts.key_password = password;
+	client = tls_ctx_new(false, &ts, err, sizeof(err));
+	mine = tls_cert_load(client_pem, err, sizeof(err));
+	other = tls_cert_load(strcmp(client_pem, other_path) == 0 ? cert_path :
+	    other_path, err, sizeof(err));
+	ok(server && client && mine && other, "%s: contexts, certificates", what);
+	pair_init(ps, server, client);
+	(void)conn_write(&ps[1].c, "STARTTLS\r\n", 10);
+	run(2, ps);
+	ok(ps[0].ready && ps[1].ready, "%s: the handshake completes", what);
+	ok(conn_tls_has_peer_cert(&ps[0].c) &&
+	    conn_tls_peer_is(&ps[0].c, mine, &verified) &&
+	    verified == want_verified, "%s: the server sees the client's "
+	    "certificate, %sverified", what, want_verified ? "" : "not ");
+	ok(!conn_tls_peer_is(&ps[0].c, other, &verified),
+	    "%s: and it is not another one", what);
+	conn_free(&ps[0].c);
+	conn_free(&ps[1].c);
+	tls_cert_free(mine);
+	tls_cert_free(other);
+	tls_ctx_free(server);
+	tls_ctx_free(client);
+}
+
 /* A handshake that must fail on both ends. */
 static void
 test_failure(SSL_CTX *server, SSL_CTX *client, unsigned client_versions,
@@ -468,6 +523,12 @@ main(void)
 	test_failure(server13, client, TLS_V_1_2, "no common version", "");
 	test_failure(server, verify_other, 0, "a certificate the CA file does "
 	    "not verify", "certificate verification failed");
+	test_client_cert(enc_path, "s3cret", other_path, false,
+	    "client certificate, another CA");
+	test_client_cert(other_path, NULL, other_path, true,
+	    "client certificate, its own CA");
+	test_client_cert(other_path, NULL, NULL, false,
+	    "client certificate, no CA file");
 	tls_ctx_free(server);
 	tls_ctx_free(server13);
 	tls_ctx_free(client);
