@@ -188,8 +188,10 @@ int	smtpd_mail_check(struct smtpd_session *s, struct smtp_cmd *c);
  */
 int	smtpd_rcpt_check(struct smtpd_session *s, struct smtp_cmd *c,
 	    char *addr, size_t size);
-/* May the client send mail to this recipient domain? */
-bool	smtpd_relay_allowed(const struct smtpd_session *s, const char *domain);
+/* May the client send mail to this recipient (relaying rights, a
+ * relay-domain or host-name, a relay-address)? */
+bool	smtpd_relay_allowed(const struct smtpd_session *s,
+	    const struct smtp_addr *a);
 
 /* smtpd_acct.c: the r records of the message just committed. */
 struct smtpd_rcv;
