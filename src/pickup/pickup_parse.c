@@ -19,6 +19,7 @@
 
 #include "lib/xmalloc.h"
 #include "pickup/pickup_parse.h"
+#include "queue/dsn.h"
 #include "smtp/smtp_addr.h"
 #include "smtp/smtp_cmd.h"
 #include "smtpd/smtpd_msg.h"
@@ -426,6 +427,40 @@ pickup_rcpt_text(const char *line, size_t len)
 	return t;
 }
 
+/* The NOTIFY= of a RCPT line that did not parse (its bounce follows
+ * it): the dsn_notify bits of the first such word, 0 when none. */
+static unsigned
+pickup_rcpt_notify(const char *line, size_t len)
+{
+	static const struct { const char *w; unsigned bit; } words[] = {
+		{ "NEVER", DSN_NOTIFY_NEVER }, { "SUCCESS", DSN_NOTIFY_SUCCESS },
+		{ "DELAY", DSN_NOTIFY_DELAY }, { "FAILURE", DSN_NOTIFY_FAILURE },
+	};
+	unsigned bits = 0;
+	size_t i, j, n;
+
+	for (i = 0; i + 7 <= len; i++)
+		if ((i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t') &&
+		    strncasecmp(line + i, "NOTIFY=", 7) == 0)
+			break;
+	if (i + 7 > len)
+		return 0;
+	for (i += 7; i < len && line[i] != ' ' && line[i] != '\t'; i += n) {
+		for (n = 0; i + n < len && line[i + n] != ',' &&
+		    line[i + n] != ' ' && line[i + n] != '\t'; n++)
+			;
+		for (j = 0; j < sizeof(words) / sizeof(words[0]); j++)
+			if (strlen(words[j].w) == n &&
+			    strncasecmp(line + i, words[j].w, n) == 0)
+				bits |= words[j].bit;
+		if (i + n < len && line[i + n] == ',')
+			n++;
+		if (n == 0)
+			break;
+	}
+	return bits;
+}
+
 /* After XACK OFF: the RCPT is refused, to be bounced; the others go on. */
 static void
 pickup_refuse(struct pickup_parse *p, char *rcpt, unsigned notify,
@@ -506,6 +541,8 @@ pickup_bsmtp_rcpt(struct pickup_parse *p, const struct smtp_cmd *c,
 	}
 	if (!p->xack_off)
 		return pickup_fail(p, "RCPT: %s", why);
+	if (syntax != NULL)
+		notify = pickup_rcpt_notify(line, len);
 	pickup_refuse(p, syntax == NULL ? xstrdup(c->path.addr) :
 	    pickup_rcpt_text(line, len), notify, orcpt, status, why);
 	p->xdfn_error[0] = '\0';
