@@ -463,8 +463,7 @@ pickup_job_done(void *arg, const char *error)
 		    "again later", f->name, error);
 		pickup_file_free(f);
 	} else if (error != NULL) {
-		smtpd_mjob_free(f->job);
-		f->job = NULL;
+		/* error lives in the job, which pickup_file_bad() frees last */
 		pickup_file_bad(f, "mailmerge job not accepted: %s", error);
 	} else {
 		pickup_file_remove(f, "mailmerge job");

@@ -97,9 +97,14 @@ t.ok(bob.startswith("bye Bob\r\npart two for Bob <bob@demo.test>\r\nSubject: Hel
 mails = {e["rcpts"][0]: e for e in sink.messages()}
 t.eq(mails["ann@demo.test"]["mail_from"], "bounce@example.org", "the XMRG sender")
 t.eq(mails["cy@demo.test"]["mail_from"], "other@example.org", "*from")
-_, rows = tern.acct_rows()
-jobs = {r["rcpt"]: r["jobId"] for r in rows if r["type"] == "d"}
-t.eq(jobs.get("bob@demo.test"), "bobjob", "*jobid is the job of bob's message")
+
+
+def jobs():
+    return {r["rcpt"]: r["jobId"] for r in tern.acct_rows()[1] if r["type"] == "d"}
+
+
+wait_for(lambda: "bob@demo.test" in jobs(), 10)
+t.eq(jobs().get("bob@demo.test"), "bobjob", "*jobid is the job of bob's message")
 
 # --- 2. the same job over SMTP gives the same messages, byte for byte ---
 SMTP_RCPTS = [(a.replace("@demo.test", ".smtp@demo.test"), x) for a, x in RCPTS]
