@@ -165,7 +165,7 @@ smtpd_msg_refused(struct smtpd *d, const struct model *m,
 		const struct conf_value *v;
 
 		smtpd_refused_acct(d, m, env, sender, &r[i]);
-		log_info("pickup: <%s> refused (%s %s), bounced to <%s>",
+		log_info("refused recipient <%s> (%s %s) bounced to <%s>",
 		    r[i].rcpt, r[i].status, r[i].diag, sender);
 		domain = strrchr(r[i].rcpt, '@') ? strrchr(r[i].rcpt, '@') + 1 : "";
 		v = model_queue_value(m, domain, env->vmta,
