@@ -187,6 +187,20 @@ model_finish_relay(struct model *m, struct conf_errors *e)
 			m->relay_domains.n--;
 		}
 	}
+	v = model_settings_get(&m->global, CONF_ID_RELAY_ADDRESS);
+	for (size_t i = 0; v != NULL && i < v->u.list.n; i++) {
+		struct model_pattern *pt = MODEL_GROW(m->relay_addrs,
+		    m->nrelay_addrs);
+		const char *error = NULL;
+
+		memset(pt, 0, sizeof(*pt));
+		if (model_relay_address_init(pt, v->u.list.v[i], &error) == -1) {
+			conf_error(e, v->file, v->line, "relay-address %s: %s",
+			    v->u.list.v[i], error);
+			model_pattern_free(pt);
+			m->nrelay_addrs--;
+		}
+	}
 	m->postmaster = model_global_string(m, CONF_ID_POSTMASTER);
 }
 
@@ -454,6 +468,9 @@ model_unref(struct model *m)
 	}
 	model_domain_list_free(&m->domains);
 	model_domain_list_free(&m->relay_domains);
+	for (size_t i = 0; i < m->nrelay_addrs; i++)
+		model_pattern_free(&m->relay_addrs[i]);
+	free(m->relay_addrs);
 	free(m->postmaster);
 	model_free_vmtas(m);
 	model_free_blocks(m);

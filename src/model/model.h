@@ -205,6 +205,10 @@ struct model {
 	size_t			 nsources;
 	struct model_domain_list domains;	/* global <domain> blocks */
 	struct model_domain_list relay_domains;	/* relay-domain patterns */
+	struct model_pattern	*relay_addrs;	/* relay-address entries: regex
+						   set for /regex/, else rest
+						   holds the address */
+	size_t			 nrelay_addrs;
 	char			*postmaster;	/* the first postmaster, or NULL */
 	struct model_vmta	*vmtas;
 	size_t			 nvmtas;
@@ -284,6 +288,9 @@ bool	model_source_relaying(const struct model *m, const struct sockaddr *sa);
 /* Is mail for this domain (any case) ours to accept from anyone: a
  * relay-domain, a host-name (global or of a VirtualMTA)? */
 bool	model_local_domain(const struct model *m, const char *domain);
+/* Does a recipient address match a relay-address entry (an address,
+ * compared without case, or a /regex/, case-insensitive)? */
+bool	model_relay_address(const struct model *m, const char *addr);
 /* Settings of the named source <source NAME> ({pickup}, ...; the name is
  * compared without case), or NULL when it has none for id. */
 const struct conf_value *model_source_named_value(const struct model *m,

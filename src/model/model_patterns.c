@@ -431,3 +431,59 @@ model_patterns_build(struct model *m, struct conf_errors *e)
 			model_plist_check_calls(m, m->blocks[i].patterns,
 			    m->blocks[i].npatterns, e);
 }
+
+/*
+ * relay-address (pmta-reference §3.1 point 3): a /regex/ (PCRE2,
+ * case-insensitive, matched against the whole address as written in
+ * RCPT, without <>; anchor it with ^...$ to match exactly) or an address,
+ * compared without case.
+ */
+int
+model_relay_address_init(struct model_pattern *pt, const char *arg,
+    const char **error_r)
+{
+	static char msg[MODEL_REGEX_MSG];
+	const char *p = arg;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '/') {
+		if (*p == '\0' || strpbrk(p, " \t") != NULL ||
+		    strchr(p, '@') == NULL) {
+			*error_r = "expected an email address or a /regex/";
+			return -1;
+		}
+		pt->rest = xstrdup(p);
+		return 0;
+	}
+	if (model_regex_token(&p, &pt->regex, error_r) == -1)
+		return -1;
+	if ((pt->rest = model_rest(p)) != NULL) {
+		*error_r = "text after the /regex/";
+		return -1;
+	}
+	return model_regex_compile(pt, msg, error_r);
+}
+
+bool
+model_relay_address(const struct model *m, const char *addr)
+{
+	pcre2_match_data *md;
+	bool hit = false;
+
+	for (size_t i = 0; i < m->nrelay_addrs && !hit; i++) {
+		const struct model_pattern *pt = &m->relay_addrs[i];
+
+		if (pt->re == NULL) {
+			hit = pt->rest != NULL && strcasecmp(pt->rest, addr) == 0;
+			continue;
+		}
+		if ((md = pcre2_match_data_create_from_pattern(pt->re,
+		    NULL)) == NULL)
+			continue;
+		hit = pcre2_match(pt->re, (PCRE2_SPTR)addr, strlen(addr), 0, 0,
+		    md, NULL) >= 0;
+		pcre2_match_data_free(md);
+	}
+	return hit;
+}

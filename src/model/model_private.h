@@ -34,6 +34,10 @@ void	model_domain_list_free(struct model_domain_list *l);
 #define MODEL_PL_CLOSE	"</pattern-list>"
 void	model_patterns_build(struct model *m, struct conf_errors *e);
 void	model_pattern_free(struct model_pattern *pt);
+/* A relay-address argument (an address or a /regex/) into pt.  0, or -1
+ * with *error_r. */
+int	model_relay_address_init(struct model_pattern *pt, const char *arg,
+	    const char **error_r);
 
 /* model.c */
 /* The MODEL_RECORD_* bit of a record type name ("d", "bounce"), or 0. */

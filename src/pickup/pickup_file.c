@@ -11,6 +11,20 @@
  * that recovery can finish the removal if pmtad dies before it.  The lock is held until then, and dies with the
  * process.
  *
+ * A BSMTP mailmerge file (XMRG) drives a struct smtpd_mjob, the job the
+ * SMTP server's XMRG uses: the parser hands it the XDFN sets, the
+ * recipients and the parts as they are read, and at the end of the file
+ * the job makes every recipient's message with <source {pickup}>'s
+ * settings and commits them; the file is removed only when all are
+ * durable.  Those messages do not carry the file's identity (only the
+ * whole job accepts the file): if pmtad stops between their commit and
+ * the removal, the file is taken again at start (duplicates, never a
+ * loss).
+ *
+ * Refused recipients of an accepted file (a RCPT refused after XACK OFF)
+ * bounce once it is accepted: a b record each, and a report to the
+ * file's sender (smtpd_msg_refused()).
+ *
  * Outcomes: durable -> removed and queued; bad (the file can never be
  * injected) -> moved to the bad-file directory with a log line; a
  * temporary failure (spool, read error) -> left for the next scan.
@@ -33,6 +47,7 @@
 #include "lib/xmalloc.h"
 #include "pickup/pickup_private.h"
 #include "smtp/smtp_header.h"
+#include "smtpd/smtpd_mjob.h"
 #include "smtpd/smtpd_msg.h"
 
 OBJ_DEFINE_CAST(pickup_file)
@@ -84,6 +99,8 @@ pickup_file_free(struct pickup_file *f)
 		spool_writer_abort(&f->writer);
 	if (f->cold_taken)
 		smtpd_msg_cold_undo(p->smtpd, &f->env);
+	smtpd_mjob_free(f->job);	/* not accepted: its messages go */
+	free(f->merge_sender);
 	spool_envelope_free(&f->env);
 	pickup_parse_free(&f->parse);
 	buf_free(&f->out);
@@ -117,7 +134,100 @@ pickup_file_bad(struct pickup_file *f, const char *fmt, ...)
 	pickup_file_free(f);
 }
 
-/* pickup-remove-dot, and the size cap (max-message-size of {pickup}). */
+/* --- a mailmerge file's job (pickup_merge_ops) --- */
+
+static struct pickup_file *
+pickup_file_of(void *arg)
+{
+	return OBJ_CAST(pickup_file, arg, PICKUP_FILE_MAGIC);
+}
+
+/* The job, made at its first use (VERP is applied per message). */
+static int
+pickup_job(struct pickup_file *f, char *reply, size_t size)
+{
+	if (f->job != NULL)
+		return 0;
+	if ((f->job = smtpd_mjob_new(f->p->smtpd, f->cap, f->env.verp)) == NULL) {
+		snprintf(reply, size, "451 4.3.0 cannot write to the spool");
+		return -1;
+	}
+	f->env.verp = false;
+	return 0;
+}
+
+static int
+pickup_op_xdfn(void *arg, const char *a, size_t len, char *reply, size_t size)
+{
+	struct pickup_file *f = pickup_file_of(arg);
+	const struct smtpd_origin o = { .model = f->model,
+	    .source = PICKUP_SOURCE };
+	char r[SMTPD_MJOB_REPLY_MAX];
+
+	if (pickup_job(f, reply, size) == -1)
+		return -1;
+	if (smtpd_mjob_xdfn(f->job, &o, a, len, r) == 0)
+		return 0;
+	snprintf(reply, size, "%s", r);
+	return -1;
+}
+
+static int
+pickup_op_rcpt_begin(void *arg, char *reply, size_t size)
+{
+	struct pickup_file *f = pickup_file_of(arg);
+
+	if (pickup_job(f, reply, size) == -1)
+		return -1;
+	if (smtpd_mjob_rcpt_begin(f->job) == 0)
+		return 0;
+	snprintf(reply, size, "451 4.3.0 cannot write to the spool");
+	return -1;
+}
+
+static void
+pickup_op_rcpt_end(void *arg, bool accepted, size_t idx)
+{
+	smtpd_mjob_rcpt_end(pickup_file_of(arg)->job, accepted, idx);
+}
+
+static int
+pickup_op_part(void *arg, const char *a, size_t len, bool *last, char *reply,
+    size_t size)
+{
+	struct pickup_file *f = pickup_file_of(arg);
+	char r[SMTPD_MJOB_REPLY_MAX];
+
+	if (pickup_job(f, reply, size) == -1)
+		return -1;
+	if (smtpd_mjob_part_begin(f->job, a, len, last, r) == 0)
+		return 0;
+	snprintf(reply, size, "%s", r);
+	return -1;
+}
+
+static int
+pickup_op_part_data(void *arg, struct buf *out, bool end, char *reply,
+    size_t size)
+{
+	struct pickup_file *f = pickup_file_of(arg);
+	char r[SMTPD_MJOB_REPLY_MAX];
+
+	smtpd_mjob_part_write(f->job, out->data, out->len);
+	buf_reset(out);
+	if (!end || smtpd_mjob_part_end(f->job, r) == 0)
+		return 0;
+	snprintf(reply, size, "%s", r);
+	return -1;
+}
+
+static const struct pickup_merge_ops pickup_merge_ops = {
+	pickup_op_xdfn, pickup_op_rcpt_begin, pickup_op_rcpt_end,
+	pickup_op_part, pickup_op_part_data,
+};
+
+/* pickup-remove-dot, the size cap (max-message-size of {pickup}), and
+ * mailmerge files unless <source {pickup}> says allow-mailmerge no. */
 static void
 pickup_file_settings(struct pickup_file *f)
 {
@@ -128,9 +238,14 @@ pickup_file_settings(struct pickup_file *f)
 	bool remove_dot = conf_value_bool(model_settings_get(&f->model->global,
 	    CONF_ID_PICKUP_REMOVE_DOT), &conf_directives[CONF_ID_PICKUP_REMOVE_DOT]);
 
+	const struct conf_value *mm = smtpd_origin_value(&o,
+	    CONF_ID_ALLOW_MAILMERGE);
+
 	f->cap = v != NULL && !v->unlimited && v->u.i > 0 ? v->u.i :
 	    PICKUP_SIZE_DEFAULT;
 	pickup_parse_init(&f->parse, remove_dot);
+	if (mm == NULL || !mm->set || mm->u.b)
+		pickup_parse_merge(&f->parse, &pickup_merge_ops, f);
 }
 
 /* An open() failure: gone (quietly), bad (moved), or later (logged). */
@@ -184,6 +299,53 @@ pickup_file_open(struct pickup *p, const char *name)
 	return f;
 }
 
+/* The file is accepted: its refused recipients bounce to sender, with
+ * env (an accepted message of the file) as the original. */
+static void
+pickup_file_bounce(struct pickup_file *f, const struct spool_envelope *env,
+    const char *sender)
+{
+	size_t n = f->parse.rcpts_dropped;
+	struct smtpd_refusal *r;
+	char **diag;
+
+	if (n == 0 || env == NULL)
+		return;
+	r = xcalloc(n, sizeof(*r));
+	diag = xcalloc(n, sizeof(*diag));
+	for (size_t i = 0; i < n; i++) {
+		const struct pickup_refused *pr = &f->parse.refused[i];
+
+		diag[i] = xasprintf("x-pmta;pickup file %s: %s", f->name,
+		    pr->why);
+		r[i].rcpt = pr->rcpt;
+		r[i].notify = pr->notify;
+		r[i].orcpt = pr->orcpt;
+		r[i].status = pr->status;
+		r[i].diag = diag[i];
+	}
+	smtpd_msg_refused(f->p->smtpd, f->model, env, sender, r, n);
+	for (size_t i = 0; i < n; i++)
+		free(diag[i]);
+	free(diag);
+	free(r);
+}
+
+/* The file's messages are durable: remove it, if it is still the file
+ * that was read. */
+static void
+pickup_file_remove(struct pickup_file *f, const char *what)
+{
+	struct pickup *p = f->p;
+
+	if (!pickup_unchanged(p, f->name, &f->st))
+		log_warnx("pickup: %s was changed while it was read; "
+		    "it stays and will be taken again", f->name);
+	else if (unlinkat(p->dirfd, f->name, 0) == -1)
+		log_warn("pickup: %s is queued (%s) but cannot be removed",
+		    f->name, what);
+}
+
 /* The spool's answer: durable, or not (the file stays for a retry). */
 static void
 pickup_file_committed(void *arg, int error)
@@ -199,15 +361,11 @@ pickup_file_committed(void *arg, int error)
 		    "again later", f->name, strerror(error));
 	} else {
 		f->cold_taken = false;
-		if (!pickup_unchanged(p, f->name, &f->st))
-			log_warnx("pickup: %s was changed while it was read; "
-			    "it stays and will be taken again", f->name);
-		else if (unlinkat(p->dirfd, f->name, 0) == -1)
-			log_warn("pickup: %s is queued as %s but cannot be "
-			    "removed", f->name, f->env.id);
+		pickup_file_remove(f, f->env.id);
 		log_debug("pickup: %s: message %s queued for %zu recipient(s)",
 		    f->name, f->env.id, f->env.nrcpts);
 		smtpd_msg_accepted(p->smtpd, f->model, &f->env, &rcv);
+		pickup_file_bounce(f, &f->env, f->env.orig);
 	}
 	pickup_file_free(f);
 	pickup_kick(p);
@@ -221,9 +379,8 @@ pickup_file_commit(struct pickup_file *f)
 	struct pickup *p = f->p;
 
 	if (f->parse.rcpts_dropped > 0)
-		log_warnx("pickup: %s: %zu refused recipient(s) dropped after "
-		    "XACK OFF (not reported to the sender yet)", f->name,
-		    f->parse.rcpts_dropped);
+		log_warnx("pickup: %s: %zu recipient(s) refused after XACK OFF; "
+		    "they bounce", f->name, f->parse.rcpts_dropped);
 	p->reading = NULL;
 	f->writing = false;
 	buf_free(&f->out);		/* up to PICKUP_OUT_MAX, while waiting */
@@ -291,11 +448,73 @@ pickup_file_flush(struct pickup_file *f, bool end)
 	return 0;
 }
 
+/* A mailmerge file's job is over: every message durable, or none. */
+static void
+pickup_job_done(void *arg, const char *error)
+{
+	struct pickup_file *f = pickup_file_of(arg);
+	struct pickup *p = f->p;
+	struct smtpd_rcv rcv = { "smtp", "", -1, 0 };
+
+	LIST_REMOVE(f, entry);
+	p->ncommitting--;
+	if (error != NULL && error[0] == '4') {
+		log_warnx("pickup: %s: mailmerge job not accepted (%s); tried "
+		    "again later", f->name, error);
+		pickup_file_free(f);
+	} else if (error != NULL) {
+		/* error lives in the job, which pickup_file_bad() frees last */
+		pickup_file_bad(f, "mailmerge job not accepted: %s", error);
+	} else {
+		pickup_file_remove(f, "mailmerge job");
+		log_debug("pickup: %s: mailmerge job of %zu message(s) queued",
+		    f->name, smtpd_mjob_count(f->job));
+		smtpd_mjob_accept(f->job, f->model, &rcv);
+		if (f->parse.rcpts_dropped > 0)
+			log_warnx("pickup: %s: %zu recipient(s) refused after "
+			    "XACK OFF; they bounce", f->name,
+			    f->parse.rcpts_dropped);
+		pickup_file_bounce(f, smtpd_mjob_first(f->job), f->merge_sender);
+		pickup_file_free(f);
+	}
+	pickup_kick(p);
+}
+
+/* The whole mailmerge file is read: the job makes its messages.  The
+ * callback runs from a later loop turn. */
+static void
+pickup_file_run_job(struct pickup_file *f)
+{
+	const struct smtpd_origin o = { .model = f->model,
+	    .source = PICKUP_SOURCE };
+	struct pickup *p = f->p;
+
+	f->env.srcmta = f->parse.helo != NULL ?
+	    xasprintf("%s (%s)", f->parse.helo, PICKUP_SOURCE) :
+	    xstrdup(PICKUP_SOURCE);
+	smtpd_msg_dsn_defaults(&o, &f->env);
+	f->merge_sender = xstrdup(f->env.orig);
+	p->reading = NULL;
+	buf_free(&f->out);
+	LIST_INSERT_HEAD(&p->committing, f, entry);
+	p->ncommitting++;
+	smtpd_mjob_run(f->job, &f->env, &o, pickup_job_done, f);
+}
+
 static void
 pickup_file_eof(struct pickup_file *f)
 {
 	if (pickup_parse_finish(&f->parse, &f->env, &f->out) == -1) {
-		pickup_file_bad(f, "%s", f->parse.error);
+		if (f->parse.temporary) {
+			log_warnx("pickup: %s: %s; tried again later", f->name,
+			    f->parse.error);
+			pickup_file_free(f);
+		} else
+			pickup_file_bad(f, "%s", f->parse.error);
+		return;
+	}
+	if (f->parse.merge) {
+		pickup_file_run_job(f);
 		return;
 	}
 	if (pickup_file_flush(f, true) == -1)
@@ -326,7 +545,12 @@ pickup_file_step(struct pickup_file *f)
 	}
 	if (pickup_parse_feed(&f->parse, f->p->chunk, (size_t)n, &f->env,
 	    &f->out) == -1) {
-		pickup_file_bad(f, "%s", f->parse.error);
+		if (f->parse.temporary) {
+			log_warnx("pickup: %s: %s; tried again later", f->name,
+			    f->parse.error);
+			pickup_file_free(f);
+		} else
+			pickup_file_bad(f, "%s", f->parse.error);
 		return;
 	}
 	(void)pickup_file_flush(f, false);

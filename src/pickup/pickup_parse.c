@@ -19,6 +19,7 @@
 
 #include "lib/xmalloc.h"
 #include "pickup/pickup_parse.h"
+#include "queue/dsn.h"
 #include "smtp/smtp_addr.h"
 #include "smtp/smtp_cmd.h"
 #include "smtpd/smtpd_msg.h"
@@ -74,8 +75,23 @@ pickup_parse_init(struct pickup_parse *p, bool remove_dot)
 }
 
 void
+pickup_parse_merge(struct pickup_parse *p, const struct pickup_merge_ops *ops,
+    void *arg)
+{
+	p->ops = ops;
+	p->ops_arg = arg;
+}
+
+void
 pickup_parse_free(struct pickup_parse *p)
 {
+	for (size_t i = 0; i < p->rcpts_dropped; i++) {
+		free(p->refused[i].rcpt);
+		free(p->refused[i].orcpt);
+	}
+	free(p->refused);
+	p->refused = NULL;
+	p->rcpts_dropped = 0;
 	buf_free(&p->line);
 	free(p->helo);
 	free(p->sender_override);
@@ -112,9 +128,16 @@ pickup_body_text(struct pickup_parse *p, struct buf *out, char c)
 static int
 pickup_body_end(struct pickup_parse *p)
 {
+	p->bstate = PB_BOL;
+	if (p->in_part) {	/* a mailmerge part: LAST ends the job */
+		p->in_part = false;
+		p->part_ended = true;
+		p->done = p->part_last;
+		p->state = p->part_last ? PS_TAIL : PS_BSMTP;
+		return 1;
+	}
 	p->done = true;
 	p->state = PS_TAIL;
-	p->bstate = PB_BOL;
 	return 1;
 }
 
@@ -368,31 +391,161 @@ pickup_envelope_line(struct pickup_parse *p, const char *line, size_t len,
 
 /* --- format B --- */
 
+/* A refusal from pickup_merge_ops: temporary (4xx) or not; -1. */
+static int
+pickup_op_failed(struct pickup_parse *p, const char *what, const char *reply)
+{
+	p->temporary = reply[0] == '4';
+	return pickup_fail(p, "%s: %s", what, reply);
+}
+
+/* The address of a RCPT line that did not parse, for its bounce: the
+ * first word after "TO:", without <>, controls made '?'. */
+static char *
+pickup_rcpt_text(const char *line, size_t len)
+{
+	const char *c = memchr(line, ':', len), *e;
+	char *t;
+
+	if (c == NULL)
+		c = line;
+	else
+		c++;
+	e = line + len;
+	while (c < e && (*c == ' ' || *c == '\t' || *c == '<'))
+		c++;
+	len = (size_t)(e - c);
+	for (size_t i = 0; i < len; i++)
+		if (c[i] == ' ' || c[i] == '\t' || c[i] == '>') {
+			len = i;
+			break;
+		}
+	t = xstrndup(c, len > 256 ? 256 : len);
+	for (char *s = t; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+	return t;
+}
+
+/* The NOTIFY= of a RCPT line that did not parse (its bounce follows
+ * it): the dsn_notify bits of the first such word, 0 when none. */
+static unsigned
+pickup_rcpt_notify(const char *line, size_t len)
+{
+	static const struct { const char *w; unsigned bit; } words[] = {
+		{ "NEVER", DSN_NOTIFY_NEVER }, { "SUCCESS", DSN_NOTIFY_SUCCESS },
+		{ "DELAY", DSN_NOTIFY_DELAY }, { "FAILURE", DSN_NOTIFY_FAILURE },
+	};
+	unsigned bits = 0;
+	size_t i, j, n;
+
+	for (i = 0; i + 7 <= len; i++)
+		if ((i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t') &&
+		    strncasecmp(line + i, "NOTIFY=", 7) == 0)
+			break;
+	if (i + 7 > len)
+		return 0;
+	for (i += 7; i < len && line[i] != ' ' && line[i] != '\t'; i += n) {
+		for (n = 0; i + n < len && line[i + n] != ',' &&
+		    line[i + n] != ' ' && line[i + n] != '\t'; n++)
+			;
+		for (j = 0; j < sizeof(words) / sizeof(words[0]); j++)
+			if (strlen(words[j].w) == n &&
+			    strncasecmp(line + i, words[j].w, n) == 0)
+				bits |= words[j].bit;
+		if (i + n < len && line[i + n] == ',')
+			n++;
+		if (n == 0)
+			break;
+	}
+	return bits;
+}
+
+/* After XACK OFF: the RCPT is refused, to be bounced; the others go on. */
+static void
+pickup_refuse(struct pickup_parse *p, char *rcpt, unsigned notify,
+    const char *orcpt, const char *status, const char *why)
+{
+	struct pickup_refused *r;
+
+	p->refused = xreallocarray(p->refused, p->rcpts_dropped + 1,
+	    sizeof(*p->refused));
+	r = &p->refused[p->rcpts_dropped++];
+	r->rcpt = rcpt;
+	r->orcpt = orcpt != NULL && orcpt[0] != '\0' ? xstrdup(orcpt) : NULL;
+	r->notify = notify;
+	(void)snprintf(r->status, sizeof(r->status), "%s", status);
+	(void)snprintf(r->why, sizeof(r->why), "%s", why);
+}
+
+/* A reply's enhanced status code ("550 5.3.5 text" -> "5.3.5"), or
+ * dflt; *text set to what follows it. */
+static void
+pickup_reply_status(const char *reply, const char *dflt, char *status,
+    size_t size, const char **text)
+{
+	const char *s = strchr(reply, ' ');
+	size_t n;
+
+	*text = reply;
+	(void)snprintf(status, size, "%s", dflt);
+	if (s == NULL)
+		return;
+	s++;
+	n = strcspn(s, " ");
+	if (n >= 5 && n < size && (s[0] == '4' || s[0] == '5') && s[1] == '.') {
+		(void)snprintf(status, size, "%.*s", (int)n, s);
+		*text = s[n] == ' ' ? s + n + 1 : s + n;
+	} else
+		*text = s;
+}
+
 static int
 pickup_bsmtp_rcpt(struct pickup_parse *p, const struct smtp_cmd *c,
-    const char *syntax, struct spool_envelope *env)
+    const char *syntax, const char *line, size_t len,
+    struct spool_envelope *env)
 {
-	char orcpt[SMTP_ADDR_MAX + 16];
+	char orcpt[SMTP_ADDR_MAX + 16], reply[PICKUP_REPLY_MAX];
+	char status[8] = "5.1.3";
 	const struct smtp_param *bad;
 	const char *why = syntax;
 	unsigned notify = 0;
+	size_t n = env->nrcpts;
+	bool ok;
 
+	orcpt[0] = '\0';
 	if (!p->have_sender)
 		return pickup_fail(p, "RCPT before MAIL");
 	if (env->nrcpts >= PICKUP_RCPT_MAX)
 		return pickup_fail(p, "more than %d recipients", PICKUP_RCPT_MAX);
+	if (p->merge && p->ops->rcpt_begin(p->ops_arg, reply,
+	    sizeof(reply)) == -1)
+		return pickup_op_failed(p, "RCPT", reply);
 	if (why == NULL && smtpd_msg_rcpt_params(c, &notify, orcpt,
-	    sizeof(orcpt), &bad) == -1)
+	    sizeof(orcpt), &bad) == -1) {
 		why = "unsupported RCPT parameter";
+		(void)snprintf(status, sizeof(status), "5.5.4");
+	}
 	if (why == NULL && c->path.at >= c->path.len)
 		why = "a recipient needs a domain";
-	if (why == NULL) {
+	if (why == NULL && p->xdfn_error[0] != '\0')
+		pickup_reply_status(p->xdfn_error, "5.5.4", status,
+		    sizeof(status), &why);
+	if ((ok = why == NULL))
 		smtpd_msg_add_rcpt(env, c->path.addr, notify, orcpt);
+	if (p->merge)
+		p->ops->rcpt_end(p->ops_arg, ok, n);
+	if (ok) {
+		p->xdfn_error[0] = '\0';
 		return 0;
 	}
 	if (!p->xack_off)
 		return pickup_fail(p, "RCPT: %s", why);
-	p->rcpts_dropped++;	/* XACK OFF: the others go on */
+	if (syntax != NULL)
+		notify = pickup_rcpt_notify(line, len);
+	pickup_refuse(p, syntax == NULL ? xstrdup(c->path.addr) :
+	    pickup_rcpt_text(line, len), notify, orcpt, status, why);
+	p->xdfn_error[0] = '\0';
 	return 0;
 }
 
@@ -402,6 +555,10 @@ pickup_bsmtp_mail(struct pickup_parse *p, const struct smtp_cmd *c,
 {
 	const struct smtp_param *bad;
 
+	if (c->verb == SMTP_VERB_XMRG && p->ops == NULL)
+		return pickup_fail(p, "mailmerge (XMRG) is not enabled for "
+		    "pickup files");
+	p->merge = c->verb == SMTP_VERB_XMRG;
 	if (p->have_sender)
 		return pickup_fail(p, "a second MAIL: one message per file");
 	if (smtpd_msg_mail_params(c, env, false, &bad) == -1)
@@ -411,6 +568,46 @@ pickup_bsmtp_mail(struct pickup_parse *p, const struct smtp_cmd *c,
 	env->verp = smtp_cmd_param(c, "VERP") != NULL;
 	env->smtputf8 = smtp_cmd_param(c, "SMTPUTF8") != NULL;
 	p->have_sender = true;
+	return 0;
+}
+
+static int
+pickup_bsmtp_xdfn(struct pickup_parse *p, const struct smtp_cmd *c)
+{
+	char reply[PICKUP_REPLY_MAX];
+
+	if (!p->merge)
+		return pickup_fail(p, "XDFN before XMRG");
+	if (p->ops->xdfn(p->ops_arg, c->arg, c->arg_len, reply,
+	    sizeof(reply)) == 0)
+		return 0;
+	if (!p->xack_off || reply[0] == '4')
+		return pickup_op_failed(p, "XDFN", reply);
+	if (p->xdfn_error[0] == '\0')	/* its RCPT is refused */
+		(void)snprintf(p->xdfn_error, sizeof(p->xdfn_error), "%s",
+		    reply);
+	return 0;
+}
+
+/* XPRT n [LAST]: the part's text follows, up to a "." line. */
+static int
+pickup_bsmtp_xprt(struct pickup_parse *p, const struct smtp_cmd *c,
+    const struct spool_envelope *env)
+{
+	char reply[PICKUP_REPLY_MAX];
+
+	if (!p->merge)
+		return pickup_fail(p, "XPRT before XMRG");
+	if (env->nrcpts == 0)
+		return pickup_fail(p, p->rcpts_dropped > 0 ?
+		    "no valid recipients" : "no recipients");
+	if (p->ops->part(p->ops_arg, c->arg, c->arg_len, &p->part_last, reply,
+	    sizeof(reply)) == -1)
+		return pickup_op_failed(p, "XPRT", reply);
+	p->in_part = true;
+	p->dots = true;
+	p->state = PS_BODY;
+	p->bstate = PB_BOL;
 	return 0;
 }
 
@@ -433,7 +630,8 @@ pickup_bsmtp_line(struct pickup_parse *p, const char *line, size_t len,
 	enum smtp_cmd_result r = smtp_cmd_parse(line, len, 0, &c, &error);
 
 	if (r == SMTP_CMD_SYNTAX && c.verb == SMTP_VERB_RCPT)
-		return pickup_bsmtp_rcpt(p, &c, error ? error : "syntax error", env);
+		return pickup_bsmtp_rcpt(p, &c, error ? error : "syntax error",
+		    line, len, env);
 	if (r != SMTP_CMD_OK)
 		return pickup_fail(p, "%s", error ? error : "bad command");
 	switch (c.verb) {
@@ -449,18 +647,21 @@ pickup_bsmtp_line(struct pickup_parse *p, const char *line, size_t len,
 	case SMTP_VERB_RSET:
 		return p->have_sender ? pickup_fail(p, "RSET after MAIL") : 0;
 	case SMTP_VERB_MAIL:
+	case SMTP_VERB_XMRG:
 		return pickup_bsmtp_mail(p, &c, env);
 	case SMTP_VERB_RCPT:
-		return pickup_bsmtp_rcpt(p, &c, NULL, env);
+		return pickup_bsmtp_rcpt(p, &c, NULL, line, len, env);
 	case SMTP_VERB_DATA:
+		if (p->merge)
+			return pickup_fail(p, "DATA in a mailmerge file");
 		return pickup_envelope_end(p, env);
-	case SMTP_VERB_XMRG:
 	case SMTP_VERB_XDFN:
+		return pickup_bsmtp_xdfn(p, &c);
 	case SMTP_VERB_XPRT:
-		return pickup_fail(p, "mailmerge (%s) is not supported yet",
-		    smtp_verb_name(c.verb));
+		return pickup_bsmtp_xprt(p, &c, env);
 	default:
-		return pickup_fail(p, "%s is not allowed before DATA",
+		return pickup_fail(p, p->merge ? "%s is not allowed before "
+		    "the XPRT ... LAST part" : "%s is not allowed before DATA",
 		    smtp_verb_name(c.verb));
 	}
 }
@@ -528,6 +729,21 @@ pickup_line(struct pickup_parse *p, struct spool_envelope *env,
 	}
 }
 
+/* A mailmerge part's text (all of it at its end) to the job. */
+static int
+pickup_part_data(struct pickup_parse *p, struct buf *out)
+{
+	char reply[PICKUP_REPLY_MAX];
+	bool end = p->part_ended;
+
+	if (!end && (!p->in_part || out->len == 0))
+		return 0;
+	p->part_ended = false;
+	if (p->ops->part_data(p->ops_arg, out, end, reply, sizeof(reply)) == -1)
+		return pickup_op_failed(p, "XPRT", reply);
+	return 0;
+}
+
 int
 pickup_parse_feed(struct pickup_parse *p, const char *in, size_t len,
     struct spool_envelope *env, struct buf *out)
@@ -540,6 +756,8 @@ pickup_parse_feed(struct pickup_parse *p, const char *in, size_t len,
 			if ((n = pickup_body(p, in + i, len - i, out)) == (size_t)-1)
 				break;
 			i += n;
+			if (p->part_ended)
+				(void)pickup_part_data(p, out);
 			continue;
 		}
 		nl = memchr(in + i, '\n', len - i);
@@ -556,6 +774,8 @@ pickup_parse_feed(struct pickup_parse *p, const char *in, size_t len,
 		(void)pickup_line(p, env, out);
 		buf_reset(&p->line);
 	}
+	if (p->error[0] == '\0' && p->merge)
+		(void)pickup_part_data(p, out);
 	return p->error[0] != '\0' ? -1 : 0;
 }
 
@@ -595,10 +815,16 @@ pickup_parse_finish(struct pickup_parse *p, struct spool_envelope *env,
 	case PS_ENVELOPE:		/* an empty message */
 		return pickup_envelope_end(p, env);
 	case PS_BSMTP:
-		return pickup_fail(p, "the file ends before DATA");
+		return pickup_fail(p, p->merge ? "the file ends before the "
+		    "XPRT ... LAST part" : "the file ends before DATA");
 	case PS_BODY:
-		if (pickup_body_finish(p, out) == -1)
+		if (pickup_body_finish(p, out) == -1 ||
+		    (p->merge && pickup_part_data(p, out) == -1))
 			return -1;
+		if (p->merge && !p->done)
+			return pickup_fail(p, p->state == PS_BODY ?
+			    "the part does not end with a \".\" line" :
+			    "the file ends before the XPRT ... LAST part");
 		if (p->format == PICKUP_FORMAT_BSMTP && !p->done)
 			return pickup_fail(p, "the message does not end with "
 			    "a \".\" line");

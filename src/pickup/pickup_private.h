@@ -72,6 +72,10 @@ struct pickup_file {
 	struct buf		 out;		/* message bytes not written yet */
 	bool			 writing;	/* the spool file is open */
 	bool			 cold_taken;
+	/* a mailmerge file: the job, and the sender its refused
+	 * recipients are bounced to */
+	struct smtpd_mjob	*job;
+	char			*merge_sender;
 };
 
 /* pickup.c: more work may be possible (a commit finished). */

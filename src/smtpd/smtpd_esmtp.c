@@ -23,8 +23,8 @@
  *     sends each recipient in its own transaction from
  *     sender-rcptlocal=rcptdomain@senderdomain.
  *   - Relaying (pmta-reference §3.1): a source with always-allow-relaying
- *     may send anywhere; anyone may send to a relay-domain or to one of
- *     our host-names.  Otherwise 550 5.7.1, or 450 4.7.1 with
+ *     may send anywhere; anyone may send to a relay-domain, to one of
+ *     our host-names, or to an address matching a relay-address.  Otherwise 550 5.7.1, or 450 4.7.1 with
  *     relay-debug.  Mail to postmaster (or abuse) at one of our
  *     host-names, and to a bare <postmaster>, goes to the postmaster
  *     address.
@@ -134,9 +134,10 @@ smtpd_mail_check(struct smtpd_session *s, struct smtp_cmd *c)
 }
 
 bool
-smtpd_relay_allowed(const struct smtpd_session *s, const char *domain)
+smtpd_relay_allowed(const struct smtpd_session *s, const struct smtp_addr *a)
 {
-	return s->relaying || model_local_domain(s->model, domain);
+	return s->relaying || model_local_domain(s->model,
+	    a->addr + a->at + 1) || model_relay_address(s->model, a->addr);
 }
 
 /* postmaster@ or abuse@ one of our names, or a bare postmaster: the
@@ -177,7 +178,7 @@ smtpd_rcpt_check(struct smtpd_session *s, struct smtp_cmd *c, char *addr,
 		}
 		if (smtpd_utf8_check(s, c->path.addr) == -1)
 			return -1;
-		if (!smtpd_relay_allowed(s, c->path.addr + c->path.at + 1)) {
+		if (!smtpd_relay_allowed(s, &c->path)) {
 			if (conf_value_bool(model_settings_get(&s->model->global,
 			    CONF_ID_RELAY_DEBUG),
 			    &conf_directives[CONF_ID_RELAY_DEBUG]))

@@ -136,4 +136,24 @@ struct smtpd_rcv {
 void	smtpd_msg_accepted(struct smtpd *d, const struct model *m,
 	    const struct spool_envelope *env, const struct smtpd_rcv *rcv);
 
+/* A recipient refused where no client could be told at once (a pickup
+ * file's RCPT after XACK OFF). */
+struct smtpd_refusal {
+	const char	*rcpt;		/* as written (it may not parse) */
+	unsigned	 notify;	/* its NOTIFY bits, 0 when none */
+	const char	*orcpt;		/* its ORCPT, or NULL */
+	const char	*status;	/* "5.1.3" */
+	const char	*diag;		/* "x-pmta;pickup: ..." */
+};
+
+/*
+ * The durable, accepted message env was injected without the recipients
+ * r[0..n) (smtpd_refused.c): a b record for each, and a failure report
+ * to sender (the file's sender; for a mailmerge job env is one of its
+ * messages) as their NOTIFY wants, returning env's header section.
+ */
+void	smtpd_msg_refused(struct smtpd *d, const struct model *m,
+	    const struct spool_envelope *env, const char *sender,
+	    const struct smtpd_refusal *r, size_t n);
+
 #endif

@@ -23,7 +23,7 @@
 
 struct smtpd_auth;
 struct smtpd_auth_fails;
-struct smtpd_merge;
+struct smtpd_mjob;
 
 struct smtpd_listener {
 	unsigned	 magic;
@@ -120,7 +120,8 @@ struct smtpd_session {
 	bool			 xack_off;
 	bool			 quiet;		/* answering such a command now */
 	char			*xack_error;
-	struct smtpd_merge	*merge;		/* an XMRG transaction, or NULL */
+	struct smtpd_mjob	*merge;		/* an XMRG transaction, or NULL */
+	bool			 merge_last;	/* the part is XPRT n LAST */
 	/* SMTP AUTH (smtpd_auth.c) */
 	struct smtpd_auth	*auth;		/* the exchange in progress */
 	char			*auth_user;	/* the <smtp-user> authenticated */
@@ -199,8 +200,10 @@ int	smtpd_mail_check(struct smtpd_session *s, struct smtp_cmd *c);
  */
 int	smtpd_rcpt_check(struct smtpd_session *s, struct smtp_cmd *c,
 	    char *addr, size_t size);
-/* May the client send mail to this recipient domain? */
-bool	smtpd_relay_allowed(const struct smtpd_session *s, const char *domain);
+/* May the client send mail to this recipient (relaying rights, a
+ * relay-domain or host-name, a relay-address)? */
+bool	smtpd_relay_allowed(const struct smtpd_session *s,
+	    const struct smtp_addr *a);
 
 /* smtpd_tls.c: STARTTLS and immediate-tls. */
 /* Is STARTTLS offered to this client now? */
@@ -247,5 +250,7 @@ void	smtpd_merge_cmd_xprt(struct smtpd_session *s, struct smtp_cmd *c);
 bool	smtpd_merge_part_input(struct smtpd_session *s);
 /* The end of the session's merge transaction (if any). */
 void	smtpd_merge_free(struct smtpd_session *s);
+/* The client left while the job's messages are made: it fails. */
+void	smtpd_merge_client_gone(struct smtpd_session *s);
 
 #endif

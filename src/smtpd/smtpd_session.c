@@ -773,6 +773,7 @@ smtpd_session_event(struct conn *c, enum conn_event ev, void *arg)
 		if (s->state == SMTPD_COMMITTING) {
 			/* the commit callback frees the session */
 			s->gone = true;
+			smtpd_merge_client_gone(s);
 			conn_read_enable(&s->conn, false);
 			return;
 		}

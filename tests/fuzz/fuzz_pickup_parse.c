@@ -11,12 +11,17 @@
  *  - bytes == output length, and every LF in the output follows a CR;
  *  - a file that parses has a complete envelope: the message started,
  *    a sender, 1..PICKUP_RCPT_MAX recipients;
- *  - a file that does not parse says why.
+ *  - a file that does not parse says why;
+ *  - a mailmerge file (parsed with ops that keep the parts' text, and
+ *    refuse an XDFN holding "bad" with 5xx, "tmp" with 4xx) hands the
+ *    same calls and text to its job however it is split, every byte it
+ *    counted, and a file that parses has read its LAST part.
  */
 #include "config.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +37,67 @@ struct fz_run {
 	struct pickup_parse	p;
 	struct spool_envelope	env;
 	struct buf		out;
+	struct buf		calls;		/* what the job was given */
+	unsigned long long	part_bytes;
+};
+
+static int
+fz_xdfn(void *arg, const char *a, size_t len, char *reply, size_t size)
+{
+	struct fz_run *r = arg;
+
+	(void)buf_append(&r->calls, "X", 1);
+	(void)buf_append(&r->calls, a, len);
+	for (size_t i = 0; i + 3 <= len; i++)
+		if (memcmp(a + i, "bad", 3) == 0 || memcmp(a + i, "tmp", 3) == 0) {
+			(void)snprintf(reply, size, "%s", a[i] == 'b' ?
+			    "550 5.3.5 refused" : "451 4.3.0 later");
+			return -1;
+		}
+	return 0;
+}
+
+static int
+fz_rcpt_begin(void *arg, char *reply, size_t size)
+{
+	return 0;
+}
+
+static void
+fz_rcpt_end(void *arg, bool accepted, size_t idx)
+{
+	struct fz_run *r = arg;
+
+	(void)buf_append(&r->calls, accepted ? "R" : "r", 1);
+}
+
+static int
+fz_part(void *arg, const char *a, size_t len, bool *last, char *reply,
+    size_t size)
+{
+	struct fz_run *r = arg;
+
+	*last = len > 0 && (a[len - 1] == 'T' || a[len - 1] == 't');
+	(void)buf_append(&r->calls, "P", 1);
+	(void)buf_append(&r->calls, a, len);
+	return 0;
+}
+
+static int
+fz_part_data(void *arg, struct buf *out, bool end, char *reply, size_t size)
+{
+	struct fz_run *r = arg;
+
+	r->part_bytes += out->len;
+	(void)buf_append(&r->calls, out->data ? out->data : "", out->len);
+	buf_reset(out);
+	if (end)
+		(void)buf_append(&r->calls, "|", 1);
+	return 0;
+}
+
+static const struct pickup_merge_ops fz_ops = {
+	fz_xdfn, fz_rcpt_begin, fz_rcpt_end, fz_part, fz_part_data,
 };
 
 /* Parse in[0..len): mode 0 whole, 1 byte by byte, 2 data-driven. */
@@ -42,7 +108,10 @@ fz_parse(struct fz_run *r, const char *in, size_t len, bool dot, int mode)
 
 	memset(&r->env, 0, sizeof(r->env));
 	buf_init(&r->out, 2 * len + 64);
+	buf_init(&r->calls, 4 * len + 64);
+	r->part_bytes = 0;
 	pickup_parse_init(&r->p, dot);
+	pickup_parse_merge(&r->p, &fz_ops, r);
 	r->rc = 0;
 	while (off < len && r->rc == 0) {
 		n = len - off;
@@ -63,6 +132,7 @@ fz_free(struct fz_run *r)
 	pickup_parse_free(&r->p);
 	spool_envelope_free(&r->env);
 	buf_free(&r->out);
+	buf_free(&r->calls);
 }
 
 static bool
@@ -85,6 +155,10 @@ fz_same(const struct fz_run *a, const struct fz_run *b)
 	    fz_str_eq(a->env.jobid, b->env.jobid) &&
 	    fz_str_eq(a->p.helo, b->p.helo));
 	CHECK(a->p.done == b->p.done && a->p.format == b->p.format);
+	CHECK(a->p.merge == b->p.merge && a->p.temporary == b->p.temporary &&
+	    a->p.rcpts_dropped == b->p.rcpts_dropped);
+	CHECK(a->calls.len == b->calls.len &&
+	    memcmp(buf_str(&a->calls), buf_str(&b->calls), a->calls.len) == 0);
 }
 
 static void
@@ -92,12 +166,14 @@ fz_check(const struct fz_run *r)
 {
 	const char *o = buf_str(&r->out);
 
-	CHECK(r->p.bytes == r->out.len);
+	CHECK(r->p.bytes == r->out.len + r->part_bytes);
+	CHECK(!r->p.merge || r->out.len == 0);
 	for (size_t i = 0; i < r->out.len; i++)
 		if (o[i] == '\n')
 			CHECK(i > 0 && o[i - 1] == '\r');
 	if (r->rc == 0)
-		CHECK(r->p.in_message && r->env.orig != NULL &&
+		CHECK((r->p.in_message || (r->p.merge && r->p.done)) &&
+		    r->env.orig != NULL &&
 		    r->env.nrcpts >= 1 && r->env.nrcpts <= PICKUP_RCPT_MAX &&
 		    r->p.error[0] == '\0');
 	else

@@ -205,7 +205,12 @@ test_format_b(void)
 	parse(&r, "XACK OFF\nMAIL FROM:<s@x.test>\nRCPT TO:<bad>\nRCPT TO:<a@b.test>\n"
 	    "RCPT TO:<c@d.test> FOO=1\nDATA\nx\n.\n", false, 0);
 	ok(r.rc == 0 && r.env.nrcpts == 1 && r.p.rcpts_dropped == 2,
-	    "B: after XACK OFF refused recipients are dropped");
+	    "B: after XACK OFF refused recipients are kept aside");
+	ok(r.p.rcpts_dropped == 2 && strcmp(r.p.refused[0].rcpt, "bad") == 0 &&
+	    strcmp(r.p.refused[0].status, "5.1.3") == 0 &&
+	    strcmp(r.p.refused[1].rcpt, "c@d.test") == 0 &&
+	    strcmp(r.p.refused[1].status, "5.5.4") == 0,
+	    "B: each with its address as written and its status");
 	done(&r);
 	bad("XACK OFF\nMAIL FROM:<s@x.test>\nRCPT TO:<bad>\nDATA\nx\n.\n", false,
 	    "no valid recipients", "B: XACK OFF and no good recipient");
@@ -265,6 +270,196 @@ test_dots(void)
 	}
 }
 
+/* --- mailmerge files: the calls the job gets, recorded --- */
+
+struct rec {
+	char		 log[4096];	/* one line per call */
+	size_t		 fail_xdfn;	/* refuse the XDFN whose arg is this long */
+	bool		 temp;		/* ... with a 4xx */
+};
+
+/* Append tag, then a[0..len) to the log. */
+static void
+rec_add(struct rec *r, const char *tag, const char *a, size_t len)
+{
+	size_t n = strlen(r->log);
+
+	snprintf(r->log + n, sizeof(r->log) - n, "%s%.*s", tag, (int)len, a);
+}
+
+static int
+rec_xdfn(void *arg, const char *a, size_t len, char *reply, size_t size)
+{
+	struct rec *r = arg;
+
+	rec_add(r, "X ", a, len);
+	rec_add(r, "", "\n", 1);
+	if (len != r->fail_xdfn)
+		return 0;
+	snprintf(reply, size, r->temp ? "451 4.3.0 disk" :
+	    "550 5.3.5 specified VirtualMTA does not exist");
+	return -1;
+}
+
+static int
+rec_rcpt_begin(void *arg, char *reply, size_t size)
+{
+	return 0;
+}
+
+static void
+rec_rcpt_end(void *arg, bool accepted, size_t idx)
+{
+	char t[32];
+
+	snprintf(t, sizeof(t), "R %s %zu\n", accepted ? "ok" : "no", idx);
+	rec_add(arg, "", t, strlen(t));
+}
+
+static int
+rec_part(void *arg, const char *a, size_t len, bool *last, char *reply,
+    size_t size)
+{
+	*last = len > 2;
+	rec_add(arg, "P ", a, len);
+	rec_add(arg, "", "\n", 1);
+	return 0;
+}
+
+static int
+rec_part_data(void *arg, struct buf *out, bool end, char *reply, size_t size)
+{
+	rec_add(arg, "D ", out->data ? out->data : "", out->len);
+	if (end)
+		rec_add(arg, "", "|\n", 2);
+	buf_reset(out);
+	return 0;
+}
+
+static const struct pickup_merge_ops rec_ops = {
+	rec_xdfn, rec_rcpt_begin, rec_rcpt_end, rec_part, rec_part_data,
+};
+
+static void
+merge_parse(struct result *res, struct rec *r, const char *text, size_t step)
+{
+	size_t len = strlen(text), off = 0, n;
+
+	memset(&res->env, 0, sizeof(res->env));
+	buf_init(&res->out, 1024 * 1024);
+	pickup_parse_init(&res->p, false);
+	pickup_parse_merge(&res->p, &rec_ops, r);
+	res->rc = 0;
+	while (off < len && res->rc == 0) {
+		n = step == 0 || len - off < step ? len - off : step;
+		res->rc = pickup_parse_feed(&res->p, text + off, n, &res->env,
+		    &res->out);
+		off += n;
+	}
+	if (res->rc == 0)
+		res->rc = pickup_parse_finish(&res->p, &res->env, &res->out);
+}
+
+/* The log with part data joined (pieces depend on the split). */
+static void
+rec_joined(const struct rec *r, char *out, size_t size)
+{
+	const char *s = r->log;
+	size_t n = 0;
+
+	while (*s != '\0' && n + 1 < size) {
+		if (s[0] == 'D' && s[1] == ' ')
+			s += 2;		/* data pieces run together */
+		else
+			out[n++] = *s++;
+	}
+	out[n] = '\0';
+}
+
+static void
+test_merge(void)
+{
+	const char *job = "EHLO h\r\nXACK ON\r\nXMRG FROM:<s@x.test> VERP\r\n"
+	    "XDFN a=1\r\nRCPT TO:<r1@d.test>\r\nXDFN a=2\r\n"
+	    "RCPT TO:<r2@d.test> NOTIFY=NEVER\r\nXPRT 1\r\nHi [a]\r\n..dot\r\n"
+	    ".\r\nXPRT 2 LAST\r\nbye\r\n.\r\nQUIT\r\n";
+	const char *want = "X a=1\nR ok 0\nX a=2\nR ok 1\nP 1\nHi [a]\r\n"
+	    "..dot\r\n|\nP 2 LAST\nbye\r\n|\n";
+	char joined[4096];
+	struct result res;
+	struct rec r;
+	size_t steps[] = { 0, 1, 2, 7 };
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		r.fail_xdfn = (size_t)-1;
+		merge_parse(&res, &r, job, steps[i]);
+		rec_joined(&r, joined, sizeof(joined));
+		ok(res.rc == 0 && res.p.merge && res.p.done &&
+		    strcmp(joined, want) == 0 && res.env.nrcpts == 2 &&
+		    strcmp(res.env.orig, "s@x.test") == 0 && res.env.verp &&
+		    res.out.len == 0,
+		    "merge: sets, recipients and parts in order (split %zu)",
+		    steps[i]);
+		if (res.rc != 0 || strcmp(joined, want) != 0)
+			diag("rc %d (%s), log:\n%s", res.rc, res.p.error, joined);
+		done(&res);
+	}
+
+	/* XACK OFF: a refused XDFN refuses its RCPT, a bad RCPT is kept */
+	memset(&r, 0, sizeof(r));
+	r.fail_xdfn = 8;
+	merge_parse(&res, &r, "XACK OFF\nXMRG FROM:<s@x.test>\nXDFN *vmta=no\n"
+	    "RCPT TO:<r1@d.test>\nRCPT TO:<r2@d.test>\nRCPT TO:<bad> NOTIFY=NEVER\n"
+	    "XPRT 1 LAST\nx\n.\n", 0);
+	ok(res.rc == 0 && res.env.nrcpts == 1 && res.p.rcpts_dropped == 2 &&
+	    strcmp(res.p.refused[0].rcpt, "r1@d.test") == 0 &&
+	    strcmp(res.p.refused[0].status, "5.3.5") == 0 &&
+	    strstr(res.p.refused[0].why, "VirtualMTA") != NULL &&
+	    strcmp(res.p.refused[1].rcpt, "bad") == 0 &&
+	    res.p.refused[1].notify == DSN_NOTIFY_NEVER &&
+	    strstr(r.log, "R no 0\nR ok 0\nR no 1\n") != NULL,
+	    "merge, XACK OFF: the refused XDFN's RCPT and a bad RCPT bounce, "
+	    "the set goes with the next one");
+	done(&res);
+
+	/* XACK ON: the same XDFN makes the file bad; a 4xx is temporary */
+	memset(&r, 0, sizeof(r));
+	r.fail_xdfn = 8;
+	merge_parse(&res, &r, "XMRG FROM:<s@x.test>\nXDFN *vmta=no\n", 0);
+	ok(res.rc == -1 && !res.p.temporary && strstr(res.p.error, "5.3.5"),
+	    "merge, XACK ON: a refused XDFN fails the file");
+	done(&res);
+	r.temp = true;
+	r.log[0] = '\0';
+	merge_parse(&res, &r, "XACK OFF\nXMRG FROM:<s@x.test>\nXDFN *vmta=no\n", 0);
+	ok(res.rc == -1 && res.p.temporary, "merge: a 4xx from the job is temporary");
+	done(&res);
+
+	memset(&r, 0, sizeof(r));
+	r.fail_xdfn = (size_t)-1;
+	merge_parse(&res, &r, "XMRG FROM:<s@x.test>\nRCPT TO:<a@b.test>\nXPRT 1\nx\n.\n", 0);
+	ok(res.rc == -1 && strstr(res.p.error, "LAST part"), "merge: no LAST part");
+	done(&res);
+	merge_parse(&res, &r, "XMRG FROM:<s@x.test>\nRCPT TO:<a@b.test>\nXPRT 1 LAST\nx\n", 0);
+	ok(res.rc == -1 && strstr(res.p.error, "does not end"), "merge: a part without \".\"");
+	done(&res);
+	merge_parse(&res, &r, "XMRG FROM:<s@x.test>\nRCPT TO:<a@b.test>\nDATA\n", 0);
+	ok(res.rc == -1 && strstr(res.p.error, "DATA in a mailmerge"), "merge: DATA");
+	done(&res);
+	merge_parse(&res, &r, "MAIL FROM:<s@x.test>\nXDFN a=1\n", 0);
+	ok(res.rc == -1 && strstr(res.p.error, "XDFN before XMRG"), "XDFN without XMRG");
+	done(&res);
+	merge_parse(&res, &r, "XMRG FROM:<s@x.test>\nXMRG FROM:<s@x.test>\n", 0);
+	ok(res.rc == -1 && strstr(res.p.error, "second MAIL"), "merge: two XMRG");
+	done(&res);
+	merge_parse(&res, &r, "XMRG FROM:<s@x.test>\nRCPT TO:<a@b.test>\nXPRT 1 LAST\n"
+	    "x\n.\nRCPT TO:<c@b.test>\n", 0);
+	ok(res.rc == -1 && strstr(res.p.error, "text after the end"),
+	    "merge: nothing but QUIT after the LAST part");
+	done(&res);
+}
+
 int
 main(void)
 {
@@ -272,5 +467,6 @@ main(void)
 	test_format_a_fields();
 	test_format_b();
 	test_dots();
+	test_merge();
 	return done_testing();
 }
