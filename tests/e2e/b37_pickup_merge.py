@@ -10,6 +10,7 @@ a merge) are bad files that deliver nothing; <source {pickup}>
 allow-mailmerge no (after a reload) makes merge files bad files."""
 import os
 import socket
+import time
 from ternlib import Tap, Workdir, Sink, Tern, wait_for, relay_config
 
 t = Tap()
@@ -149,9 +150,28 @@ for a, sa in zip(names, snames):
     t.eq(smtp_bytes, got.get(a), "the pickup message for %s is the SMTP one" % a)
 
 # --- 3. LF line ends, VERP, a larger job ---
-big = [("r%03d@demo.test" % i, "XDFN Name=N%03d Id=i%03d *parts=1" % (i, i)) for i in range(200)]
+# (held in its queue first: the job shows in show jobs and pauses as an
+# SMTP one does)
+big = [("r%03d@demo.test" % i, "XDFN Name=N%03d Id=i%03d *parts=1 *jobid=pjob" % (i, i))
+       for i in range(200)]
+t.eq(tern.pmta("pause", "queue", "demo.test/*").returncode, 0, "pause queue demo.test")
 drop(bsmtp(big, xack="XACK OFF", verp=" VERP").replace("\r\n", "\n"))
 bnames = [a for a, _ in big]
+
+
+def jobs_shown():
+    out = tern.pmta("show", "jobs").stdout.splitlines()[1:]
+    return {l.split()[0]: l.split()[1] for l in out if len(l.split()) >= 3}
+
+
+wait_for(lambda: jobs_shown().get("pjob") == "200", 30)
+t.eq(jobs_shown().get("pjob"), "200", "show jobs: the pickup job with its 200 recipients")
+t.eq(tern.pmta("pause", "job", "pjob").returncode, 0, "pause job pjob")
+tern.pmta("resume", "queue", "demo.test/*")
+tern.pmta("schedule", "demo.test")
+time.sleep(1.5)
+t.eq(len(msgs_for(bnames)), 0, "the paused pickup job stays queued")
+t.eq(tern.pmta("resume", "job", "pjob").returncode, 0, "resume job pjob")
 t.ok(wait_for(lambda: len(msgs_for(bnames)) == 200, 60), "a 200-recipient job (LF line ends) arrives whole")
 ok = True
 for a, ms in msgs_for(bnames).items():
