@@ -16,6 +16,7 @@
 
 #include "lib/log.h"
 #include "mta/mta_private.h"
+#include "queue/dsn_send.h"
 #include "queue/notice.h"
 
 #define MTA_NOTICE_MAX		(64 * 1024)
@@ -62,7 +63,8 @@ mta_notify(struct mta *m, struct queue *q, int id, const char *subject,
 	if (notice_compose(&nt, &out) == -1)
 		log_warnx("%s: cannot compose a notice (%s)", q->name,
 		    conf_directives[id].name);
-	else if (mta_dsn_spool(m, q->mgr, to, nt.nto, &out) == 0)
+	else if (dsn_spool(m->spool, q->mgr, model->host_name, to, nt.nto,
+	    &out) == 0)
 		log_info("%s: %s notice to %zu address(es)", q->name,
 		    conf_directives[id].name, nt.nto);
 	buf_free(&out);

@@ -223,13 +223,6 @@ void	mta_result_batch(struct mta_session *s, int code, const char *text);
 void	mta_dsn_report(struct mta *m, struct queue_rcpt *r,
 	    enum dsn_action action, const char *status, const char *remote_mta,
 	    const char *diagnostic);
-
-/*
- * Spool a report (or a notice) from <> to the addresses to[0..nto) and
- * queue it once the spool has it; -1 if it could not be written.
- */
-int	mta_dsn_spool(struct mta *m, struct queue_mgr *mgr,
-	    const char *const *to, size_t nto, const struct buf *report);
 /* mta_notify.c: disabled-source-ip-notify, for ip of q. */
 void	mta_notify_source(struct mta *m, struct queue *q, const char *ip);
 /* mta_tls.c: STARTTLS (use-starttls, require-starttls, smtp-tls-*). */
