@@ -501,16 +501,24 @@ pickup_file_run_job(struct pickup_file *f)
 	smtpd_mjob_run(f->job, &f->env, &o, pickup_job_done, f);
 }
 
+/* The parser refused the file: for now (left for the next scan), or for
+ * good (moved to the bad directory). */
+static void
+pickup_file_parse_failed(struct pickup_file *f)
+{
+	if (f->parse.temporary) {
+		log_warnx("pickup: %s: %s; tried again later", f->name,
+		    f->parse.error);
+		pickup_file_free(f);
+	} else
+		pickup_file_bad(f, "%s", f->parse.error);
+}
+
 static void
 pickup_file_eof(struct pickup_file *f)
 {
 	if (pickup_parse_finish(&f->parse, &f->env, &f->out) == -1) {
-		if (f->parse.temporary) {
-			log_warnx("pickup: %s: %s; tried again later", f->name,
-			    f->parse.error);
-			pickup_file_free(f);
-		} else
-			pickup_file_bad(f, "%s", f->parse.error);
+		pickup_file_parse_failed(f);
 		return;
 	}
 	if (f->parse.merge) {
@@ -545,12 +553,7 @@ pickup_file_step(struct pickup_file *f)
 	}
 	if (pickup_parse_feed(&f->parse, f->p->chunk, (size_t)n, &f->env,
 	    &f->out) == -1) {
-		if (f->parse.temporary) {
-			log_warnx("pickup: %s: %s; tried again later", f->name,
-			    f->parse.error);
-			pickup_file_free(f);
-		} else
-			pickup_file_bad(f, "%s", f->parse.error);
+		pickup_file_parse_failed(f);
 		return;
 	}
 	(void)pickup_file_flush(f, false);
