@@ -134,8 +134,22 @@ struct mta_session {
 /* mta_session.c */
 struct mta_session *mta_session_new(struct mta *m, struct queue *q);
 void	mta_session_free(struct mta_session *s);
+/* Give up: what the session holds goes back to its queue (a queue
+ * failure with why), then it is freed. */
+void	mta_session_fail(struct mta_session *s, const char *why);
+/* The connection's events (conn.c callback). */
+void	mta_session_event(struct conn *c, enum conn_event ev, void *arg);
+/* mta_connect.c */
 /* The port for hosts that give none: default-smtp-port (25). */
 int	mta_session_port(const struct mta_session *s);
+/* Lay out the targets from smtp-hosts (or start their lookups): NULL, or
+ * the domain whose MX hosts to look up instead. */
+const char *mta_session_route(struct mta_session *s);
+/* The MX lookup's answer (dns callback). */
+void	mta_session_resolved(void *arg, const struct dns_result *r);
+/* Connect to the next target within the limits: -1 when none is left,
+ * 0 when connecting or waiting for a limit. */
+int	mta_session_connect(struct mta_session *s);
 /* mta_route_start() finished: why is NULL when s has targets (dns_error:
  * only DNS failures left it without). */
 void	mta_session_routed(struct mta_session *s, const char *why,
