@@ -173,8 +173,12 @@ tern.send(["j%d+wd150@iplim2.test" % i for i in range(4)])
 wait_for(lambda: len(delivered(ip_sink)) >= 8, 30)
 conns = connections(ip_sink)
 t.eq(len(delivered(ip_sink)), 8, "ip-connection-limit: all 8 delivered")
-t.eq((peak(conns), len(conns)), (1, 8),
-     "one connection at a time to 127.0.0.33 across two queues, 8 in turn")
+# (a connection that ends a message takes its queue's next one if it is
+# ready: the sessions waiting for the limit then have nothing left to send,
+# so there are 2 to 8 connections, never two at once)
+t.ok(peak(conns) == 1 and 2 <= len(conns) <= 8,
+     "one connection at a time to 127.0.0.33 across two queues, in turn "
+     "(peak %d, %d connections)" % (peak(conns), len(conns)))
 
 # -- source-ip-max-smtp-out 127.0.0.2 1 in a queue of VirtualMTA "two"
 seen_src = []
