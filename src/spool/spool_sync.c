@@ -113,6 +113,13 @@ spool_sync_data(struct spool_sync *ss, struct spool_commit *batch,
 			spool_image_append(&b, c->text, c->text_len, c->body,
 			    c->body_len);
 		}
+	/* segments only move on: an old data file is done with (closed, so
+	 * a deleted one gives its space back at once) */
+	for (size_t i = 0; i < SPOOL_SYNC_FDS; i++)
+		if (ss->dfds[i].fd != -1 && ss->dfds[i].no + 1 < no) {
+			close(ss->dfds[i].fd);
+			ss->dfds[i].fd = -1;
+		}
 	if (b.err || spool_data_append(ss->spool->log_dirfd, no,
 	    spool_sync_fd(ss->dfds, no), b.data, b.len, !syncfs_follows,
 	    &base) == -1)
@@ -241,7 +248,7 @@ spool_sync_on_done(struct ev_loop *loop, ev_async *w, int revents)
 			    "%08x: %s", c->seg, strerror(c->error));
 			spool_seg_aborted(ss->spool, c->seg);
 		} else {
-			if (c->text != NULL) {
+			if (c->text != NULL && c->env != NULL) {
 				c->env->body_in_data = true;
 				c->env->body_offset = c->body_off;
 				c->env->body_size = (off_t)c->body_len;
