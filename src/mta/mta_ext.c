@@ -88,16 +88,19 @@ static bool
 mta_ext_8bit_body(struct mta_session *s)
 {
 	const struct spool_envelope *env = s->batch.msg->env;
-	off_t off = env->body_offset;
+	off_t off = env->body_offset, end = off + env->body_size;
 	bool found = false;
 	ssize_t n;
 	int fd;
 
-	if ((fd = spool_open_message(s->mta->spool, env->seg, env->id)) == -1)
+	if ((fd = spool_open_message(s->mta->spool, env)) == -1)
 		return false;
 	if (s->chunk == NULL)
 		s->chunk = xmalloc(MTA_BODY_CHUNK);
-	while (!found && (n = pread(fd, s->chunk, MTA_BODY_CHUNK, off)) > 0) {
+	/* never past the body (a data file holds others after it) */
+	while (!found && off < end && (n = pread(fd, s->chunk,
+	    end - off < MTA_BODY_CHUNK ? (size_t)(end - off) : MTA_BODY_CHUNK,
+	    off)) > 0) {
 		for (ssize_t i = 0; i < n; i++)
 			if ((unsigned char)s->chunk[i] >= 0x80) {
 				found = true;

@@ -78,12 +78,17 @@ static int
 mta_acct_headers(void *arg, struct buf *out)
 {
 	struct mta_acct_msg *m = arg;
-	int fd = spool_open_message(m->spool, m->env->seg, m->env->id);
+	int fd = spool_open_message(m->spool, m->env);
+	size_t max = out->max;
 	int r;
 
 	if (fd == -1)
 		return -1;
+	/* never past the body (a data file holds others after it) */
+	if ((off_t)out->max > m->env->body_size)
+		out->max = (size_t)m->env->body_size;
 	r = acct_read_headers(fd, m->env->body_offset, out);
+	out->max = max;
 	close(fd);
 	return r;
 }

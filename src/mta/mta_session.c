@@ -399,13 +399,16 @@ mta_session_open_body(struct mta_session *s)
 	const struct spool_envelope *env = s->batch.msg->env;
 	off_t end;
 
-	s->body_fd = spool_open_message(s->mta->spool, env->seg, env->id);
+	s->body_fd = spool_open_message(s->mta->spool, env);
 	if (s->body_fd == -1)
 		return -1;
+	/* the body is body_size bytes (a data file holds others after it);
+	 * a file cut short fails here rather than mid-transfer */
 	if ((end = lseek(s->body_fd, 0, SEEK_END)) == -1 ||
+	    end - env->body_offset < env->body_size ||
 	    lseek(s->body_fd, env->body_offset, SEEK_SET) == -1)
 		return -1;
-	s->body_size = s->body_left = end - env->body_offset;
+	s->body_size = s->body_left = env->body_size;
 	smtp_data_tx_init(&s->tx);
 	return 0;
 }

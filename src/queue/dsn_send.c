@@ -67,7 +67,7 @@ dsn_spool(struct spool *sp, struct queue_mgr *qm, const char *host_name,
 		dsn_send_committed(job, EIO);
 		return -1;
 	}
-	spool_writer_commit_async(sp, &w, dsn_send_committed, job);
+	spool_writer_commit_async(sp, &w, &job->env, dsn_send_committed, job);
 	return 0;
 }
 
@@ -76,11 +76,13 @@ static size_t
 dsn_send_original(struct spool *sp, const struct spool_envelope *env,
     char *dst, size_t size)
 {
-	int fd = spool_open_message(sp, env->seg, env->id);
+	int fd = spool_open_message(sp, env);
 	ssize_t n;
 
 	if (fd == -1)
 		return 0;
+	if ((off_t)size > env->body_size)	/* never past the body */
+		size = (size_t)env->body_size;
 	n = pread(fd, dst, size, env->body_offset);
 	close(fd);
 	return n > 0 ? (size_t)n : 0;

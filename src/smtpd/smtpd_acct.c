@@ -39,8 +39,10 @@ smtpd_acct_headers(void *arg, struct buf *out)
 
 	if (m->status == 1) {
 		m->status = -1;
-		buf_init(&m->cache, out->max);
-		if ((fd = spool_open_message(m->spool, m->env->seg, m->env->id)) != -1) {
+		/* never past the body (a data file holds others after it) */
+		buf_init(&m->cache, (off_t)out->max < m->env->body_size ?
+		    out->max : (size_t)m->env->body_size);
+		if ((fd = spool_open_message(m->spool, m->env)) != -1) {
 			m->status = acct_read_headers(fd, m->env->body_offset,
 			    &m->cache);
 			close(fd);

@@ -605,7 +605,7 @@ smtpd_mjob_submit(struct smtpd_mjob *j, size_t i)
 	j->outstanding++;
 	j->commits[i].j = j;
 	j->commits[i].idx = i;
-	spool_writer_commit_async(j->d->spool, &j->writer,
+	spool_writer_commit_async(j->d->spool, &j->writer, &j->msgs[i],
 	    smtpd_mjob_committed, &j->commits[i]);
 }
 

@@ -448,7 +448,7 @@ smtpd_msg_commit(struct smtpd *d, struct spool_envelope *env,
     struct spool_writer *w, spool_commit_cb *cb, void *arg)
 {
 	env->body_size = w->size - env->body_offset;
-	spool_writer_commit_async(d->spool, w, cb, arg);
+	spool_writer_commit_async(d->spool, w, env, cb, arg);
 }
 
 void

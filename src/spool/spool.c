@@ -1,12 +1,16 @@
 /*
  * spool: message bodies and the commit path (see spool.h for the layout).
  *
- * Durability order for a message: its body file msg/<seg>/<id> is
- * written (page cache), then made durable, then its record is appended
- * to log/<seg> and the log is made durable; only then is the message
- * committed.  With group commit (spool_sync.c) one syncfs covers every
- * body of a batch and one fdatasync per segment its records.  A body
- * file without a record was never acknowledged; recovery removes it.
+ * Durability order for a message: its body is made durable (the image
+ * appended to log/<seg>.data and fdatasync'ed, or its own body file
+ * msg/<seg>/<id> synced), then its record is appended to log/<seg> and
+ * the log is made durable; only then is the message committed.  With
+ * group commit (spool_sync.c) one write and one fdatasync of the data
+ * file cover every small body of a batch (one syncfs when the batch has
+ * a body file), and one write and one fdatasync per segment its records.
+ * A body without a record was never acknowledged: an image past the last
+ * record is an orphan tail nothing points to, a body file is removed by
+ * recovery.
  */
 #include "config.h"
 
@@ -54,6 +58,7 @@ spool_open(const char *dir, const char **error_r)
 	s = xcalloc(1, sizeof(*s));
 	s->dir = xstrdup(dir);
 	s->seg_bytes = SPOOL_SEG_BYTES;
+	(void)spool_crc32("", 0);	/* its table, before the sync thread */
 	snprintf(path, sizeof(path), "%s/msg", dir);
 	s->msg_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "%s/log", dir);
@@ -164,7 +169,6 @@ spool_writer_begin(struct spool *s, struct spool_envelope *env,
 {
 	struct spool_seg *g;
 	struct buf hdr;
-	char name[SPOOL_ID_MAX + 32];
 
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
@@ -182,27 +186,36 @@ spool_writer_begin(struct spool *s, struct spool_envelope *env,
 		buf_free(&hdr);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%08x/%s", w->seg, w->id);
-	w->fd = openat(s->msg_dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0640);
-	if (w->fd == -1 || spool_write_all(w->fd, hdr.data, hdr.len) == -1) {
-		*error_r = strerror(errno);
-		if (w->fd != -1)
-			(void)unlinkat(s->msg_dirfd, name, 0);
-		if (w->fd != -1)
-			close(w->fd);
-		w->fd = -1;
-		buf_free(&hdr);
-		return -1;
-	}
-	w->path = xstrdup(name);
 	w->text_len = hdr.len;
 	w->text = buf_take(&hdr);
 	w->size = (off_t)w->text_len;
-	env->body_offset = (off_t)w->text_len;
+	env->body_offset = (off_t)w->text_len;	/* final once committed */
+	env->body_in_data = false;
 	g->pending++;
 	g->bytes += w->text_len + 64;
 	w->spool = s;
+	return 0;
+}
+
+/* The body outgrew memory: on to its own file, msg/<seg>/<id>. */
+static int
+spool_writer_spill(struct spool_writer *w)
+{
+	struct spool *s = w->spool;
+	char name[SPOOL_ID_MAX + 32];
+
+	snprintf(name, sizeof(name), "%08x/%s", w->seg, w->id);
+	w->fd = openat(s->msg_dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0640);
+	if (w->fd == -1)
+		return -1;
+	w->path = xstrdup(name);
+	if (spool_write_all(w->fd, w->text, w->text_len) == -1 ||
+	    spool_write_all(w->fd, w->mem, w->mem_len) == -1)
+		return -1;
+	free(w->mem);
+	w->mem = NULL;
+	w->mem_len = w->mem_cap = 0;
 	return 0;
 }
 
@@ -211,7 +224,24 @@ spool_writer_write(struct spool_writer *w, const void *p, size_t n)
 {
 	if (w->failed)
 		return -1;
-	if (spool_write_all(w->fd, p, n) == -1) {
+	if (w->fd == -1 && w->mem_len + n <= SPOOL_BODY_MEM_MAX) {
+		if (w->mem_len + n > w->mem_cap) {
+			size_t cap = w->mem_cap ? w->mem_cap : 8192;
+			while (cap < w->mem_len + n)
+				cap *= 2;
+			if (cap > SPOOL_BODY_MEM_MAX)
+				cap = SPOOL_BODY_MEM_MAX;
+			w->mem = xreallocarray(w->mem, cap, 1);
+			w->mem_cap = cap;
+		}
+		if (n > 0)
+			memcpy(w->mem + w->mem_len, p, n);
+		w->mem_len += n;
+		w->size += (off_t)n;
+		return 0;
+	}
+	if ((w->fd == -1 && spool_writer_spill(w) == -1) ||
+	    spool_write_all(w->fd, p, n) == -1) {
 		w->failed = true;
 		return -1;
 	}
@@ -228,15 +258,31 @@ spool_writer_clear(struct spool_writer *w)
 	w->fd = -1;
 	free(w->path);
 	free(w->text);
-	w->path = w->text = NULL;
+	free(w->mem);
+	w->path = w->text = w->mem = NULL;
+	w->mem_len = w->mem_cap = 0;
 	w->spool = NULL;
+}
+
+/* A body for the data file: its image (and the segment's size) */
+static void
+spool_writer_image(struct spool *s, const struct spool_writer *w,
+    struct buf *b)
+{
+	struct spool_seg *g = spool_seg_find(s, w->seg);
+
+	buf_init(b, (size_t)1 << 40);
+	spool_image_append(b, w->text, w->text_len, w->mem, w->mem_len);
+	if (g != NULL)
+		g->data_bytes += b->len;
 }
 
 int
 spool_writer_commit(struct spool *s, struct spool_writer *w,
-    const char **error_r)
+    struct spool_envelope *env, const char **error_r)
 {
 	struct spool_seg *g = spool_seg_find(s, w->seg);
+	off_t bsize = w->size - (off_t)w->text_len, off;
 	char *rec;
 	size_t len;
 	int r;
@@ -245,17 +291,38 @@ spool_writer_commit(struct spool *s, struct spool_writer *w,
 		*error_r = "write to the spool failed";
 		goto fail;
 	}
-	if (fsync(w->fd) == -1 || syncfs(s->msg_dirfd) == -1) {
-		*error_r = strerror(errno);
-		goto fail;
+	if (w->fd == -1) {
+		struct buf img;
+
+		spool_writer_image(s, w, &img);
+		r = img.err ? -1 : spool_data_append(s->log_dirfd, w->seg,
+		    &g->data_fd, img.data, img.len, true, &off);
+		buf_free(&img);
+		if (r == -1) {
+			*error_r = strerror(errno);
+			goto fail;
+		}
+		off += (off_t)(w->text_len + SPOOL_IMAGE_LINE);
+		rec = spool_log_record_text(w->text, w->text_len, "data", off,
+		    bsize, &len);
+	} else {
+		if (fsync(w->fd) == -1 || syncfs(s->msg_dirfd) == -1) {
+			*error_r = strerror(errno);
+			goto fail;
+		}
+		off = (off_t)w->text_len;
+		rec = spool_log_record_text(w->text, w->text_len, "body", off,
+		    bsize, &len);
 	}
-	rec = spool_log_record(w, &len);
 	r = spool_log_append(s->log_dirfd, w->seg, &g->log_fd, rec, len);
 	free(rec);
 	if (r == -1) {
 		*error_r = strerror(errno);
 		goto fail;
 	}
+	env->body_in_data = w->fd == -1;
+	env->body_offset = off;
+	env->body_size = bsize;
 	spool_writer_clear(w);
 	spool_seg_committed(s, g->no);
 	return 0;
@@ -267,28 +334,30 @@ fail:
 
 void
 spool_writer_commit_async(struct spool *s, struct spool_writer *w,
-    spool_commit_cb *cb, void *arg)
+    struct spool_envelope *env, spool_commit_cb *cb, void *arg)
 {
 	const char *error;
-	size_t len;
-	char *rec;
 	int err;
 
 	if (s->sync == NULL) {
-		err = spool_writer_commit(s, w, &error) == 0 ? 0 : EIO;
+		err = spool_writer_commit(s, w, env, &error) == 0 ? 0 : EIO;
 		cb(arg, err);
 		return;
 	}
-	if (w->failed || close(w->fd) == -1) {
+	if (w->failed || (w->fd != -1 && close(w->fd) == -1)) {
 		w->fd = -1;
 		spool_writer_abort(w);
 		cb(arg, EIO);
 		return;
 	}
+	if (w->fd == -1) {
+		struct spool_seg *g = spool_seg_find(s, w->seg);
+		if (g != NULL)
+			g->data_bytes += w->text_len + SPOOL_IMAGE_LINE +
+			    w->mem_len;
+	}
 	w->fd = -1;
-	rec = spool_log_record(w, &len);
-	spool_sync_submit(s, w->seg, rec, len, w->path, cb, arg);
-	w->path = NULL;		/* the sync thread owns it now */
+	spool_sync_submit(s, w, env, cb, arg);	/* takes the text, body, path */
 	spool_writer_clear(w);
 }
 

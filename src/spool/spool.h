@@ -1,16 +1,26 @@
 /*
  * spool: the durable message store (docs/design.md, "Spool").
  *
- * Bodies: one file per message, msg/<seg>/<id>, holding the envelope
- * text below and then the body with CRLF line ends.  Envelopes: an
- * append-only log in segments, log/<seg> (seg: 8 hex digits), one
- * checksummed record per committed message, and log/<seg>.done, one
- * "<id> <index>" line per finished recipient.  A message is committed
- * when its log record is durable, which happens only after its body
- * file is; only then may the server answer 250.  Recovery reads the
- * logs, not the body files.  A segment whose messages are all finished
- * is deleted; one that is mostly finished is rewritten with only its
- * live records.
+ * Envelopes: an append-only log in segments, log/<seg> (seg: 8 hex
+ * digits), one checksummed record per committed message, and
+ * log/<seg>.done, one "<id> <index>" line per finished recipient.
+ * Bodies: a message of up to SPOOL_BODY_MEM_MAX body bytes is kept in
+ * memory while it is received and appended, as an "image" (the envelope
+ * text below, an "image" line, the empty line, the body with CRLF line
+ * ends), to the segment's data file log/<seg>.data, which starts with
+ * "TERN-DATA 1\n"; its record says "data <offset> <size>".  A larger
+ * message is streamed to its own file msg/<seg>/<id> (envelope text, the
+ * empty line, the body); its record says "body <offset> <size>".  Either
+ * way the bytes holding a body are self-describing, so an operator can
+ * read a data file or a body file alone.
+ *
+ * A message is committed when its log record is durable, which happens
+ * only after its body is (data file fdatasync'ed, or body file synced);
+ * only then may the server answer 250.  Recovery reads the logs, never
+ * a body.  A segment whose messages are all finished is deleted (log,
+ * done-list, data file, body directory); one that is mostly finished
+ * has its log rewritten with only its live records, and keeps its data
+ * file as it is until its last message is finished.
  *
  * Envelope text, format version 1:
  *	TERN-SPOOL 1
@@ -34,8 +44,16 @@
  *	rorcpt <text>			(optional, likewise)
  *	rvmta <name>			(optional, likewise: this recipient's
  *					VirtualMTA, e.g. a cold-virtual-mta)
- *	body <offset> <size>		(log records only: where the body
- *					starts in the file, its length)
+ *	body <offset> <size>		(log records only: the body is in
+ *					msg/<seg>/<id>, from <offset>, that long)
+ *	data <offset> <size>		(log records only, instead of body:
+ *					the body is in log/<seg>.data)
+ *	image <hlen> <size>		(images in a data file only, the last
+ *					line: the length of the envelope
+ *					text up to and with its empty line,
+ *					and of the body; both %012lld, so a
+ *					reader that knows where the body
+ *					starts finds the envelope)
  *	<empty line>
  *
  * A log segment starts with "TERN-LOG 1\n"; a record is
@@ -55,6 +73,11 @@
 #define SPOOL_ID_MAX	32
 #define SPOOL_FORMAT	1
 #define SPOOL_PRIORITY_DEFAULT	50	/* recipient-priority when not set */
+/* Bodies up to this size are held in memory by the writer and appended
+ * to the segment's data file at commit; bigger ones get their own file.
+ * It bounds a receiving session's spool memory (500 sessions in DATA:
+ * 64 MB at most). */
+#define SPOOL_BODY_MEM_MAX	(128 * 1024)
 
 struct spool;
 
@@ -85,18 +108,22 @@ struct spool_envelope {
 	size_t	  nrcpts;
 	off_t	  body_offset;	/* where the body starts in the file */
 	off_t	  body_size;
+	bool	  body_in_data;	/* the file is log/<seg>.data, else
+				   msg/<seg>/<id> */
 	unsigned  seg;		/* the log segment of its record */
 };
 
 struct spool_writer {
 	struct spool *spool;	/* while a message is being written */
-	int	 fd;
+	int	 fd;		/* the body file, or -1 (in memory) */
 	char	 id[SPOOL_ID_MAX];
 	unsigned seg;
 	char	*path;		/* the body file, until committed */
 	char	*text;		/* the envelope text, for the log record */
 	size_t	 text_len;
-	off_t	 size;
+	char	*mem;		/* the body, while in memory */
+	size_t	 mem_len, mem_cap;
+	off_t	 size;		/* envelope text + body bytes */
 	bool	 failed;
 };
 
@@ -104,18 +131,20 @@ struct spool *spool_open(const char *dir, const char **error_r);
 void	spool_close(struct spool *s);
 const char *spool_dir(const struct spool *s);
 
-/* Start a message: creates its body file and writes the envelope
- * (env->id, env->queued and env->seg are filled in).  0, or -1 with
+/* Start a message: formats its envelope (env->id, env->queued and
+ * env->seg are filled in); the body is kept in memory until it outgrows
+ * SPOOL_BODY_MEM_MAX, then streamed to its own file.  0, or -1 with
  * *error_r. */
 int	spool_writer_begin(struct spool *s, struct spool_envelope *env,
 	    struct spool_writer *w, const char **error_r);
 /* Append body bytes (CRLF line ends).  0 or -1. */
 int	spool_writer_write(struct spool_writer *w, const void *p, size_t n);
-/* Make the message durable now (fsync the body, append the log record,
- * fdatasync the log).  Only after 0 is returned may the message be
- * acknowledged. */
+/* Make the message durable now (its body, then its log record).  Only
+ * after 0 is returned may the message be acknowledged; env (the one
+ * given to spool_writer_begin, or a copy) then has its body's final
+ * place: body_offset and body_in_data. */
 int	spool_writer_commit(struct spool *s, struct spool_writer *w,
-	    const char **error_r);
+	    struct spool_envelope *env, const char **error_r);
 
 /*
  * Group commit (spool_sync.c).  spool_sync_start() starts the sync
@@ -124,7 +153,9 @@ int	spool_writer_commit(struct spool *s, struct spool_writer *w,
  * loop thread once the message is durable (cb(arg, errno) if it could not
  * be made so: it is then gone, never to be acknowledged).  Without a
  * started sync thread the commit is synchronous and cb runs before the
- * call returns.  The writer is finished either way.
+ * call returns.  The writer is finished either way.  env must stay where
+ * it is until cb runs: its body_offset and body_in_data are set just
+ * before (a body in the data file has its place only then).
  */
 typedef void spool_commit_cb(void *arg, int error);
 int	spool_sync_start(struct spool *s, struct ev_loop *loop,
@@ -132,7 +163,7 @@ int	spool_sync_start(struct spool *s, struct ev_loop *loop,
 /* Finish the pending batches and stop the thread. */
 void	spool_sync_stop(struct spool *s);
 void	spool_writer_commit_async(struct spool *s, struct spool_writer *w,
-	    spool_commit_cb *cb, void *arg);
+	    struct spool_envelope *env, spool_commit_cb *cb, void *arg);
 void	spool_writer_abort(struct spool_writer *w);
 
 /* Mark recipient `idx` of committed message `id` (of log segment `seg`)
@@ -141,11 +172,16 @@ int	spool_mark_done(struct spool *s, unsigned seg, const char *id,
 	    size_t idx);
 /* Remove a committed message whose recipients are all finished. */
 int	spool_remove(struct spool *s, unsigned seg, const char *id);
-/* Open the message file for reading; the body starts at env->body_offset. */
-int	spool_open_message(struct spool *s, unsigned seg, const char *id);
-/* Read a committed message's envelope back from its file (the first
- * header_len bytes); body_offset, body_size and seg are filled in.  0, or
- * -1 with errno (EINVAL: it does not parse). */
+/* Open the file holding env's body for reading: the body is the
+ * env->body_size bytes at env->body_offset (a data file holds other
+ * messages after it: never read to the end of the file). */
+int	spool_open_message(struct spool *s, const struct spool_envelope *env);
+/* Read a committed message's envelope back; header_len is its
+ * body_offset (in msg/<seg>/<id> when that file exists, else in
+ * log/<seg>.data, where the image line before the body gives the
+ * envelope's place).  body_offset, body_size, body_in_data and seg are
+ * filled in.  0, or -1 with errno (EINVAL: it does not parse, EIO: the
+ * data file is cut short). */
 int	spool_read_envelope(struct spool *s, unsigned seg, const char *id,
 	    size_t header_len, struct spool_envelope *env);
 /* Record a recipient's new priority (0..100) in the done-list. */

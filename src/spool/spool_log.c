@@ -76,19 +76,30 @@ spool_log_frame(const char *text, size_t text_len, size_t *len)
 }
 
 char *
-spool_log_record(const struct spool_writer *w, size_t *len)
+spool_log_record_text(const char *text, size_t text_len, const char *key,
+    off_t off, off_t size, size_t *len)
 {
 	struct buf b;
 	char *rec;
 
-	/* the envelope text ends with its empty line: insert "body" first */
+	/* the envelope text ends with its empty line: insert the key first */
 	buf_init(&b, SPOOL_RECORD_MAX);
-	(void)buf_append(&b, w->text, w->text_len - 1);
-	(void)buf_printf(&b, "body %lld %lld\n\n", (long long)w->text_len,
-	    (long long)(w->size - (off_t)w->text_len));
+	(void)buf_append(&b, text, text_len - 1);
+	(void)buf_printf(&b, "%s %lld %lld\n\n", key, (long long)off,
+	    (long long)size);
 	rec = spool_log_frame(b.data, b.len, len);
 	buf_free(&b);
 	return rec;
+}
+
+void
+spool_image_append(struct buf *b, const char *text, size_t text_len,
+    const char *body, size_t body_len)
+{
+	(void)buf_append(b, text, text_len - 1);
+	(void)buf_printf(b, SPOOL_IMAGE_FMT "\n",
+	    (long long)(text_len + SPOOL_IMAGE_LINE), (long long)body_len);
+	(void)buf_append(b, body, body_len);
 }
 
 static int
@@ -107,25 +118,66 @@ spool_write_full(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int
-spool_log_append(int dirfd, unsigned no, int *fd, const char *p, size_t n)
+/* Open log/<no><suffix> for appending into *fd; *created when it was
+ * empty (its magic is to be written, its name synced). */
+static int
+spool_log_open(int dirfd, unsigned no, const char *suffix, int *fd,
+    off_t *end)
 {
 	char name[64];
-	off_t end;
 
 	if (*fd == -1) {
-		spool_seg_name(name, sizeof(name), no, "");
+		spool_seg_name(name, sizeof(name), no, suffix);
 		*fd = openat(dirfd, name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC,
 		    0640);
 		if (*fd == -1)
 			return -1;
 	}
-	if ((end = lseek(*fd, 0, SEEK_END)) == -1)
+	if ((*end = lseek(*fd, 0, SEEK_END)) == -1)
+		return -1;
+	return 0;
+}
+
+int
+spool_data_append(int dirfd, unsigned no, int *fd, const char *p, size_t n,
+    bool sync, off_t *off)
+{
+	off_t end;
+	size_t m = strlen(SPOOL_DATA_MAGIC);
+
+	if (spool_log_open(dirfd, no, ".data", fd, &end) == -1)
+		return -1;
+	*off = end == 0 ? (off_t)m : end;
+	if (end == 0 && spool_write_full(*fd, SPOOL_DATA_MAGIC, m) == -1)
+		goto cut;
+	if (spool_write_full(*fd, p, n) == -1 || (sync && fdatasync(*fd) == -1))
+		goto cut;
+	/* a new file's name must be durable too (once per segment) */
+	if (end == 0 && fsync(dirfd) == -1)
+		goto cut;
+	return 0;
+cut:
+	{
+		int e = errno;
+		if (ftruncate(*fd, end) == -1)
+			log_warn("spool: cannot cut data file %08x back", no);
+		errno = e;
+	}
+	return -1;
+}
+
+int
+spool_log_append(int dirfd, unsigned no, int *fd, const char *p, size_t n)
+{
+	off_t end;
+
+	if (spool_log_open(dirfd, no, "", fd, &end) == -1)
 		return -1;
 	if (end == 0 && spool_write_full(*fd, SPOOL_LOG_MAGIC,
 	    strlen(SPOOL_LOG_MAGIC)) == -1)
 		goto cut;
-	if (spool_write_full(*fd, p, n) == -1 || fdatasync(*fd) == -1)
+	if (spool_write_full(*fd, p, n) == -1 || fdatasync(*fd) == -1 ||
+	    (end == 0 && fsync(dirfd) == -1))
 		goto cut;
 	return 0;
 cut:
@@ -175,6 +227,7 @@ spool_seg_add(struct spool *s, unsigned no)
 	g->no = no;
 	g->done_fd = -1;
 	g->log_fd = -1;
+	g->data_fd = -1;
 	g->created = time(NULL);
 	s->nsegs++;
 	return g;
@@ -187,6 +240,7 @@ spool_seg_current(struct spool *s, const char **error_r)
 	char name[64];
 
 	if (g != NULL && g->bytes < s->seg_bytes &&
+	    g->data_bytes / SPOOL_DATA_FACTOR < s->seg_bytes &&
 	    (g->total + g->pending == 0 || time(NULL) - g->created < SPOOL_SEG_AGE))
 		return g;
 	if (g != NULL) {
@@ -272,9 +326,13 @@ spool_seg_delete(struct spool *s, struct spool_seg *g)
 		close(g->done_fd);
 	if (g->log_fd != -1)
 		close(g->log_fd);
+	if (g->data_fd != -1)
+		close(g->data_fd);
 	spool_seg_name(name, sizeof(name), no, "");
 	(void)unlinkat(s->log_dirfd, name, 0);
 	spool_seg_name(name, sizeof(name), no, ".done");
+	(void)unlinkat(s->log_dirfd, name, 0);
+	spool_seg_name(name, sizeof(name), no, ".data");
 	(void)unlinkat(s->log_dirfd, name, 0);
 	spool_seg_rmdir(s, no);
 	memmove(&s->segs[i], &s->segs[i + 1],
@@ -295,10 +353,9 @@ spool_log_record_env(const struct spool_envelope *env, size_t *len)
 
 	buf_init(&text, SPOOL_RECORD_MAX);
 	spool_envelope_format(env, &text);
-	text.len--;	/* the empty line goes after "body" */
-	(void)buf_printf(&text, "body %lld %lld\n\n",
-	    (long long)env->body_offset, (long long)env->body_size);
-	rec = spool_log_frame(text.data, text.len, len);
+	rec = spool_log_record_text(text.data, text.len,
+	    env->body_in_data ? "data" : "body", env->body_offset,
+	    env->body_size, len);
 	buf_free(&text);
 	return rec;
 }
@@ -408,6 +465,8 @@ spool_segs_free(struct spool *s)
 			close(s->segs[i].done_fd);
 		if (s->segs[i].log_fd != -1)
 			close(s->segs[i].log_fd);
+		if (s->segs[i].data_fd != -1)
+			close(s->segs[i].data_fd);
 	}
 	free(s->segs);
 	s->segs = NULL;
@@ -493,47 +552,122 @@ spool_remove(struct spool *s, unsigned seg, const char *id)
 }
 
 int
-spool_open_message(struct spool *s, unsigned seg, const char *id)
+spool_open_message(struct spool *s, const struct spool_envelope *env)
 {
 	char name[SPOOL_ID_MAX + 32];
 
-	snprintf(name, sizeof(name), "%08x/%s", seg, id);
+	if (env->body_in_data) {
+		spool_seg_name(name, sizeof(name), env->seg, ".data");
+		return openat(s->log_dirfd, name, O_RDONLY | O_CLOEXEC);
+	}
+	snprintf(name, sizeof(name), "%08x/%s", env->seg, env->id);
 	return openat(s->msg_dirfd, name, O_RDONLY | O_CLOEXEC);
 }
 
-int
-spool_read_envelope(struct spool *s, unsigned seg, const char *id,
-    size_t header_len, struct spool_envelope *env)
+/* Parse text (header_len bytes read from fd at start) as the envelope of
+ * id; 0 or -1 with errno. */
+static int
+spool_read_text(int fd, off_t start, size_t header_len, const char *id,
+    struct spool_envelope *env)
 {
-	struct stat st;
-	char *text;
+	char *text = xmalloc(header_len + 1);
 	ssize_t n;
-	int fd, r = -1;
+	int r = -1;
 
-	memset(env, 0, sizeof(*env));
-	if (header_len < 2 || header_len > SPOOL_RECORD_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	if ((fd = spool_open_message(s, seg, id)) == -1)
-		return -1;
-	text = xmalloc(header_len + 1);
-	if ((n = pread(fd, text, header_len, 0)) == (ssize_t)header_len &&
-	    fstat(fd, &st) == 0) {
+	if ((n = pread(fd, text, header_len, start)) == (ssize_t)header_len) {
 		text[header_len] = '\0';
-		if (spool_env_parse(text, env) == 0 && strcmp(env->id, id) == 0) {
-			env->seg = seg;
-			env->body_offset = (off_t)header_len;
-			env->body_size = st.st_size - (off_t)header_len;
+		if (spool_env_parse(text, env) == 0 && strcmp(env->id, id) == 0)
 			r = 0;
-		} else {
+		else {
 			spool_envelope_free(env);
 			errno = EINVAL;
 		}
 	} else if (n >= 0)
 		errno = EINVAL;
 	free(text);
+	return r;
+}
+
+/* The envelope of an image in the data file whose body starts at body:
+ * the fixed-width image line just before the body gives its place. */
+static int
+spool_read_image(struct spool *s, unsigned seg, const char *id, off_t body,
+    struct spool_envelope *env)
+{
+	char name[64], line[SPOOL_IMAGE_LINE + 2];
+	long long hlen, bsize;
+	struct stat st;
+	int fd, r = -1;
+
+	spool_seg_name(name, sizeof(name), seg, ".data");
+	if ((fd = openat(s->log_dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	errno = EINVAL;
+	if (body < (off_t)(SPOOL_IMAGE_LINE + 1 + strlen(SPOOL_DATA_MAGIC)) ||
+	    pread(fd, line, SPOOL_IMAGE_LINE + 1, body - SPOOL_IMAGE_LINE - 1) !=
+	    SPOOL_IMAGE_LINE + 1)
+		goto out;
+	line[SPOOL_IMAGE_LINE + 1] = '\0';
+	if (sscanf(line, "image %12lld %12lld\n", &hlen, &bsize) != 2 ||
+	    line[SPOOL_IMAGE_LINE - 1] != '\n' || line[SPOOL_IMAGE_LINE] != '\n' ||
+	    hlen < SPOOL_IMAGE_LINE + 2 || hlen > SPOOL_RECORD_MAX ||
+	    hlen > body || bsize < 0)
+		goto out;
+	if (fstat(fd, &st) == -1)
+		goto out;
+	if (st.st_size - body < bsize) {
+		errno = EIO;	/* cut short: the body is not all there */
+		goto out;
+	}
+	if (spool_read_text(fd, body - hlen, (size_t)hlen, id, env) == -1)
+		goto out;
+	env->body_offset = body;
+	env->body_size = (off_t)bsize;
+	env->body_in_data = true;
+	r = 0;
+out:
+	{
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return r;
+}
+
+int
+spool_read_envelope(struct spool *s, unsigned seg, const char *id,
+    size_t header_len, struct spool_envelope *env)
+{
+	char name[SPOOL_ID_MAX + 32];
+	struct stat st;
+	int fd, r = -1, e;
+
+	memset(env, 0, sizeof(*env));
+	if (header_len < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%08x/%s", seg, id);
+	if ((fd = openat(s->msg_dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
+		/* no body file: the body is in the segment's data file */
+		if (errno != ENOENT ||
+		    spool_read_image(s, seg, id, (off_t)header_len, env) == -1)
+			return -1;
+		env->seg = seg;
+		return 0;
+	}
+	if (header_len > SPOOL_RECORD_MAX)
+		errno = EINVAL;
+	else if (fstat(fd, &st) == 0 &&
+	    spool_read_text(fd, 0, header_len, id, env) == 0) {
+		env->seg = seg;
+		env->body_offset = (off_t)header_len;
+		env->body_size = st.st_size - (off_t)header_len;
+		r = 0;
+	}
+	e = errno;
 	close(fd);
+	errno = e;
 	return r;
 }
 

@@ -14,6 +14,12 @@
 #define SPOOL_SEG_AGE		600	/* seconds; likewise, if not empty */
 #define SPOOL_DONE_OPEN		64	/* recent segments keep .done open */
 #define SPOOL_RECORD_MAX	(16 * 1024 * 1024)
+#define SPOOL_DATA_MAGIC	"TERN-DATA 1\n"
+#define SPOOL_DATA_FACTOR	16	/* data file: up to 16 x seg_bytes */
+/* The last line of an image's envelope text, fixed width (32 bytes):
+ * the envelope's length up to and with its empty line, the body's. */
+#define SPOOL_IMAGE_FMT		"image %012lld %012lld\n"
+#define SPOOL_IMAGE_LINE	32
 
 struct spool_sync;
 
@@ -24,9 +30,11 @@ struct spool_seg {
 	size_t		 total;		/* records in its log file */
 	size_t		 pending;	/* begun, not committed or aborted */
 	size_t		 bytes;		/* record bytes handed to it */
+	size_t		 data_bytes;	/* image bytes handed to it */
 	time_t		 created;
 	int		 done_fd;	/* log/<no>.done, or -1 */
 	int		 log_fd;	/* log/<no> without the sync thread */
+	int		 data_fd;	/* log/<no>.data, likewise */
 };
 
 struct spool {
@@ -43,22 +51,38 @@ struct spool {
 	size_t			 seg_bytes;	/* SPOOL_SEG_BYTES; tests lower it */
 };
 
-/* spool_sync.c: queue a written message's log record for the next batch
- * (takes the record and the body path). */
-void	spool_sync_submit(struct spool *s, unsigned seg, char *record,
-	    size_t len, char *path, spool_commit_cb *cb, void *arg);
+/* spool_sync.c: queue a written message for the next batch.  Takes the
+ * writer's record and body path (a body file), or its envelope text and
+ * body (a body for the data file; the record is made once its place is
+ * known); the writer is left empty. */
+void	spool_sync_submit(struct spool *s, struct spool_writer *w,
+	    struct spool_envelope *env, spool_commit_cb *cb, void *arg);
 
 /* spool_log.c, all on the loop thread except spool_log_append(). */
 uint32_t spool_crc32(const void *p, size_t n);
-/* The record for a written message: "M len crc\n" + envelope text +
- * "body off size\n\n".  Malloc'ed, length in *len. */
-char	*spool_log_record(const struct spool_writer *w, size_t *len);
-/* Append records to segment `no` and fdatasync it; on failure the file
- * is cut back to its old length.  fd is opened when -1. */
-/* Likewise for a parsed envelope (body_offset and body_size set). */
+/* The record for envelope text (ending with its empty line): "M len
+ * crc\n" + the text with "<key> off size\n" before the empty line (key:
+ * "body" or "data").  Malloc'ed, length in *len.  Thread-safe. */
+char	*spool_log_record_text(const char *text, size_t text_len,
+	    const char *key, off_t off, off_t size, size_t *len);
+/* Likewise for a parsed envelope (body_offset, body_size and
+ * body_in_data set). */
 char	*spool_log_record_env(const struct spool_envelope *env, size_t *len);
+/* Append an image (text as above, then body) to b; the body starts
+ * text_len + SPOOL_IMAGE_LINE bytes after the image's start. */
+void	spool_image_append(struct buf *b, const char *text, size_t text_len,
+	    const char *body, size_t body_len);
+/* Append records to segment `no` and fdatasync it; on failure the file
+ * is cut back to its old length.  fd is opened when -1 (and a new file's
+ * name is synced). */
 int	spool_log_append(int dirfd, unsigned no, int *fd, const char *p,
 	    size_t n);
+/* Append images to segment no's data file log/<no>.data, opened into
+ * *fd when -1; *off is where they start.  Synced (fdatasync) when sync;
+ * else the caller syncs the file system.  On failure the file is cut
+ * back.  Thread-safe. */
+int	spool_data_append(int dirfd, unsigned no, int *fd, const char *p,
+	    size_t n, bool sync, off_t *off);
 struct spool_seg *spool_seg_find(struct spool *s, unsigned no);
 struct spool_seg *spool_seg_add(struct spool *s, unsigned no);
 /* The segment a new message goes to (a new one when full or old). */

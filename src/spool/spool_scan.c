@@ -6,7 +6,12 @@
  * skipped with a log line and reading resumes at the next record; body
  * files without a live record are removed (never acknowledged, or
  * finished) or, in a segment with a damaged record, moved to
- * quarantine/.  Nothing here stops the daemon.
+ * quarantine/ (its data file is linked there).  A record whose body is
+ * not there (its body file gone, or its data file cut short before the
+ * end of its body: one fstat per segment, no body is read) is dropped
+ * with a log line.  Images past the last record of a data file were
+ * never acknowledged and are left alone; a data file without a log goes.
+ * Nothing here stops the daemon.
  *
  * Messages of the first layout (msg/<id> files with msg/<id>.done) are
  * moved into the log: record first, then the file, so a crash between
@@ -86,13 +91,14 @@ spool_scan_line(struct spool_envelope *env, const char *key, char *val)
 		if (errstr != NULL)
 			return -1;
 		spool_envelope_set_priority(env, (int)prio);
-	} else if (strcmp(key, "body") == 0) {
+	} else if (strcmp(key, "body") == 0 || strcmp(key, "data") == 0) {
 		long long off, size;
 		if (sscanf(val, "%lld %lld", &off, &size) != 2 || off < 0 ||
 		    size < 0)
 			return -1;
 		env->body_offset = (off_t)off;
 		env->body_size = (off_t)size;
+		env->body_in_data = key[0] == 'd';
 	} else if (strcmp(key, "rcpt") == 0) {
 		env->rcpts = xreallocarray(env->rcpts, env->nrcpts + 1,
 		    sizeof(char *));
@@ -467,6 +473,7 @@ struct spool_recover {
 	char		**names;	/* the segment's body files, sorted */
 	bool		*used;
 	size_t		 nnames;
+	off_t		 data_size;	/* of the segment's data file, or -1 */
 	int		 count;
 	size_t		 live;
 };
@@ -522,9 +529,23 @@ spool_recover_one(struct spool_envelope *env, const bool *done, void *arg)
 {
 	struct spool_recover *rc = arg;
 	const char *key = env->id;
-	char **hit = rc->nnames ? bsearch(&key, rc->names, rc->nnames,
-	    sizeof(char *), spool_name_cmp) : NULL;
+	char **hit;
 
+	if (env->body_in_data) {
+		if (rc->data_size < 0 ||
+		    env->body_offset > rc->data_size - env->body_size) {
+			/* the data file lost its end: the body is not there */
+			log_warnx("spool: log/%08x.data ends before the body of "
+			    "%s; its record is dropped", env->seg, env->id);
+			return;
+		}
+		rc->live++;
+		rc->count++;
+		rc->cb(env, done, rc->arg);
+		return;
+	}
+	hit = rc->nnames ? bsearch(&key, rc->names, rc->nnames, sizeof(char *),
+	    spool_name_cmp) : NULL;
 	if (hit == NULL) {
 		/* finished, and the done-list's last line lost with the power */
 		log_warnx("spool: msg/%08x/%s is gone; its record is dropped",
@@ -562,11 +583,28 @@ spool_recover_leftovers(struct spool_recover *rc, unsigned no, bool damaged)
 	}
 }
 
+/* A damaged segment's data file is linked into quarantine/ (a link, not
+ * a copy): it stays for the operator when the segment goes. */
+static void
+spool_quarantine_data(struct spool *s, unsigned no)
+{
+	char from[4096], to[4096];
+
+	snprintf(from, sizeof(from), "%s/log/%08x.data", s->dir, no);
+	snprintf(to, sizeof(to), "%s/quarantine/%08x.data", s->dir, no);
+	if (link(from, to) == 0)
+		log_warnx("spool: log/%08x has a damaged record; its data file "
+		    "is kept as %s", no, to);
+	else if (errno != EEXIST)
+		log_warn("spool: cannot link %s into quarantine/", from);
+}
+
 static void
 spool_recover_segment(struct spool_recover *rc, unsigned no)
 {
 	struct spool *s = rc->spool;
 	struct spool_seg *g;
+	struct stat st;
 	bool damaged = false;
 	char name[64];
 	long total;
@@ -575,8 +613,13 @@ spool_recover_segment(struct spool_recover *rc, unsigned no)
 	rc->names = spool_list(s->msg_dirfd, name, &rc->nnames);
 	rc->used = xcalloc(rc->nnames + 1, sizeof(bool));
 	rc->live = 0;
+	spool_seg_name(name, sizeof(name), no, ".data");
+	rc->data_size = fstatat(s->log_dirfd, name, &st, 0) == 0 ?
+	    st.st_size : -1;
 	total = spool_seg_read(s, no, spool_recover_one, rc, &damaged);
 	spool_recover_leftovers(rc, no, damaged);
+	if (damaged && rc->data_size >= 0)
+		spool_quarantine_data(s, no);
 	spool_list_free(rc->names, rc->nnames);
 	free(rc->used);
 	g = spool_seg_add(s, no);
@@ -602,6 +645,15 @@ spool_segment_numbers(struct spool *s, size_t *n)
 
 		if (len > 4 && strcmp(p + len - 4, ".tmp") == 0)
 			(void)unlinkat(s->log_dirfd, p, 0);
+		/* a data file whose log was never written: nothing in it was
+		 * acknowledged (the names are sorted: its log is just before) */
+		if (len == 13 && strcmp(p + 8, ".data") == 0 &&
+		    (i == 0 || strncmp(names[i - 1], p, 8) != 0 ||
+		    names[i - 1][8] != '\0')) {
+			if (unlinkat(s->log_dirfd, p, 0) == 0)
+				log_info("spool: removed log/%s, which has no "
+				    "log", p);
+		}
 		if (len != 8 || strspn(p, "0123456789abcdef") != 8)
 			continue;
 		if (*n == cap) {

@@ -106,17 +106,11 @@ send("p90@hold.test", headers="X-Stream: transactional\r\n")
 send("p20@hold.test", sender="x@news.example")
 send("p7@hold.test", sender="x@nested.example")
 send("pnone@hold.test")
-msgdir = os.path.join(tern.spool, "msg")
-
-
 def spool_files():
+    """The spooled messages' envelope lines (their log records), by
+    first recipient."""
     out = {}
-    for f in tern.spooled():
-        seg = [d for d in os.listdir(msgdir)
-               if os.path.exists(os.path.join(msgdir, d, f))][0]
-        with open(os.path.join(msgdir, seg, f), "rb") as fh:
-            head = fh.read().split(b"\n\n", 1)[0].decode()
-        lines = head.split("\n")
+    for lines in tern.spool_messages().values():
         rcpt = [l[5:] for l in lines if l.startswith("rcpt ")]
         if rcpt:
             out[rcpt[0]] = lines

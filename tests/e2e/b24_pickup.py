@@ -208,12 +208,8 @@ time.sleep(0.5)
 def spooled_rcpts():
     """Recipients of the messages in the spool, one entry per message."""
     out = []
-    msgdir = os.path.join(tern.spool, "msg")
-    for seg in os.listdir(msgdir):
-        for name in os.listdir(os.path.join(msgdir, seg)):
-            with open(os.path.join(msgdir, seg, name), "rb") as f:
-                head = f.read(4096).split(b"\n\n", 1)[0]
-            out += [l[5:].decode() for l in head.split(b"\n") if l.startswith(b"rcpt ")]
+    for lines in tern.spool_messages().values():
+        out += [l[5:] for l in lines if l.startswith("rcpt ")]
     return out
 
 

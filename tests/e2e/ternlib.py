@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 BUILDDIR = os.environ.get("TERN_BUILDDIR")
 SRCDIR = os.environ.get("TERN_SRCDIR")
@@ -205,14 +206,55 @@ class Tern:
         self.proc.send_signal(sig)
         return self.proc.wait(timeout)
 
+    def spool_messages(self):
+        """{id: envelope lines} of the messages the spool holds: the
+        records of each log segment (log/<segment>) whose recipients are
+        not all finished in its done-list (log/<segment>.done).  A record
+        that does not check out (the one being appended) is skipped."""
+        logdir = os.path.join(self.spool, "log")
+        out = {}
+        if not os.path.isdir(logdir):
+            return out
+        for seg in sorted(os.listdir(logdir)):
+            if len(seg) != 8:
+                continue
+            try:
+                with open(os.path.join(logdir, seg), "rb") as f:
+                    log = f.read()
+                with open(os.path.join(logdir, seg + ".done"), "rb") as f:
+                    done = f.read().decode(errors="replace").split("\n")
+            except FileNotFoundError:
+                done = []
+            except OSError:
+                continue
+            fin, idx = set(), {}
+            for line in done:
+                w = line.split(" ")
+                if len(w) == 2 and w[1] == "*":
+                    fin.add(w[0])
+                elif len(w) == 2 and w[1].isdigit():
+                    idx.setdefault(w[0], set()).add(int(w[1]))
+            pos = log.find(b"\n") + 1
+            while 0 < pos < len(log):
+                nl = log.find(b"\n", pos)
+                head = log[pos:nl].split(b" ") if nl > 0 else []
+                if len(head) != 3 or head[0] != b"M":
+                    break
+                n = int(head[1])
+                text = log[nl + 1:nl + 1 + n]
+                pos = nl + 1 + n
+                if len(text) != n or zlib.crc32(text) != int(head[2], 16):
+                    break
+                lines = text.decode(errors="replace").split("\n")
+                mid = [l[3:] for l in lines if l.startswith("id ")][0]
+                nr = len([l for l in lines if l.startswith("rcpt ")])
+                if mid not in fin and len(idx.get(mid, ())) < nr:
+                    out[mid] = lines
+        return out
+
     def spooled(self):
-        """Ids of the message bodies in the spool (msg/<segment>/<id>)."""
-        msgdir = os.path.join(self.spool, "msg")
-        if not os.path.isdir(msgdir):
-            return []
-        return sorted(f for seg in os.listdir(msgdir)
-                      if os.path.isdir(os.path.join(msgdir, seg))
-                      for f in os.listdir(os.path.join(msgdir, seg)))
+        """Ids of the messages in the spool (see spool_messages)."""
+        return sorted(self.spool_messages())
 
     def kill9(self):
         self.proc.kill()

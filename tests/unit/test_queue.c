@@ -82,7 +82,7 @@ commit(struct spool_envelope *env)
 	time_t queued = env->queued;
 
 	if (spool_writer_begin(test_spool, env, &w, &err) == -1 ||
-	    spool_writer_commit(test_spool, &w, &err) == -1)
+	    spool_writer_commit(test_spool, &w, env, &err) == -1)
 		diag("cannot spool a test message: %s", err);
 	env->queued = queued;
 }

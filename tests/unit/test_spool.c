@@ -57,6 +57,7 @@ main(void)
 	struct seen seen;
 	struct spool *s;
 	const char *err;
+	static char big[SPOOL_BODY_MEM_MAX + 100];
 	int fd;
 
 	if (mkdtemp(dir) == NULL)
@@ -77,9 +78,17 @@ main(void)
 	ok(spool_envelope_rvmta(&env, 0) == NULL, "others have none");
 	ok(spool_writer_begin(s, &env, &w, &err) == 0, "a message starts");
 	ok(spool_writer_write(&w, "Subject: x\r\n\r\nbody\r\n", 20) == 0, "body written");
-	ok(spool_writer_commit(s, &w, &err) == 0, "commit succeeds");
+	ok(spool_writer_commit(s, &w, &env, &err) == 0, "commit succeeds");
+	ok(env.body_in_data, "a small body goes to the segment's data file");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, env.seg);
-	is_int(test_count_entries(path), 1, "the body is in msg/<segment>/");
+	is_int(test_count_entries(path), 0, "no body file in msg/<segment>/");
+	snprintf(path, sizeof(path), "%s/log/%08x.data", dir, env.seg);
+	fd = open(path, O_RDONLY);
+	ok(fd != -1 && pread(fd, big, 20, env.body_offset) == 20 &&
+	    memcmp(big, "Subject: x\r\n\r\nbody\r\n", 20) == 0,
+	    "the body is in log/<segment>.data at body_offset");
+	if (fd != -1)
+		close(fd);
 	ok(spool_mark_done(s, env.seg, env.id, 1) == 0, "recipient 1 marked done");
 	is_int((long long)spool_live(s), 1, "one live message");
 	spool_close(s);
@@ -107,7 +116,7 @@ main(void)
 	is_str(seen.orcpt, "rfc822;a@x.test", "ORCPT reads back");
 	is_str(seen.auth_user, "alice", "the SMTP AUTH user reads back");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, env.seg);
-	is_int(test_count_entries(path), 1, "a body file without a record is removed");
+	is_int(test_count_entries(path), 0, "a body file without a record is removed");
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
 	is_int(test_count_entries(path), 0, "a torn last record is not damage");
 	spool_close(s);
@@ -128,9 +137,10 @@ main(void)
 	is_int(spool_scan(s, on_msg, &seen), 1, "the good message is still found");
 	ok(!seen.done[0] && seen.done[1] && !seen.done[2], "with its done-list");
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
-	is_int(test_count_entries(path), 1, "a damaged record sends the leftover to quarantine/");
+	is_int(test_count_entries(path), 2, "a damaged record sends the leftover "
+	    "to quarantine/, and a link to the segment's data file");
 
-	fd = spool_open_message(s, env.seg, env.id);
+	fd = spool_open_message(s, &env);
 	ok(fd != -1, "the message opens for delivery");
 	close(fd);
 	ok(spool_remove(s, env.seg, env.id) == 0, "remove");
@@ -140,12 +150,15 @@ main(void)
 	is_int(test_count_entries(path), 0, "with its body directory");
 
 	ok(spool_writer_begin(s, &env, &w, &err) == 0, "another message starts");
+	memset(big, 'x', sizeof(big));
+	ok(spool_writer_write(&w, big, sizeof(big)) == 0, "a large body is written");
+	snprintf(path, sizeof(path), "%s/msg/%08x", dir, w.seg);
+	is_int(test_count_entries(path), 1, "it has its own body file");
 	spool_writer_abort(&w);
 	spool_envelope_set_priority(&env, 200);
 	is_int(spool_envelope_priority(&env), 100, "priority is clamped to 100");
 	free(env.rvmta[0]); free(env.rvmta[1]); free(env.rvmta[2]); free(env.rvmta);
 	free(env.orcpt[0]); free(env.orcpt[1]); free(env.orcpt[2]); free(env.orcpt);
-	snprintf(path, sizeof(path), "%s/msg/%08x", dir, w.seg);
 	is_int(test_count_entries(path), 0, "abort removes the body file");
 	spool_close(s);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);

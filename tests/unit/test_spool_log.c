@@ -91,7 +91,7 @@ main(void)
 		spool_envelope_set_priority(env, i % 101);
 		ok_all &= spool_writer_begin(s, env, &w, &err) == 0 &&
 		    spool_writer_write(&w, "Subject: x\r\n\r\nbody\r\n", 20) == 0 &&
-		    spool_writer_commit(s, &w, &err) == 0;
+		    spool_writer_commit(s, &w, env, &err) == 0;
 	}
 	ok(ok_all, "100 messages committed");
 	seg0 = envs[0].seg;
