@@ -591,6 +591,7 @@ queue_msg_new(const struct spool_envelope *env, const bool *done,
 	m->queued = env->queued;
 	m->first_attempt = env->first_attempt;
 	m->body_offset = (uint32_t)env->body_offset;
+	m->body_in_data = env->body_in_data;
 	m->body_size = env->body_size;
 	return m;
 }
@@ -619,6 +620,7 @@ queue_msg_env_fallback(const struct queue_msg *m)
 		env->rcpts[i] = xstrdup(m->rcpts[i]);
 	env->nrcpts = m->nrcpts;
 	env->body_offset = m->body_offset;
+	env->body_in_data = m->body_in_data;
 	env->body_size = m->body_size;
 	return env;
 }
@@ -746,7 +748,7 @@ queue_add(struct queue_mgr *mgr, const struct spool_envelope *env,
 		queue_new_rcpt(r);
 	}
 	if (m->pending == 0)	/* everything was already finished */
-		(void)spool_remove(mgr->spool, m->seg, m->id);
+		(void)spool_remove(mgr->spool, m->seg, m->id, m->body_in_data);
 	else
 		mgr->nmsgs++;
 	/* offer the queues this message went to a session: a message's
@@ -844,7 +846,7 @@ queue_rcpt_finished(struct queue_rcpt *r)
 	mgr->nrcpts--;
 	if (--m->pending == 0) {
 		/* the last one: the message goes, no need to note it */
-		if (spool_remove(mgr->spool, m->seg, m->id) == -1)
+		if (spool_remove(mgr->spool, m->seg, m->id, m->body_in_data) == -1)
 			log_warn("spool: cannot remove %s", m->id);
 		mgr->nmsgs--;
 	} else if (spool_mark_done(mgr->spool, m->seg, m->id, r->idx) == -1)

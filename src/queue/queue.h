@@ -59,7 +59,10 @@ struct queue_msg {
 	uint32_t		 pending;	/* recipients not finished */
 	unsigned		 seg;		/* its spool log segment */
 	uint32_t		 seq;		/* arrival order (ties) */
-	uint32_t		 body_offset;
+	uint32_t		 body_offset : 31;	/* < 2 GB (a data file
+						   is at most 64 MB) */
+	uint32_t		 body_in_data : 1;	/* in log/<seg>.data,
+						   not its own file */
 	struct queue_job	*job;		/* or NULL */
 	time_t			 queued;
 	time_t			 delay_sent;	/* last delay report (NOTIFY=DELAY) */

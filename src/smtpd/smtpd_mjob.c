@@ -234,7 +234,7 @@ smtpd_mjob_cancel(struct smtpd_mjob *j)
 			continue;
 		if (j->rcpts[i].msg == SMTPD_MJOB_MSG_DURABLE) {
 			(void)spool_remove(j->d->spool, j->msgs[i].seg,
-			    j->msgs[i].id);
+			    j->msgs[i].id, j->msgs[i].body_in_data);
 			removed++;
 		}
 		smtpd_select_cold_undo(j->d->cold, &j->msgs[i]);

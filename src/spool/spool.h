@@ -170,8 +170,10 @@ void	spool_writer_abort(struct spool_writer *w);
  * finished. */
 int	spool_mark_done(struct spool *s, unsigned seg, const char *id,
 	    size_t idx);
-/* Remove a committed message whose recipients are all finished. */
-int	spool_remove(struct spool *s, unsigned seg, const char *id);
+/* Remove a committed message whose recipients are all finished
+ * (in_data: its body is in the segment's data file, no file to unlink). */
+int	spool_remove(struct spool *s, unsigned seg, const char *id,
+	    bool in_data);
 /* Open the file holding env's body for reading: the body is the
  * env->body_size bytes at env->body_offset (a data file holds other
  * messages after it: never read to the end of the file). */

@@ -534,7 +534,7 @@ spool_set_priority(struct spool *s, unsigned seg, const char *id, size_t idx,
 }
 
 int
-spool_remove(struct spool *s, unsigned seg, const char *id)
+spool_remove(struct spool *s, unsigned seg, const char *id, bool in_data)
 {
 	char name[SPOOL_ID_MAX + 32];
 	int r = 0;
@@ -545,7 +545,8 @@ spool_remove(struct spool *s, unsigned seg, const char *id)
 	    spool_mark_done(s, seg, id, SPOOL_DONE_ALL) == -1)
 		r = -1;
 	snprintf(name, sizeof(name), "%08x/%s", seg, id);
-	if (unlinkat(s->msg_dirfd, name, 0) == -1 && errno != ENOENT)
+	if (!in_data && unlinkat(s->msg_dirfd, name, 0) == -1 &&
+	    errno != ENOENT)
 		r = -1;
 	spool_seg_released(s, seg);
 	return r;

@@ -143,7 +143,7 @@ main(void)
 	fd = spool_open_message(s, &env);
 	ok(fd != -1, "the message opens for delivery");
 	close(fd);
-	ok(spool_remove(s, env.seg, env.id) == 0, "remove");
+	ok(spool_remove(s, env.seg, env.id, env.body_in_data) == 0, "remove");
 	snprintf(path, sizeof(path), "%s/log", dir);
 	is_int(test_count_entries(path), 0, "its finished segment is deleted");
 	snprintf(path, sizeof(path), "%s/msg", dir);

@@ -263,7 +263,8 @@ main(void)
 	ok(all, "the others still read back");
 	for (int i = 0; i < NMSG; i++)
 		if (i != last)
-			(void)spool_remove(s, envs[i].seg, envs[i].id);
+			(void)spool_remove(s, envs[i].seg, envs[i].id,
+			    envs[i].body_in_data);
 	ok(access(path, F_OK) == -1, "a finished segment's data file is deleted");
 	spool_close(s);
 
@@ -290,7 +291,8 @@ main(void)
 	size = file_size(path);
 	for (int i = 0; i < NSEG && segenvs[i].seg == seg; i++)
 		if (i != 2 && i != 9)
-			(void)spool_remove(s, seg, segenvs[i].id);
+			(void)spool_remove(s, seg, segenvs[i].id,
+			    segenvs[i].body_in_data);
 	ok(file_size(path) > 0 && file_size(path) < size / 4,
 	    "the pinned segment's log is compacted (%lld -> %lld bytes)", size,
 	    file_size(path));
@@ -311,8 +313,8 @@ main(void)
 		    reads_back(s, &segenvs[i], buf, n);
 	}
 	ok(all, "after a restart its live messages read back from the data file");
-	(void)spool_remove(s, seg, segenvs[2].id);
-	(void)spool_remove(s, seg, segenvs[9].id);
+	(void)spool_remove(s, seg, segenvs[2].id, segenvs[2].body_in_data);
+	(void)spool_remove(s, seg, segenvs[9].id, segenvs[9].body_in_data);
 	ok(access(path, F_OK) == -1,
 	    "its last message finished, the data file goes with the segment");
 	spool_close(s);

@@ -113,7 +113,8 @@ main(void)
 			    spool_set_first_attempt(s, envs[i].seg, envs[i].id,
 			    1700000200 + i) == 0;
 		else
-			ok_all &= spool_remove(s, envs[i].seg, envs[i].id) == 0;
+			ok_all &= spool_remove(s, envs[i].seg, envs[i].id,
+			    envs[i].body_in_data) == 0;
 	}
 	ok(ok_all, "finished");
 	ok(file_size(path) > 0 && file_size(path) < before / 4,
@@ -122,7 +123,8 @@ main(void)
 	/* finish every message of the second segment: it goes */
 	for (int i = 0; i < NMSG; i++)
 		if (envs[i].seg == seg0 + 1)
-			(void)spool_remove(s, envs[i].seg, envs[i].id);
+			(void)spool_remove(s, envs[i].seg, envs[i].id,
+			    envs[i].body_in_data);
 	snprintf(path, sizeof(path), "%s/log/%08x", dir, seg0 + 1);
 	ok(access(path, F_OK) == -1, "a finished segment's log is deleted");
 	snprintf(path, sizeof(path), "%s/msg/%08x", dir, seg0 + 1);
