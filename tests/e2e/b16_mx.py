@@ -3,9 +3,8 @@
 answer, the implicit MX (A record only), a domain that does not exist
 (bounce 5.1.2) and a null MX (RFC 7505, bounce 5.1.10)."""
 import shutil
-import subprocess
 import sys
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, _procs
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, dnsmasq
 
 t = Tap()
 if shutil.which("dnsmasq") is None:
@@ -15,15 +14,10 @@ w = Workdir("b16")
 port = free_port("127.0.0.4")
 sink = Sink(w, ip="127.0.0.4", port=port)        # mail2.mx.test and amx.test
 dns_port = free_port()
-dns = subprocess.Popen(
-    ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-     "--conf-file=/dev/null", "--pid-file=", "--port=%d" % dns_port,
-     "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
-     "--mx-host=mx.test,mail1.mx.test,10", "--mx-host=mx.test,mail2.mx.test,20",
+dns = dnsmasq(dns_port, [
+    "--mx-host=mx.test,mail1.mx.test,10", "--mx-host=mx.test,mail2.mx.test,20",
      "--host-record=mail1.mx.test,127.0.0.3", "--host-record=mail2.mx.test,127.0.0.4",
-     "--host-record=amx.test,127.0.0.4", "--mx-host=nullmx.test,.,0"],
-    stderr=subprocess.DEVNULL)
-_procs.append(dns)
+     "--host-record=amx.test,127.0.0.4", "--mx-host=nullmx.test,.,0"])
 tern = Tern(w, """
 <source 127.0.0.1>
     always-allow-relaying yes

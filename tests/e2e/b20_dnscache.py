@@ -2,10 +2,9 @@
 is gone; `pmta clear dnscache` forgets it (the next delivery then waits
 for DNS), and after the server is back `pmta schedule` delivers."""
 import shutil
-import subprocess
 import sys
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, _procs
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, dnsmasq
 
 t = Tap()
 if shutil.which("dnsmasq") is None:
@@ -18,15 +17,9 @@ dns_port = free_port()
 
 
 def start_dns():
-    p = subprocess.Popen(
-        ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-         "--conf-file=/dev/null", "--pid-file=", "--port=%d" % dns_port,
-         "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
-         "--local-ttl=300", "--mx-host=cache.test,mx.cache.test,10",
-         "--host-record=mx.cache.test,127.0.0.4"],
-        stderr=subprocess.DEVNULL)
-    _procs.append(p)
-    return p
+    return dnsmasq(dns_port, [
+        "--local-ttl=300", "--mx-host=cache.test,mx.cache.test,10",
+         "--host-record=mx.cache.test,127.0.0.4"])
 
 
 dns = start_dns()

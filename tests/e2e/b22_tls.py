@@ -17,7 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, _procs, PMTAD
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, dnsmasq, PMTAD
 
 t = Tap()
 if shutil.which("openssl") is None:
@@ -52,15 +52,9 @@ plain_sink = Sink(w)                                  # does not
 dns_port = None
 if shutil.which("dnsmasq") is not None:
     dns_port = free_port()
-    dns = subprocess.Popen(
-        ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-         "--conf-file=/dev/null", "--pid-file=", "--port=%d" % dns_port,
-         "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
-         "--host-record=mx.tls.test,127.0.0.1"] +
-        ["--mx-host=%s,mx.tls.test,10" % d for d in
-         ("tls.test", "verify.test", "badca.test", "badcareq.test")],
-        stderr=subprocess.DEVNULL)
-    _procs.append(dns)
+    dns = dnsmasq(dns_port, ["--host-record=mx.tls.test,127.0.0.1"] +
+                  ["--mx-host=%s,mx.tls.test,10" % d for d in
+         ("tls.test", "verify.test", "badca.test", "badcareq.test")])
 
 
 def route(port):

@@ -9,11 +9,10 @@ The use of each limit shows in `pmta show limits` and `pmta show queues
 --limits`, the waits in `show queues --errors`."""
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, _procs
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, dnsmasq
 
 t = Tap()
 if shutil.which("dnsmasq") is None:
@@ -26,14 +25,9 @@ mx_sink = Sink(w, ip="127.0.0.32", port=mx_port)        # mx.lim.test
 ip_sink = Sink(w, ip="127.0.0.33")
 src_sink = Sink(w, ip="127.0.0.34")
 dns_port = free_port()
-dns = subprocess.Popen(
-    ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-     "--conf-file=/dev/null", "--pid-file=", "--port=%d" % dns_port,
-     "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
-     "--mx-host=mxlim.test,mx.lim.test,10", "--mx-host=mxlim2.test,mx.lim.test,10",
-     "--host-record=mx.lim.test,127.0.0.32"],
-    stderr=subprocess.DEVNULL)
-_procs.append(dns)
+dns = dnsmasq(dns_port, [
+    "--mx-host=mxlim.test,mx.lim.test,10", "--mx-host=mxlim2.test,mx.lim.test,10",
+     "--host-record=mx.lim.test,127.0.0.32"])
 
 RATE = 5            # max-connect-rate 5/s
 MX_LIMIT = 2

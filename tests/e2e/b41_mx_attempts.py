@@ -7,9 +7,8 @@ naming the limit) and nothing at the sink; the next retry tries again.
 The MX hosts come from a DNS server on loopback (dnsmasq)."""
 import csv
 import shutil
-import subprocess
 import sys
-from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, _procs
+from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, dnsmasq
 
 t = Tap()
 if shutil.which("dnsmasq") is None:
@@ -19,15 +18,12 @@ w = Workdir("b41")
 port = free_port("127.0.0.54")
 sink = Sink(w, ip="127.0.0.54", port=port)
 dns_port = free_port()
-args = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-        "--conf-file=/dev/null", "--pid-file=", "--port=%d" % dns_port,
-        "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/"]
+args = []
 for i in range(1, 5):   # mx1..mx3 refuse (nothing listens), mx4 is the sink
     args.append("--host-record=mx%d.att.test,127.0.0.5%d" % (i, i))
 for d in ("dflt.test", "four.test", "three.test"):
     args += ["--mx-host=%s,mx%d.att.test,%d" % (d, i, i * 10) for i in range(1, 5)]
-dns = subprocess.Popen(args, stderr=subprocess.DEVNULL)
-_procs.append(dns)
+dns = dnsmasq(dns_port, args)
 ALL = w.file("all.csv")
 tern = Tern(w, """
 <source 127.0.0.1>

@@ -74,6 +74,20 @@ def free_port(ip="127.0.0.1"):
     return port
 
 
+def dnsmasq(port, records):
+    """A DNS server for the tests: dnsmasq on 127.0.0.1:port, answering for
+    the .test zone only (nothing forwarded) from records, dnsmasq options
+    such as "--mx-host=a.test,mx.a.test,10" or "--host-record=mx.a.test,
+    127.0.0.3".  Killed at exit with the test's other processes."""
+    p = subprocess.Popen(
+        ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+         "--conf-file=/dev/null", "--pid-file=", "--port=%d" % port,
+         "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/"]
+        + list(records), stderr=subprocess.DEVNULL)
+    _procs.append(p)
+    return p
+
+
 def wait_port(ip, port, timeout=10.0, proc=None):
     end = time.time() + timeout
     while time.time() < end:
