@@ -142,13 +142,25 @@ pickup_file_of(void *arg)
 	return OBJ_CAST(pickup_file, arg, PICKUP_FILE_MAGIC);
 }
 
+/* VERP for the file's message(s): the MAIL/XMRG parameter, or the
+ * verp-default of <source {pickup}>. */
+static bool
+pickup_file_verp(const struct pickup_file *f)
+{
+	const struct smtpd_origin o = { .model = f->model,
+	    .source = PICKUP_SOURCE };
+
+	return f->env.verp || smtpd_origin_bool(&o, CONF_ID_VERP_DEFAULT);
+}
+
 /* The job, made at its first use (VERP is applied per message). */
 static int
 pickup_job(struct pickup_file *f, char *reply, size_t size)
 {
 	if (f->job != NULL)
 		return 0;
-	if ((f->job = smtpd_mjob_new(f->p->smtpd, f->cap, f->env.verp)) == NULL) {
+	if ((f->job = smtpd_mjob_new(f->p->smtpd, f->cap,
+	    pickup_file_verp(f))) == NULL) {
 		snprintf(reply, size, "451 4.3.0 cannot write to the spool");
 		return -1;
 	}
@@ -401,6 +413,7 @@ pickup_file_begin(struct pickup_file *f, size_t *hdr)
 	    xasprintf("%s (%s)", f->parse.helo, PICKUP_SOURCE) :
 	    xstrdup(PICKUP_SOURCE);
 	f->env.pickup = pickup_identity(f->name, &f->st);
+	f->env.verp = pickup_file_verp(f);
 	smtpd_msg_dsn_defaults(&o, &f->env);
 	switch (smtpd_msg_start(f->p->smtpd, &o, &f->out, hdr, &f->env,
 	    &f->writer, &f->cold_taken, NULL)) {

@@ -216,5 +216,20 @@ drop(bsmtp(RCPTS[:1]), "refused.bsmtp")
 t.ok(wait_for(lambda: "refused.bsmtp" in bad_files(), 20), "a merge file is then a bad file")
 t.ok(wait_for(lambda: "not enabled for pickup files" in open(tern.log).read(), 5),
      "the log says mailmerge is not enabled")
+
+# --- 6. <source {pickup}> verp-default yes: a plain BSMTP file's message
+#        goes to each recipient with its VERP return path ---
+with open(tern.config, "a") as f:
+    f.write("\n<source {pickup}>\n    verp-default yes\n</source>\n")
+t.eq(tern.pmta("reload").returncode, 0, "reload with verp-default yes for {pickup}")
+drop("EHLO feeder.test\r\nMAIL FROM:<list@example.org>\r\nRCPT TO:<v1@demo.test>\r\n"
+     "RCPT TO:<v2@demo.test>\r\nDATA\r\nSubject: verp\r\n\r\nhi\r\n.\r\nQUIT\r\n",
+     "verp.bsmtp")
+vs = ["v1@demo.test", "v2@demo.test"]
+wait_for(lambda: len(msgs_for(vs)) == 2, 20)
+got = {a: [m["mail_from"] for m in ms] for a, ms in msgs_for(vs).items()}
+t.eq(got, {"v1@demo.test": ["list-v1=demo.test@example.org"],
+           "v2@demo.test": ["list-v2=demo.test@example.org"]},
+     "verp-default: one transaction per recipient, each from its VERP address")
 tern.stop()
 t.done()
