@@ -723,4 +723,19 @@ mta_limits_show_queue(const struct mta *m, const struct queue *q,
 		(void)buf_puts(out, "\n");
 	}
 	free(v);
+	/* source-ip-max-connect-rate: each local address paced so far */
+	for (const struct mta_source_pace *sp = m->source_paces; sp != NULL;
+	    sp = sp->next) {
+		struct conf_rate r = { sp->pace.count, (long long)sp->pace.per };
+
+		if (sp->q != q || sp->pace.interval <= 0)
+			continue;
+		(void)buf_printf(out, "    source-ip-max-connect-rate from %s ",
+		    sp->ip);
+		conf_format_rate(&r, out);
+		(void)buf_printf(out, ": %zu opened in the last ",
+		    pace_used(&sp->pace, ev_now(m->loop)));
+		conf_format_time((long long)sp->pace.per, out);
+		(void)buf_puts(out, "\n");
+	}
 }

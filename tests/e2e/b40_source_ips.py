@@ -5,6 +5,8 @@ source-ip-max-connect-rate CIDR RATE limits the new connections from
 each local address of the range within the queue, smoothly (never more
 than the rate in any window, and the rate is reached), the queue's other
 addresses going on meanwhile.  The wait shows in show queues --errors."""
+import threading
+import time
 from ternlib import Tap, Workdir, Sink, Tern, wait_for
 
 t = Tap()
@@ -92,8 +94,27 @@ t.ok(len(a) + len(b) == 24 and worst(b, 0.9) > RATE,
 #    (VirtualMTA solo: a queue of its own, with a pace of its own)
 data = "X-Virtual-MTA: solo\r\nSubject: solo\r\n\r\nbody\r\n"
 n0 = len(delivered("rated.test"))
+seen = []
+
+
+def watch_limits():
+    """show queues --limits while the rate holds: the pace's use."""
+    end = time.time() + 20
+    want = "source-ip-max-connect-rate from 127.0.0.2 %d/s: %d opened in the last 1s" % (
+        RATE, RATE)
+    while time.time() < end and not seen:
+        r = tern.pmta("show", "queues", "--limits", "rated.test/solo")
+        if want in r.stdout:
+            seen.append(r.stdout)
+        time.sleep(0.05)
+
+
+th = threading.Thread(target=watch_limits)
+th.start()
 tern.send(["s%d+wd100@rated.test" % i for i in range(12)], data=data)
 wait_for(lambda: len(delivered("rated.test")) >= n0 + 12, 30)
+th.join()
+t.ok(seen, "show queues --limits: 127.0.0.2's pace, %d opened in the last second" % RATE)
 msgs = [m for m in delivered("rated.test") if m["rcpts"][0].startswith("s")]
 c = connects(msgs)
 a = c.get("127.0.0.2", [])
