@@ -102,7 +102,8 @@ m, d = got.get("h5", ({}, ""))
 t.ok(d.startswith("Received: from bdat.client (127.0.0.1) by tern.test"), "BDAT messages too",
      d[:120])
 
-_, rows = tern.acct_rows()
+_, rows = tern.acct_when(lambda rs: {"one@demo.test", "two@demo.test"} <=
+                         {r["rcpt"] for r in rs if r["type"] == "d"})
 envids = {r["rcpt"]: r["envId"] for r in rows if r["type"] == "d"}
 t.eq(envids.get("one@demo.test"), "env-abc", "X-Envid is the envelope ID (envId column)")
 t.eq(envids.get("two@demo.test"), "from-mail", "MAIL's ENVID= wins over X-Envid")

@@ -283,6 +283,13 @@ class Tern:
         except FileNotFoundError:
             return None, []
 
+    def acct_when(self, cond, timeout=15):
+        """acct_rows() once cond(rows) holds (or the timeout passed): a
+        record is written when pmtad has the receiver's reply, a moment
+        after a sink has recorded the message."""
+        wait_for(lambda: cond(self.acct_rows()[1]), timeout)
+        return self.acct_rows()
+
     def pmta(self, *args):
         return subprocess.run([PMTA, "--config=" + self.config] + list(args),
                               capture_output=True, text=True, timeout=30)
