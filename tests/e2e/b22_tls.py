@@ -26,23 +26,9 @@ if shutil.which("openssl") is None:
 w = Workdir("b22")
 
 
-def make_cert(name, cn):
-    """A self-signed EC certificate for cn; returns (pem with the key, cert)."""
-    key, cert = w.file(name + ".key"), w.file(name + ".crt")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                    "-subj", "/CN=" + cn, "-addext", "subjectAltName=DNS:" + cn,
-                    "-keyout", key, "-out", cert],
-                   check=True, capture_output=True)
-    pem = w.file(name + ".pem")
-    with open(pem, "w") as out:
-        out.write(open(cert).read() + open(key).read())
-    return pem, cert
-
-
-mx_pem, mx_crt = make_cert("mx", "mx.tls.test")
-_, other_crt = make_cert("other", "other.test")
-srv_pem, _ = make_cert("server", "tern.test")
+mx_pem, mx_crt, _ = w.cert("mx", "mx.tls.test")
+_, other_crt, _ = w.cert("other", "other.test")
+srv_pem, _, _ = w.cert("server", "tern.test")
 
 tls_sink = Sink(w, extra=["--tls-cert", mx_pem])     # offers STARTTLS
 plain_sink = Sink(w)                                  # does not

@@ -28,13 +28,7 @@ if shutil.which("openssl") is None:
     sys.exit(0)
 w = Workdir("b27")
 
-key, crt, pem = w.file("srv.key"), w.file("srv.crt"), w.file("srv.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                "-subj", "/CN=tern.test", "-keyout", key, "-out", crt],
-               check=True, capture_output=True)
-with open(pem, "w") as f:
-    f.write(open(crt).read() + open(key).read())
+pem, crt, key = w.cert("srv", "tern.test")
 
 ALICE, BOB, CAROL = "alice-S3cret", "b0b-pass-word", "carol-pw"
 sink = Sink(w)

@@ -8,7 +8,6 @@ import csv
 import re
 import shutil
 import smtplib
-import subprocess
 import sys
 from ternlib import Tap, Workdir, Sink, Tern, wait_for, free_port, DEFAULT_HEADER
 
@@ -17,13 +16,7 @@ if shutil.which("openssl") is None:
     print("1..0 # SKIP the openssl command is not installed")
     sys.exit(0)
 w = Workdir("b36")
-key, crt, pem = w.file("mx.key"), w.file("mx.crt"), w.file("mx.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                "-subj", "/CN=mx.test", "-keyout", key, "-out", crt],
-               check=True, capture_output=True)
-with open(pem, "w") as out:
-    out.write(open(crt).read() + open(key).read())
+pem, crt, key = w.cert("mx", "mx.test")
 sink = Sink(w, extra=["--tls-cert", pem])
 down = free_port()
 ALL = w.file("all.csv")

@@ -37,28 +37,15 @@ if shutil.which("openssl") is None:
 w = Workdir("b43")
 
 
-def make_cert(name, cn):
-    """A self-signed EC certificate; returns (pem with key, crt, key)."""
-    key, crt = w.file(name + ".key"), w.file(name + ".crt")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                    "-subj", "/CN=" + cn, "-keyout", key, "-out", crt],
-                   check=True, capture_output=True)
-    pem = w.file(name + ".pem")
-    with open(pem, "w") as out:
-        out.write(open(crt).read() + open(key).read())
-    return pem, crt, key
-
-
 def der(crt):
     return ssl.PEM_cert_to_DER_cert(open(crt).read())
 
 
-srv_pem, srv_crt, _ = make_cert("server", "tern.test")
-lst_pem, lst_crt, _ = make_cert("listener", "smtps.tern.test")
-_, bob_crt, bob_key = make_cert("bob", "bob")
-_, eve_crt, eve_key = make_cert("eve", "eve")
-_, other_crt, _ = make_cert("other", "other")
+srv_pem, srv_crt, _ = w.cert("server", "tern.test")
+lst_pem, lst_crt, _ = w.cert("listener", "smtps.tern.test")
+_, bob_crt, bob_key = w.cert("bob", "bob")
+_, eve_crt, eve_key = w.cert("eve", "eve")
+_, other_crt, _ = w.cert("other", "other")
 
 # a throwaway system account, only as root (the CI runs as root)
 SYSUSER = "ternb38u%d" % (os.getpid() % 100000)

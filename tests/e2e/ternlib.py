@@ -129,6 +129,20 @@ class Workdir:
     def file(self, *parts):
         return os.path.join(self.path, *parts)
 
+    def cert(self, name, cn):
+        """A self-signed EC certificate for cn (also its subjectAltName),
+        made with the openssl command: (NAME.pem, the certificate then the
+        key; NAME.crt; NAME.key)."""
+        key, crt, pem = (self.file(name + x) for x in (".key", ".crt", ".pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                        "-subj", "/CN=" + cn, "-addext", "subjectAltName=DNS:" + cn,
+                        "-keyout", key, "-out", crt],
+                       check=True, capture_output=True)
+        with open(pem, "w") as out:
+            out.write(open(crt).read() + open(key).read())
+        return pem, crt, key
+
     def remove(self):
         shutil.rmtree(self.path, ignore_errors=True)
 
